@@ -1,0 +1,49 @@
+# Retkee Seller Analytics: the two commands a newcomer needs are `make run` and `make test`.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+UV_VERSION := 0.13.8
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+VENV := .venv
+PY := $(VENV)/bin/python
+STACK := $(PY) -m local_stack
+DAYS ?= 7
+
+.PHONY: help run test stop clean ui env lint audit bench status
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
+
+$(UV):
+	python3 -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet 'uv==$(UV_VERSION)'
+
+$(VENV)/.synced: $(UV) uv.lock pyproject.toml
+	$(UV) sync --frozen
+	touch $@
+
+env: $(VENV)/.synced ## create the Python environment from the lock file
+
+run: env ## start every server, onboard demo sellers, extract, build marts, print a summary, start the UI
+	$(STACK) up
+	$(STACK) demo --days $(DAYS)
+	$(STACK) ui
+
+ui: env ## start (or show) the Dagster UI
+	$(STACK) ui
+
+status: env ## what is running
+	$(STACK) status
+
+stop: ## stop every process the project started (by PID)
+	@if [ -x $(PY) ]; then $(STACK) down; else echo "nothing to stop"; fi
+
+clean: ## stop everything and remove all local state (.data/)
+	@if [ -x $(PY) ]; then $(STACK) clean; else rm -rf .data; fi
+
+test: env ## run the whole test suite (starts and stops the servers it needs)
+	$(PY) -m pytest
+
+lint: env ## ruff over the code
+	$(VENV)/bin/ruff check orchestration spapi_sandbox local_stack tests

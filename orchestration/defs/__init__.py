@@ -1,0 +1,1 @@
+"""Dagster definitions, one module per concern: partitions, resources, extraction, marts, quality."""

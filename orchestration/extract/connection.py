@@ -1,0 +1,77 @@
+"""Builds python-amazon-sp-api clients for one seller, using only the client's supported options.
+
+The regional endpoint and the LWA token URL come from Vault (`platform/lwa-app`), the refresh token
+from the tenant's own Vault secret; credentials are passed in code so the client never falls back to
+environment variables or config files. TLS: the system trust store plus the configured CA file,
+TLS 1.2 minimum.
+"""
+
+from __future__ import annotations
+
+import ssl
+from dataclasses import dataclass
+from functools import lru_cache
+from urllib.parse import urlparse
+
+from sp_api.auth import AccessTokenClient
+from sp_api.base.credential_provider import FromCodeCredentialProvider
+
+from orchestration.secrets.redaction import Secret
+from orchestration.secrets.vault import LwaApp
+
+
+@dataclass(frozen=True)
+class Marketplace:
+    """What the client needs of a marketplace (it accepts any object with these attributes)."""
+
+    endpoint: str
+    marketplace_id: str
+    region: str
+
+
+def tls_context(ca_file: str | None) -> ssl.SSLContext:
+    context = ssl.create_default_context()
+    if ca_file:
+        context.load_verify_locations(cafile=ca_file)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    return context
+
+
+@lru_cache(maxsize=8)
+def token_client_for(token_url: str) -> type[AccessTokenClient]:
+    """An AccessTokenClient subclass whose host/path point at `token_url` (the client's documented hook)."""
+    parsed = urlparse(token_url)
+    if parsed.scheme != "https":
+        raise ValueError(f"the LWA token URL must be https, got {token_url!r}")
+    return type(
+        "RetkeeAccessTokenClient",
+        (AccessTokenClient,),
+        {"scheme": "https://", "host": parsed.netloc, "path": parsed.path or "/auth/o2/token"},
+    )
+
+
+@dataclass(frozen=True)
+class SellerConnection:
+    """Everything needed to call SP-API as one seller."""
+
+    app: LwaApp
+    refresh_token: Secret
+    region: str
+    ca_file: str | None
+
+    def client(self, api_class, marketplace_id: str, timeout: float = 60.0):
+        if not self.app.endpoint.startswith("https://"):
+            raise ValueError("the SP-API endpoint must be https")
+        return api_class(
+            Marketplace(endpoint=self.app.endpoint, marketplace_id=marketplace_id, region=self.region),
+            refresh_token=self.refresh_token.reveal(),
+            credentials={
+                "refresh_token": self.refresh_token.reveal(),
+                "lwa_app_id": self.app.client_id,
+                "lwa_client_secret": self.app.client_secret.reveal(),
+            },
+            credential_providers=[FromCodeCredentialProvider],
+            auth_token_client_class=token_client_for(self.app.token_url),
+            verify=tls_context(self.ca_file),
+            timeout=timeout,
+        )

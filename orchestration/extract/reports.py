@@ -1,0 +1,209 @@
+"""Requests a report from the Reports API 2021-06-30 and downloads its document.
+
+createReport -> getReport (poll until DONE / CANCELLED / FATAL) -> getReportDocument -> download.
+The client library neither checks the download's HTTP status nor its charset, so this module does the
+download itself with httpx: status checked, charset taken from Content-Type, gzip verified, and a fresh
+presigned URL fetched when one has expired.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import logging
+import time
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+import httpx
+from sp_api.api import Reports
+from sp_api.auth import exceptions as auth_exceptions
+from sp_api.base import exceptions as api_exceptions
+from tenacity import (
+    Retrying,
+    retry_if_exception_type,
+    stop_after_attempt,
+    wait_random_exponential,
+)
+
+from orchestration.extract.connection import SellerConnection, tls_context
+from orchestration.extract.errors import (
+    DocumentError,
+    ReportFatal,
+    SellerRevoked,
+    TransientApiError,
+)
+
+log = logging.getLogger(__name__)
+
+TERMINAL = {"DONE", "CANCELLED", "FATAL"}
+
+
+@dataclass(frozen=True)
+class ReportDocument:
+    report_type: str
+    report_id: str
+    document_id: str
+    charset: str
+    compressed: bytes  # gzip bytes exactly as downloaded
+
+    def text(self) -> str:
+        return gzip.decompress(self.compressed).decode(self.charset)
+
+
+def call_api(operation: str, fn: Callable, *args, attempts: int = 8, **kwargs):
+    """Call one SP-API operation; retry throttling and server errors with jittered backoff."""
+
+    def once():
+        try:
+            return fn(*args, **kwargs)
+        except auth_exceptions.AuthorizationError as exc:
+            if getattr(exc, "error_code", None) == "invalid_grant":
+                raise SellerRevoked(f"{operation}: the seller's authorization is revoked (invalid_grant)") from None
+            raise TransientApiError(f"{operation}: LWA refused ({getattr(exc, 'error_code', '?')})") from None
+        except api_exceptions.SellingApiForbiddenException:
+            raise SellerRevoked(f"{operation}: 403 Unauthorized, access denied for this seller") from None
+        except (
+            api_exceptions.SellingApiRequestThrottledException,
+            api_exceptions.SellingApiServerException,
+            api_exceptions.SellingApiTemporarilyUnavailableException,
+            api_exceptions.SellingApiGatewayTimeoutException,
+        ) as exc:
+            raise TransientApiError(f"{operation}: {type(exc).__name__}") from None
+        except httpx.TransportError as exc:
+            raise TransientApiError(f"{operation}: network error {type(exc).__name__}") from None
+
+    for attempt in Retrying(
+        retry=retry_if_exception_type(TransientApiError),
+        wait=wait_random_exponential(multiplier=0.5, max=60),
+        stop=stop_after_attempt(attempts),
+        reraise=True,
+    ):
+        with attempt:
+            return once()
+    raise AssertionError("unreachable")
+
+
+def parse_charset(content_type: str | None, default: str) -> str:
+    """Charset from a Content-Type header; Amazon's `Cp1252` is Python's `cp1252`."""
+    if content_type:
+        for part in content_type.split(";")[1:]:
+            key, _, value = part.strip().partition("=")
+            if key.lower() == "charset" and value:
+                name = value.strip().strip('"').lower()
+                return {"cp1252": "cp1252", "windows-1252": "cp1252", "iso-8859-1": "latin-1"}.get(name, name)
+    return default
+
+
+class ReportRequester:
+    """Runs the report flow for one seller and marketplace."""
+
+    def __init__(
+        self,
+        connection: SellerConnection,
+        marketplace_id: str,
+        *,
+        poll_first: float = 1.0,
+        poll_max: float = 30.0,
+        timeout_s: float = 3600.0,
+    ) -> None:
+        self._connection = connection
+        self._marketplace_id = marketplace_id
+        self._reports = connection.client(Reports, marketplace_id)
+        self._poll_first = poll_first
+        self._poll_max = poll_max
+        self._timeout_s = timeout_s
+
+    def request(
+        self,
+        report_type: str,
+        start: datetime,
+        end: datetime,
+        default_charset: str = "utf-8",
+    ) -> ReportDocument | None:
+        """Create the report and return its document; None when Amazon has no data (CANCELLED)."""
+        created = call_api(
+            "createReport",
+            self._reports.create_report,
+            reportType=report_type,
+            marketplaceIds=[self._marketplace_id],
+            dataStartTime=start.isoformat(),
+            dataEndTime=end.isoformat(),
+        )
+        report_id = created.payload["reportId"]
+        report = self._wait(report_id)
+        status = report["processingStatus"]
+        if status == "CANCELLED":
+            return None
+        if status == "FATAL":
+            reason = "no error document"
+            if report.get("reportDocumentId"):
+                body = self.download(report_type, report_id, report["reportDocumentId"], default_charset)
+                reason = _fatal_reason(body)
+            raise ReportFatal(f"{report_type} report {report_id} FATAL: {reason}")
+        return self.download(report_type, report_id, report["reportDocumentId"], default_charset)
+
+    def _wait(self, report_id: str) -> dict:
+        deadline = time.monotonic() + self._timeout_s
+        delay = self._poll_first
+        while True:
+            report = call_api("getReport", self._reports.get_report, report_id).payload
+            if report["processingStatus"] in TERMINAL:
+                return report
+            if time.monotonic() > deadline:
+                raise TransientApiError(f"report {report_id} still {report['processingStatus']} after timeout")
+            time.sleep(delay)
+            delay = min(delay * 1.5, self._poll_max)
+
+    def download(self, report_type: str, report_id: str, document_id: str, default_charset: str) -> ReportDocument:
+        """Fetch the document, with a fresh presigned URL on every attempt (they expire after 5 minutes)."""
+
+        def once() -> ReportDocument:
+            meta = call_api(
+                "getReportDocument", self._reports.get_report_document, document_id, download=False
+            ).payload
+            with httpx.Client(verify=tls_context(self._connection.ca_file), timeout=300) as http:
+                try:
+                    response = http.get(meta["url"])
+                except httpx.TransportError as exc:
+                    raise TransientApiError(f"download of {document_id}: {type(exc).__name__}") from None
+            if response.status_code == 403:
+                raise TransientApiError(f"download of {document_id}: URL expired (403)")
+            if response.status_code >= 500:
+                raise TransientApiError(f"download of {document_id}: HTTP {response.status_code}")
+            if response.status_code != 200:
+                raise DocumentError(f"download of {document_id}: HTTP {response.status_code}")
+            charset = parse_charset(response.headers.get("content-type"), default_charset)
+            try:
+                "".encode(charset)
+            except LookupError:
+                raise DocumentError(f"document {document_id}: unknown charset {charset!r}") from None
+            body = response.content
+            if meta.get("compressionAlgorithm") == "GZIP":
+                try:
+                    gzip.decompress(body)
+                except (EOFError, OSError, zlib.error):
+                    raise TransientApiError(f"document {document_id}: damaged gzip") from None
+            else:
+                body = gzip.compress(body, mtime=0)
+            return ReportDocument(report_type, report_id, document_id, charset, body)
+
+        for attempt in Retrying(
+            retry=retry_if_exception_type(TransientApiError),
+            wait=wait_random_exponential(multiplier=0.5, max=30),
+            stop=stop_after_attempt(6),
+            reraise=True,
+        ):
+            with attempt:
+                return once()
+        raise AssertionError("unreachable")
+
+
+def _fatal_reason(document: ReportDocument) -> str:
+    try:
+        body = json.loads(document.text())
+        return str(body.get("errorDetails", body))[:500]
+    except (ValueError, UnicodeDecodeError):
+        return "unreadable error document"

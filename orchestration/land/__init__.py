@@ -1,0 +1,1 @@
+"""Land: keep every downloaded document, encrypted, for replay and audit."""

@@ -1,0 +1,1 @@
+"""Quality: great-expectations suites (kept in expectations/) run against every loaded partition."""

@@ -1,0 +1,66 @@
+"""Runs a great-expectations suite from the `expectations/` file project against one loaded partition.
+
+Suites are read from the committed file project; validation happens in an ephemeral context so a run
+never writes into the repository. The result becomes a Dagster AssetCheckResult.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import polars as pl
+
+EXPECTATIONS_DIR = Path(__file__).resolve().parents[2] / "expectations"
+
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+logging.getLogger("great_expectations").setLevel(logging.WARNING)
+
+
+@dataclass(frozen=True)
+class SuiteOutcome:
+    suite: str
+    success: bool
+    evaluated: int
+    failed: list[str]  # expectation types that failed, with their column; never row values
+
+
+@lru_cache(maxsize=1)
+def _contexts():
+    import great_expectations as gx
+
+    files = gx.get_context(mode="file", project_root_dir=str(EXPECTATIONS_DIR))
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    runtime = gx.get_context(mode="ephemeral")
+    runtime.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
+    source = runtime.data_sources.add_pandas("partitions")
+    return files, runtime, source
+
+
+@lru_cache(maxsize=32)
+def _batch_definition(suite_name: str):
+    _, runtime, source = _contexts()
+    asset = source.add_dataframe_asset(suite_name)
+    return asset.add_batch_definition_whole_dataframe(suite_name)
+
+
+def load_suite(suite_name: str):
+    files, _, _ = _contexts()
+    return files.suites.get(suite_name)
+
+
+def validate_frame(suite_name: str, frame: pl.DataFrame, parameters: dict | None = None) -> SuiteOutcome:
+    suite = load_suite(suite_name)
+    batch = _batch_definition(suite_name).get_batch(batch_parameters={"dataframe": frame.to_pandas()})
+    result = batch.validate(suite, expectation_parameters=parameters or {})
+    failed = []
+    for item in result.results:
+        if not item.success:
+            config = item.expectation_config
+            column = config.kwargs.get("column") or config.kwargs.get("column_list") or ""
+            failed.append(f"{config.type}({column})")
+    return SuiteOutcome(suite=suite_name, success=bool(result.success), evaluated=len(result.results), failed=failed)

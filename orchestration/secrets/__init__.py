@@ -1,0 +1,1 @@
+"""Secrets: Vault (OpenBao) access through AppRole logins, one per duty."""

@@ -1,0 +1,183 @@
+"""Vault (OpenBao) access for one duty: AppRole login, KV v2 secrets, per-tenant transit keys.
+
+Paths follow docs/architecture.md ("Vault layout"). Every secret read is wrapped in `Secret`, so it
+never prints; every error names the path and the duty, never a value.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+
+import hvac
+import hvac.exceptions
+
+from orchestration.secrets.redaction import Secret, remember
+from orchestration.settings import Settings
+
+KV_MOUNT = "retkee-kv"
+TRANSIT_MOUNT = "retkee-transit"
+
+
+class VaultError(RuntimeError):
+    """Vault refused or could not serve a request; the message never holds a secret."""
+
+
+@dataclass(frozen=True)
+class LwaApp:
+    """Our Login-with-Amazon application and the endpoints it talks to."""
+
+    client_id: str
+    client_secret: Secret
+    endpoint: str  # SP-API regional endpoint, e.g. https://sellingpartnerapi-na.amazon.com
+    token_url: str  # LWA token endpoint, e.g. https://api.amazon.com/auth/o2/token
+
+
+@dataclass(frozen=True)
+class DataKey:
+    """A fresh AES-256 data key: use `plaintext` once, store only `wrapped`."""
+
+    plaintext: bytes
+    wrapped: str  # transit ciphertext "vault:vN:..."; only this is ever stored
+
+
+def tenant_key_name(tenant_id: str) -> str:
+    return f"tenant-{tenant_id}"
+
+
+def tenant_secret_path(tenant_id: str) -> str:
+    return f"tenants/{tenant_id}/spapi"
+
+
+def _read_approle_file(path: Path) -> tuple[str, str]:
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError as exc:
+        raise VaultError(f"AppRole file {path} not found; run `make run` to bootstrap Vault") from exc
+    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise VaultError(f"AppRole file {path} is readable by others; chmod 600 it")
+    data = json.loads(path.read_text())
+    return data["role_id"], data["secret_id"]
+
+
+class Vault:
+    """A Vault client logged in under one AppRole (one duty)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._client = hvac.Client(url=settings.vault_addr, verify=str(settings.ca_file), timeout=30)
+        self.duty = settings.vault_approle_file.stem.removeprefix("approle-")
+        self._login()
+
+    def _login(self) -> None:
+        role_id, secret_id = _read_approle_file(self._settings.vault_approle_file)
+        remember(secret_id)
+        try:
+            answer = self._client.auth.approle.login(role_id=role_id, secret_id=secret_id)
+        except hvac.exceptions.VaultError as exc:
+            raise VaultError(f"AppRole login for duty '{self.duty}' failed: {type(exc).__name__}") from None
+        except Exception as exc:  # connection refused, TLS failure
+            raise VaultError(f"Vault at {self._settings.vault_addr} unreachable: {type(exc).__name__}") from None
+        remember(answer["auth"]["client_token"])
+
+    @property
+    def client(self) -> hvac.Client:
+        return self._client
+
+    def token_policies(self) -> list[str]:
+        return list(self._client.auth.token.lookup_self()["data"]["policies"])
+
+    def _call(self, what: str, fn, *args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except hvac.exceptions.Forbidden:
+            raise VaultError(f"Vault denied {what} to the '{self.duty}' AppRole") from None
+        except hvac.exceptions.InvalidPath:
+            raise VaultError(f"Vault has nothing at {what}") from None
+        except hvac.exceptions.VaultError as exc:
+            raise VaultError(f"Vault failed on {what}: {type(exc).__name__}") from None
+        except Exception as exc:  # requests' ConnectionError / SSLError: say which, never the payload
+            raise VaultError(f"Vault unreachable on {what}: {type(exc).__name__}") from None
+
+    # --- KV v2 ---------------------------------------------------------------------------------
+    def read(self, path: str) -> dict:
+        answer = self._call(
+            f"{KV_MOUNT}/{path}",
+            self._client.secrets.kv.v2.read_secret_version,
+            path=path,
+            mount_point=KV_MOUNT,
+            raise_on_deleted_version=True,
+        )
+        return answer["data"]["data"]
+
+    def write(self, path: str, data: dict) -> None:
+        self._call(
+            f"{KV_MOUNT}/{path}",
+            self._client.secrets.kv.v2.create_or_update_secret,
+            path=path,
+            secret=data,
+            mount_point=KV_MOUNT,
+        )
+
+    def destroy(self, path: str) -> None:
+        """Remove every version and the metadata of a KV secret."""
+        self._call(
+            f"{KV_MOUNT}/metadata/{path}",
+            self._client.secrets.kv.v2.delete_metadata_and_all_versions,
+            path=path,
+            mount_point=KV_MOUNT,
+        )
+
+    def lwa_app(self) -> LwaApp:
+        data = self.read("platform/lwa-app")
+        return LwaApp(
+            client_id=data["client_id"],
+            client_secret=Secret(data["client_secret"]),
+            endpoint=data["endpoint"],
+            token_url=data["token_url"],
+        )
+
+    def warehouse_login(self) -> tuple[str, Secret]:
+        data = self.read("platform/warehouse/pipeline")
+        return data["username"], Secret(data["password"])
+
+    def refresh_token(self, tenant_id: str) -> Secret:
+        return Secret(self.read(tenant_secret_path(tenant_id))["refresh_token"])
+
+    def store_refresh_token(self, tenant_id: str, refresh_token: Secret) -> None:
+        self.write(tenant_secret_path(tenant_id), {"refresh_token": refresh_token.reveal()})
+
+    # --- transit: one AES-256-GCM key per tenant ---------------------------------------------------
+    def create_tenant_key(self, tenant_id: str) -> None:
+        self._call(
+            f"{TRANSIT_MOUNT}/keys/{tenant_key_name(tenant_id)}",
+            self._client.secrets.transit.create_key,
+            name=tenant_key_name(tenant_id),
+            key_type="aes256-gcm96",
+            exportable=False,
+            mount_point=TRANSIT_MOUNT,
+        )
+
+    def new_data_key(self, tenant_id: str) -> DataKey:
+        answer = self._call(
+            f"{TRANSIT_MOUNT}/datakey/plaintext/{tenant_key_name(tenant_id)}",
+            self._client.secrets.transit.generate_data_key,
+            name=tenant_key_name(tenant_id),
+            key_type="plaintext",
+            bits=256,
+            mount_point=TRANSIT_MOUNT,
+        )["data"]
+        return DataKey(plaintext=base64.b64decode(answer["plaintext"]), wrapped=answer["ciphertext"])
+
+    def unwrap_data_key(self, tenant_id: str, wrapped: str) -> bytes:
+        answer = self._call(
+            f"{TRANSIT_MOUNT}/decrypt/{tenant_key_name(tenant_id)}",
+            self._client.secrets.transit.decrypt_data,
+            name=tenant_key_name(tenant_id),
+            ciphertext=wrapped,
+            mount_point=TRANSIT_MOUNT,
+        )["data"]
+        return base64.b64decode(answer["plaintext"])

@@ -1,0 +1,1 @@
+"""Serve: what analysts and operators read out of the marts."""

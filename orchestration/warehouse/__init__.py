@@ -1,0 +1,1 @@
+"""Warehouse: TLS connections to PostgreSQL and the identifiers that name tenant schemas."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from datetime import UTC, date, datetime, timedelta
 
@@ -59,13 +60,20 @@ def tenants_add(
 
 
 @tenants_app.command("list")
-def tenants_list(status: str | None = typer.Option(None, help="Only tenants in this lifecycle state")) -> None:
+def tenants_list(
+    status: str | None = typer.Option(None, help="Only tenants in this lifecycle state"),
+    as_json: bool = typer.Option(False, "--json", help="One JSON object per line, for scripts"),
+) -> None:
     """List tenants with their lifecycle state."""
     try:
         with open_session() as session:
             tenants = session.registry.list(status)
     except KNOWN_ERRORS as exc:
         _fail(exc)
+    if as_json:
+        for t in tenants:
+            print(json.dumps({**t.__dict__}, default=str))
+        return
     table = Table("tenant", "seller", "region", "marketplaces", "status", "since")
     for t in tenants:
         table.add_row(t.tenant_id, t.seller_id or "-", t.region, ",".join(t.marketplace_ids), t.status,

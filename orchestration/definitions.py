@@ -12,7 +12,9 @@ from orchestration.secrets.redaction import install_log_redaction
 
 install_log_redaction()
 
-extraction_job = define_asset_job("extract_reports", selection=[a.key for a in REPORT_ASSETS], partitions_def=TENANT_DAYS)
+extraction_job = define_asset_job(
+    "extract_reports", selection=[a.key for a in REPORT_ASSETS], partitions_def=TENANT_DAYS
+)
 marts_job = define_asset_job("build_marts", selection=[tenant_models], partitions_def=TENANTS)
 
 defs = Definitions(

@@ -129,9 +129,13 @@ def ingest_report_partition(
     start, end = day_bounds(day)
     earlier = set(landing.list(f"{tenant.tenant_id}/{dataset.name}/{partition}"))
     documents: list[ReportDocument] = []
+    # Ask for every marketplace's report first, then collect them: Amazon processes them side by side.
+    requested = []
     for marketplace_id in tenant.marketplace_ids:
         requester = ReportRequester(seller, marketplace_id)
-        document = requester.request(dataset.report_type, start, end, dataset.default_charset)
+        requested.append((requester, requester.create(dataset.report_type, start, end)))
+    for requester, report_id in requested:
+        document = requester.collect(report_id, dataset.report_type, dataset.default_charset)
         if document is None:
             continue
         documents.append(document)

@@ -14,11 +14,11 @@ from dagster import (
     asset,
 )
 
+from orchestration.defs.partitions import TENANT_DAYS
+from orchestration.defs.resources import Platform
 from orchestration.extract.errors import SellerRevoked
 from orchestration.ingest import ingest_report_partition
 from orchestration.load.datasets import DATASETS, Dataset
-from orchestration.defs.partitions import TENANT_DAYS
-from orchestration.defs.resources import Platform
 from orchestration.quality.expectations import validate_frame
 
 RETENTION_RULE = "kept while the subscription is active; erased within 30 days of revocation or termination"

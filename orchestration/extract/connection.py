@@ -59,6 +59,17 @@ class SellerConnection:
     region: str
     ca_file: str | None
 
+    def forget_access_token(self) -> None:
+        """Drop the client's cached access token for this seller, so the next call logs in afresh.
+
+        The client caches access tokens for SP_API_AUTH_CACHE_TTL whatever `expires_in` said; a 403 may
+        only mean that cached token has expired, and that is no reason to call the seller revoked.
+        """
+        from sp_api.auth._core import build_cache_key
+        from sp_api.auth.access_token_client import cache
+
+        cache.pop(build_cache_key(self.refresh_token.reveal(), ""), None)
+
     def client(self, api_class, marketplace_id: str, timeout: float = 60.0):
         if not self.app.endpoint.startswith("https://"):
             raise ValueError("the SP-API endpoint must be https")

@@ -53,10 +53,23 @@ class ReportDocument:
         return gzip.decompress(self.compressed).decode(self.charset)
 
 
-def call_api(operation: str, fn: Callable, *args, attempts: int = 8, **kwargs):
-    """Call one SP-API operation; retry throttling and server errors with jittered backoff."""
+def call_api(
+    operation: str,
+    fn: Callable,
+    *args,
+    attempts: int = 8,
+    forget_token: Callable[[], None] | None = None,
+    **kwargs,
+):
+    """Call one SP-API operation; retry throttling and server errors with jittered backoff.
+
+    A 403 is retried once with a freshly issued access token (`forget_token`) before the seller is
+    called revoked: only a 403 on a brand-new token, or LWA's invalid_grant, means revocation.
+    """
+    forbidden_once = False
 
     def once():
+        nonlocal forbidden_once
         try:
             return fn(*args, **kwargs)
         except auth_exceptions.AuthorizationError as exc:
@@ -64,6 +77,10 @@ def call_api(operation: str, fn: Callable, *args, attempts: int = 8, **kwargs):
                 raise SellerRevoked(f"{operation}: the seller's authorization is revoked (invalid_grant)") from None
             raise TransientApiError(f"{operation}: LWA refused ({getattr(exc, 'error_code', '?')})") from None
         except api_exceptions.SellingApiForbiddenException:
+            if forget_token is not None and not forbidden_once:
+                forbidden_once = True
+                forget_token()
+                raise TransientApiError(f"{operation}: 403 with a cached access token; logging in again") from None
             raise SellerRevoked(f"{operation}: 403 Unauthorized, access denied for this seller") from None
         except (
             api_exceptions.SellingApiRequestThrottledException,
@@ -105,7 +122,7 @@ class ReportRequester:
         connection: SellerConnection,
         marketplace_id: str,
         *,
-        poll_first: float = 1.0,
+        poll_first: float = 0.5,
         poll_max: float = 30.0,
         timeout_s: float = 3600.0,
     ) -> None:
@@ -124,15 +141,23 @@ class ReportRequester:
         default_charset: str = "utf-8",
     ) -> ReportDocument | None:
         """Create the report and return its document; None when Amazon has no data (CANCELLED)."""
+        return self.collect(self.create(report_type, start, end), report_type, default_charset)
+
+    def create(self, report_type: str, start: datetime, end: datetime) -> str:
+        """createReport; returns the report id (Amazon processes it in the background)."""
         created = call_api(
             "createReport",
             self._reports.create_report,
+            forget_token=self._connection.forget_access_token,
             reportType=report_type,
             marketplaceIds=[self._marketplace_id],
             dataStartTime=start.isoformat(),
             dataEndTime=end.isoformat(),
         )
-        report_id = created.payload["reportId"]
+        return created.payload["reportId"]
+
+    def collect(self, report_id: str, report_type: str, default_charset: str = "utf-8") -> ReportDocument | None:
+        """Wait for a created report; its document, or None when Amazon had no data (CANCELLED)."""
         report = self._wait(report_id)
         status = report["processingStatus"]
         if status == "CANCELLED":
@@ -149,7 +174,9 @@ class ReportRequester:
         deadline = time.monotonic() + self._timeout_s
         delay = self._poll_first
         while True:
-            report = call_api("getReport", self._reports.get_report, report_id).payload
+            report = call_api(
+                "getReport", self._reports.get_report, report_id, forget_token=self._connection.forget_access_token
+            ).payload
             if report["processingStatus"] in TERMINAL:
                 return report
             if time.monotonic() > deadline:
@@ -162,7 +189,11 @@ class ReportRequester:
 
         def once() -> ReportDocument:
             meta = call_api(
-                "getReportDocument", self._reports.get_report_document, document_id, download=False
+                "getReportDocument",
+                self._reports.get_report_document,
+                document_id,
+                download=False,
+                forget_token=self._connection.forget_access_token,
             ).payload
             with httpx.Client(verify=tls_context(self._connection.ca_file), timeout=300) as http:
                 try:

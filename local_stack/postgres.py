@@ -1,0 +1,301 @@
+"""The project-local PostgreSQL 15 cluster: install check, initdb, TLS-only configuration, start/stop, roles.
+
+The cluster lives in `.data/pg/data`, listens on 127.0.0.1 only and accepts nothing but `hostssl` with
+scram-sha-256 (no `host`, no `local` lines): plain TCP and Unix-socket connections are refused.
+Admin work connects as `retkee_admin` over TLS with `sslmode=verify-full` against the local CA.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import psycopg
+from psycopg import sql
+
+from local_stack.config import StackConfig
+from local_stack.errors import StackError
+from local_stack.osuser import PgUser
+from local_stack.ports import require_free_port
+from local_stack.processes import pid_alive
+from local_stack.secret_files import random_password, read_json, write_private_json
+
+SUPERUSER = "retkee_admin"
+PREFERRED_MAJOR = "15"
+WAREHOUSE_DB = "warehouse"
+DAGSTER_DB = "dagster"
+PIPELINE_ROLE = "pipeline"
+DAGSTER_ROLE = "dagster"
+GROUP_ROLES = ("analyst", "compliance")
+
+_HBA = """\
+# Written by local_stack (postgres.py). TLS + SCRAM only: there is deliberately no `host` and no `local`
+# line, so plain TCP and Unix-socket connections find no matching entry and are refused.
+# TYPE   DATABASE  USER  ADDRESS        METHOD
+hostssl  all       all   127.0.0.1/32   scram-sha-256
+hostssl  all       all   ::1/128        scram-sha-256
+"""
+
+
+def find_bindir() -> Path | None:
+    """Directory holding initdb/pg_ctl/postgres: $RETKEE_PG_BINDIR, `pg_config --bindir`, Debian's layout."""
+    override = os.environ.get("RETKEE_PG_BINDIR")
+    if override:
+        return Path(override) if (Path(override) / "initdb").exists() else None
+    preferred = Path(f"/usr/lib/postgresql/{PREFERRED_MAJOR}/bin")
+    if (preferred / "initdb").exists():
+        return preferred
+    pg_config = shutil.which("pg_config")
+    if pg_config:
+        result = subprocess.run([pg_config, "--bindir"], capture_output=True, text=True, check=False)  # noqa: S603
+        bindir = Path(result.stdout.strip())
+        if result.returncode == 0 and (bindir / "initdb").exists():
+            return bindir
+    candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), reverse=True)
+    if candidates:
+        return Path(candidates[0]).parent
+    initdb = shutil.which("initdb")
+    return Path(initdb).parent if initdb else None
+
+
+def ensure_installed() -> Path:
+    """Return the server bindir, installing Debian's `postgresql` package first if we are root."""
+    bindir = find_bindir()
+    if bindir is not None:
+        return bindir
+    if os.geteuid() != 0:
+        raise StackError(
+            "PostgreSQL server binaries (initdb, pg_ctl) were not found. Install them with "
+            "`sudo apt-get install -y postgresql` (Debian/Ubuntu), or point RETKEE_PG_BINDIR at their "
+            "directory."
+        )
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    for argv in (["apt-get", "update"], ["apt-get", "install", "-y", "postgresql"]):
+        print(f"local_stack: PostgreSQL server not found, running: {' '.join(argv)}")
+        if subprocess.run(argv, env=env, check=False).returncode != 0:  # noqa: S603
+            raise StackError(f"`{' '.join(argv)}` failed; install PostgreSQL 15 by hand and retry.")
+    bindir = find_bindir()
+    if bindir is None:
+        raise StackError("installed the postgresql package but still cannot find initdb.")
+    return bindir
+
+
+class PostgresCluster:
+    """One cluster in `config.pg_data_dir`, run as `user`."""
+
+    def __init__(self, config: StackConfig, user: PgUser, bindir: Path) -> None:
+        self.config = config
+        self.user = user
+        self.bindir = bindir
+
+    # --- lifecycle ---
+    def up(self) -> None:
+        """Initialize if needed, (re)write the configuration, start if not running. Idempotent."""
+        self._prepare_dirs()
+        if not (self.config.pg_data_dir / "PG_VERSION").exists():
+            self._initdb()
+        if self.running_pid() is None:
+            require_free_port(self.config.pg_port, "PostgreSQL", "StackConfig.pg_port")
+            self._write_config()
+            self._pg_ctl("start", "-l", str(self._log_file), "-w", "-t", "60", "-s")
+        self._wait_until_accepting()
+
+    def down(self) -> bool:
+        if self.running_pid() is None:
+            return False
+        self._pg_ctl("stop", "-m", "fast", "-w", "-t", "60", "-s")
+        return True
+
+    def running_pid(self) -> int | None:
+        """PID of the postmaster of this cluster, or None."""
+        try:
+            first_line = (self.config.pg_data_dir / "postmaster.pid").read_text().splitlines()[0]
+            pid = int(first_line)
+        except (OSError, ValueError, IndexError):
+            return None
+        if not pid_alive(pid):
+            return None
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            return pid  # no /proc (macOS): trust postmaster.pid
+        return pid if b"postgres" in cmdline else None
+
+    # --- admin connection and roles ---
+    def superuser_password(self) -> str:
+        data = read_json(self.config.pg_superuser_file)
+        if data is None:
+            raise StackError(
+                f"{self.config.pg_superuser_file} is missing but the cluster exists: the superuser password "
+                f"is lost. Run `python -m local_stack clean` to start over."
+            )
+        return data["password"]
+
+    def connect(self, dbname: str = "postgres", user: str = SUPERUSER, password: str | None = None,
+                **params: str) -> psycopg.Connection:
+        return psycopg.connect(
+            host="localhost",
+            port=self.config.pg_port,
+            dbname=dbname,
+            user=user,
+            password=password if password is not None else self.superuser_password(),
+            sslmode="verify-full",
+            sslrootcert=str(self.config.ca_file),
+            connect_timeout=10,
+            autocommit=True,
+            **params,
+        )
+
+    def bootstrap(self) -> None:
+        """Databases, roles and database-level privileges (idempotent); role passwords are set separately."""
+        with self.connect() as conn:
+            for database in (WAREHOUSE_DB, DAGSTER_DB):
+                exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [database]).fetchone()
+                if not exists:
+                    conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
+            for role in (PIPELINE_ROLE, DAGSTER_ROLE, *GROUP_ROLES):
+                login = "LOGIN" if role in (PIPELINE_ROLE, DAGSTER_ROLE) else "NOLOGIN"
+                attributes = sql.SQL(
+                    f"{login} NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS"
+                )
+                exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [role]).fetchone()
+                verb = sql.SQL("ALTER ROLE" if exists else "CREATE ROLE")
+                conn.execute(sql.SQL("{} {} {}").format(verb, sql.Identifier(role), attributes))
+            conn.execute(sql.SQL("ALTER DATABASE {} OWNER TO {}").format(
+                sql.Identifier(DAGSTER_DB), sql.Identifier(DAGSTER_ROLE)))
+            # Nobody connects anywhere by default; each role gets exactly the databases it needs.
+            for database in (WAREHOUSE_DB, DAGSTER_DB, "postgres"):
+                conn.execute(
+                    sql.SQL("REVOKE ALL ON DATABASE {} FROM PUBLIC").format(sql.Identifier(database)))
+            # CREATE on the database lets the pipeline create one schema per tenant (and own it).
+            conn.execute(sql.SQL("GRANT CONNECT, CREATE ON DATABASE {} TO {}").format(
+                sql.Identifier(WAREHOUSE_DB), sql.Identifier(PIPELINE_ROLE)))
+        with self.connect(WAREHOUSE_DB) as conn:
+            conn.execute("REVOKE CREATE ON SCHEMA public FROM PUBLIC")
+
+    def set_role_password(self, role: str, password: str) -> None:
+        # Sent as a literal (utility statements take no bind parameters); log_statement is off.
+        with self.connect() as conn:
+            conn.execute(
+                sql.SQL("ALTER ROLE {} PASSWORD {}").format(sql.Identifier(role), sql.Literal(password)))
+
+    def ensure_dagster_password(self) -> None:
+        """Dagster's own storage credentials live in `.data/secrets/dagster-pg.json` (see settings.py)."""
+        data = read_json(self.config.dagster_pg_file)
+        if data is None:
+            data = {"username": DAGSTER_ROLE, "password": random_password()}
+            write_private_json(self.config.dagster_pg_file, data)
+        self.set_role_password(DAGSTER_ROLE, data["password"])
+
+    # --- internals ---
+    @property
+    def _log_file(self) -> Path:
+        return self.config.log_dir / "postgres.log"
+
+    def _prepare_dirs(self) -> None:
+        for directory in (self.config.pg_dir, self.config.pg_socket_dir):
+            directory.mkdir(parents=True, exist_ok=True)
+            directory.chmod(0o700)
+            self.user.chown(directory)
+        self.config.log_dir.mkdir(parents=True, exist_ok=True)
+        # pg_ctl opens the log as the pg user: the file is created here and handed over.
+        self._log_file.touch(mode=0o600, exist_ok=True)
+        self.user.chown(self._log_file)
+
+    def _run(self, argv: list[str], what: str) -> subprocess.CompletedProcess:
+        result = subprocess.run(  # noqa: S603 - fixed argv
+            argv, capture_output=True, text=True, check=False, cwd=self.config.pg_dir,
+            start_new_session=True, env=self._env(), **self.user.run_kwargs(),
+        )
+        if result.returncode != 0:
+            output = result.stderr.strip() or result.stdout.strip()
+            raise StackError(f"{what} failed (exit {result.returncode}): {output}\nlog: {self._log_file}")
+        return result
+
+    def _env(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
+        env.update({"LC_ALL": "C", "LANG": "C"})
+        if self.user.switch:
+            env.update({"HOME": str(self.config.pg_dir), "USER": self.user.name, "LOGNAME": self.user.name})
+        return env
+
+    def _pg_ctl(self, *args: str) -> None:
+        self._run([str(self.bindir / "pg_ctl"), args[0], "-D", str(self.config.pg_data_dir), *args[1:]],
+                  f"pg_ctl {args[0]}")
+
+    def _initdb(self) -> None:
+        data_dir = self.config.pg_data_dir
+        if data_dir.exists() and any(data_dir.iterdir()):
+            raise StackError(f"{data_dir} exists but holds no cluster; remove it (or run `clean`) and retry.")
+        password = random_password()
+        pwfile = self.config.pg_dir / ".initdb-pw"
+        pwfile.write_text(password + "\n")
+        pwfile.chmod(0o600)
+        self.user.chown(pwfile)
+        try:
+            self._run([
+                str(self.bindir / "initdb"), "-D", str(data_dir), f"--username={SUPERUSER}",
+                f"--pwfile={pwfile}", "--auth=scram-sha-256", "--encoding=UTF8", "--no-locale",
+                "--data-checksums",
+            ], "initdb")
+        finally:
+            pwfile.unlink(missing_ok=True)
+        write_private_json(self.config.pg_superuser_file, {"username": SUPERUSER, "password": password})
+
+    def _write_config(self) -> None:
+        data_dir = self.config.pg_data_dir
+        # Copies owned by the pg user: PostgreSQL insists its key is 0600 and owned by itself (or root).
+        for source, target, mode in (
+            (self.config.cert_file("postgres"), data_dir / "server.crt", 0o644),
+            (self.config.key_file("postgres"), data_dir / "server.key", 0o600),
+        ):
+            shutil.copyfile(source, target)
+            target.chmod(mode)
+            self.user.chown(target)
+        settings = {
+            "listen_addresses": "127.0.0.1",
+            "port": str(self.config.pg_port),
+            "unix_socket_directories": str(self.config.pg_socket_dir),
+            "ssl": "on",
+            "ssl_cert_file": str(data_dir / "server.crt"),
+            "ssl_key_file": str(data_dir / "server.key"),
+            "ssl_min_protocol_version": "TLSv1.2",
+            "password_encryption": "scram-sha-256",
+            "logging_collector": "off",
+            "log_destination": "stderr",
+            "log_connections": "on",
+            "log_line_prefix": "%m [%p] %q%u@%d ",
+        }
+        lines = ["# Written by local_stack (postgres.py) on every start; edit StackConfig, not this file."]
+        for key, value in settings.items():
+            bare = value.isdigit() or value in ("on", "off")
+            lines.append(f"{key} = {value}" if bare else f"{key} = '{value.replace(chr(39), chr(39) * 2)}'")
+        retkee_conf = data_dir / "retkee.conf"
+        retkee_conf.write_text("\n".join(lines) + "\n")
+        retkee_conf.chmod(0o600)
+        self.user.chown(retkee_conf)
+        (data_dir / "pg_hba.conf").write_text(_HBA)
+        self.user.chown(data_dir / "pg_hba.conf")
+        main_conf = data_dir / "postgresql.conf"
+        include = "include = 'retkee.conf'"
+        if include not in main_conf.read_text():
+            with open(main_conf, "a") as handle:
+                handle.write(f"\n# Project settings (TLS, port, sockets): see retkee.conf\n{include}\n")
+
+    def _wait_until_accepting(self, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        last_error: Exception | None = None
+        while time.monotonic() < deadline:
+            try:
+                with self.connect() as conn:
+                    conn.execute("SELECT 1")
+                return
+            except psycopg.OperationalError as error:
+                last_error = error
+                time.sleep(0.2)
+        raise StackError(f"PostgreSQL did not accept TLS connections on port {self.config.pg_port}: "
+                         f"{last_error}\nlog: {self._log_file}")

@@ -1,0 +1,181 @@
+"""`Stack`: bring the whole local stack up, down, report on it, or wipe it, in dependency order.
+
+Order of `up`: PKI -> PostgreSQL (databases, roles) -> OpenBao (unseal, layout, AppRoles) -> secrets that
+bridge the two (pipeline DB password, LWA app) -> SP-API sandbox -> `.data/local.env`. Every step is
+idempotent, so `up` on a running stack only checks it. Usable from pytest fixtures with a temporary
+`StackConfig`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from local_stack import processes, sandbox
+from local_stack.config import StackConfig
+from local_stack.errors import StackError
+from local_stack.osuser import pg_user_owning, require_traversable, resolve_pg_user
+from local_stack.pki import ensure_pki
+from local_stack.postgres import PIPELINE_ROLE, PostgresCluster, ensure_installed, find_bindir
+from local_stack.secret_files import random_password
+from local_stack.settings import write_local_env
+from local_stack.vault import OpenBaoServer, approle_login
+from local_stack.vault_layout import LWA_APP_PATH, PIPELINE_DB_PATH
+
+# Written into the data dir at `up`; `clean` refuses to delete a directory without it.
+_MARKER = ".retkee-local-stack"
+# Stopped first: they hold connections to Postgres and Vault.
+_DAGSTER_PROCESSES = ("dagster-webserver", "dagster-daemon")
+
+
+@dataclass(frozen=True)
+class ServiceStatus:
+    name: str
+    running: bool
+    pid: int | None
+    port: int | None
+
+
+class Stack:
+    def __init__(self, config: StackConfig | None = None) -> None:
+        self.config = config or StackConfig()
+        self.vault = OpenBaoServer(self.config)
+
+    # --- public API ---
+    def up(self) -> list[ServiceStatus]:
+        """Bring every service up (idempotent) and return their status."""
+        with self._lock():
+            self._prepare_data_dir()
+            ensure_pki(self.config)
+            postgres = self._postgres(install=True)
+            postgres.up()
+            postgres.bootstrap()
+            postgres.ensure_dagster_password()
+            self.vault.up()
+            self._sync_pipeline_db_password(postgres)
+            self._store_lwa_app()
+            if self.config.with_sandbox:
+                sandbox.start(self.config)
+            write_local_env(self.config)
+        return self.status(show=False)
+
+    def down(self) -> list[str]:
+        """Stop everything this stack supervises (Dagster too); return the names that were running."""
+        stopped: list[str] = []
+        if not self.config.data_dir.exists():
+            return stopped
+        with self._lock():
+            others = [n for n in processes.supervised_names(self.config)
+                      if n not in (*_DAGSTER_PROCESSES, sandbox.PROCESS_NAME, "vault")]
+            for name in (*_DAGSTER_PROCESSES, *others, sandbox.PROCESS_NAME, "vault"):
+                if processes.stop_process(self.config, name):
+                    stopped.append(name)
+            postgres = self._postgres(install=False)
+            if postgres is not None and postgres.down():
+                stopped.append("postgres")
+        return stopped
+
+    def status(self, show: bool = True) -> list[ServiceStatus]:
+        """Status of every service; with `show`, also print it as a table."""
+        c = self.config
+        postgres = self._postgres(install=False)
+        pg_pid = postgres.running_pid() if postgres is not None else None
+        rows = [ServiceStatus("postgres", pg_pid is not None, pg_pid, c.pg_port)]
+        ports = {"vault": c.vault_port, "sandbox": c.sandbox_port, "dagster-webserver": c.dagster_port}
+        names = ["vault", "sandbox", *_DAGSTER_PROCESSES]
+        names += [n for n in processes.supervised_names(c) if n not in names]
+        for name in names:
+            running = processes.is_running(c, name)
+            rows.append(ServiceStatus(name, running, processes.read_pid(c, name) if running else None,
+                                      ports.get(name)))
+        if show:
+            _print_table(c, rows)
+        return rows
+
+    def clean(self) -> None:
+        """Stop everything, then delete the data dir (and nothing outside it)."""
+        data_dir = self.config.data_dir
+        if not data_dir.exists():
+            return
+        self._refuse_unsafe_delete(data_dir)
+        self.down()
+        shutil.rmtree(data_dir)
+
+    # --- steps ---
+    def _prepare_data_dir(self) -> None:
+        c = self.config
+        c.data_dir.mkdir(parents=True, exist_ok=True)
+        # o+x only: the PostgreSQL OS user must pass through to .data/pg, but may not list the dir.
+        c.data_dir.chmod(c.data_dir.stat().st_mode & 0o777 | 0o711)
+        (c.data_dir / _MARKER).touch()
+        c.save()
+        c.secrets_dir.mkdir(exist_ok=True)
+        c.secrets_dir.chmod(0o700)
+        for directory in (c.run_dir, c.log_dir):
+            directory.mkdir(exist_ok=True)
+
+    def _postgres(self, install: bool) -> PostgresCluster | None:
+        if install:
+            user = resolve_pg_user(self.config.pg_os_user)
+            require_traversable(user, self.config.pg_dir)
+            return PostgresCluster(self.config, user, ensure_installed())
+        bindir = find_bindir()
+        if bindir is None or not self.config.pg_data_dir.exists():
+            return None
+        return PostgresCluster(self.config, pg_user_owning(self.config.pg_data_dir), bindir)
+
+    def _sync_pipeline_db_password(self, postgres: PostgresCluster) -> None:
+        """Vault is the only place the pipeline's DB password lives; Postgres is made to match it."""
+        stored = self.vault.read_kv(PIPELINE_DB_PATH)
+        if stored is None or stored.get("username") != PIPELINE_ROLE or not stored.get("password"):
+            stored = {"username": PIPELINE_ROLE, "password": random_password()}
+            self.vault.write_kv(PIPELINE_DB_PATH, stored)
+        postgres.set_role_password(PIPELINE_ROLE, stored["password"])
+
+    def _store_lwa_app(self) -> None:
+        creds = sandbox.ensure_app_credentials(self.config)
+        wanted = sandbox.lwa_app_secret(self.config, creds)
+        if self.vault.read_kv(LWA_APP_PATH) != wanted:
+            # Written through the onboarding AppRole: the same path a real credential rotation takes.
+            onboarding = approle_login(self.config, "onboarding")
+            try:
+                self.vault.write_kv(LWA_APP_PATH, wanted, client=onboarding)
+            finally:
+                onboarding.auth.token.revoke_self()
+
+    # --- guards ---
+    @contextlib.contextmanager
+    def _lock(self) -> Iterator[None]:
+        """One `up`/`down` at a time per data dir (two terminals, or pytest and a developer)."""
+        self.config.data_dir.mkdir(parents=True, exist_ok=True)
+        with open(self.config.data_dir / ".lock", "w") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def _refuse_unsafe_delete(self, data_dir: Path) -> None:
+        protected = {Path("/"), Path.home().resolve(), self.config.repo_root.resolve()}
+        if data_dir in protected or data_dir in self.config.repo_root.resolve().parents:
+            raise StackError(f"refusing to delete {data_dir}: it is not a data dir of its own")
+        if not (data_dir / _MARKER).exists() and any(data_dir.iterdir()):
+            raise StackError(f"refusing to delete {data_dir}: it has no {_MARKER} marker, so local_stack "
+                             "did not create it")
+
+
+def _print_table(config: StackConfig, rows: list[ServiceStatus]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"Retkee local stack ({config.data_dir})")
+    for column in ("service", "state", "pid", "port"):
+        table.add_column(column)
+    for row in rows:
+        state = "[green]up[/green]" if row.running else "[red]down[/red]"
+        table.add_row(row.name, state, str(row.pid or "-"), str(row.port or "-"))
+    Console().print(table)

@@ -1,0 +1,80 @@
+"""The Vault layout of docs/architecture.md as code: mounts, one policy per duty, AppRole token limits.
+
+Each duty (pipeline, onboarding, erasure) logs in with its own AppRole and gets exactly its policy, without
+Vault's `default` policy (which would add cubbyhole, wrapping and sys/tools access nobody here needs); the
+three token-self paths every client needs to look up, renew and revoke its own token are added explicitly.
+"""
+
+from __future__ import annotations
+
+KV_MOUNT = "retkee-kv"
+TRANSIT_MOUNT = "retkee-transit"
+APPROLE_MOUNT = "approle"
+
+LWA_APP_PATH = "platform/lwa-app"
+PIPELINE_DB_PATH = "platform/warehouse/pipeline"
+
+
+def tenant_spapi_path(tenant_id: str) -> str:
+    return f"tenants/{tenant_id}/spapi"
+
+
+def tenant_key_name(tenant_id: str) -> str:
+    return f"tenant-{tenant_id}"
+
+
+_SELF_SERVICE_PATHS = """
+# Every duty may inspect, renew and revoke its own token (replaces the `default` policy).
+path "auth/token/lookup-self" { capabilities = ["read"] }
+path "auth/token/renew-self" { capabilities = ["update"] }
+path "auth/token/revoke-self" { capabilities = ["update"] }
+"""
+
+POLICIES: dict[str, str] = {
+    "pipeline": f"""
+# Extract, land and load: read app + tenant credentials, envelope-encrypt with tenant keys. Nothing else.
+path "{KV_MOUNT}/data/{LWA_APP_PATH}" {{ capabilities = ["read"] }}
+path "{KV_MOUNT}/data/{PIPELINE_DB_PATH}" {{ capabilities = ["read"] }}
+path "{KV_MOUNT}/data/tenants/+/spapi" {{ capabilities = ["read"] }}
+path "{TRANSIT_MOUNT}/datakey/plaintext/tenant-*" {{ capabilities = ["update"] }}
+path "{TRANSIT_MOUNT}/datakey/wrapped/tenant-*" {{ capabilities = ["update"] }}
+path "{TRANSIT_MOUNT}/decrypt/tenant-*" {{ capabilities = ["update"] }}
+path "{TRANSIT_MOUNT}/encrypt/tenant-*" {{ capabilities = ["update"] }}
+{_SELF_SERVICE_PATHS}""",
+    "onboarding": f"""
+# Onboarding a seller: store its refresh token, create its transit key; maintain the LWA app credentials.
+path "{KV_MOUNT}/data/tenants/+/spapi" {{ capabilities = ["create", "update", "read"] }}
+path "{KV_MOUNT}/data/{LWA_APP_PATH}" {{ capabilities = ["create", "update"] }}
+# Creating a transit key is an update on keys/<name>. `+` (exactly one segment), not `tenant-*`: a glob
+# would also grant update on keys/<name>/config, /rotate and /trim, i.e. the power to make a key deletable
+# or to destroy its old versions. The transit mount holds nothing but tenant keys.
+path "{TRANSIT_MOUNT}/keys/+" {{ capabilities = ["update", "read"] }}
+{_SELF_SERVICE_PATHS}""",  # noqa: S608 - HCL, not SQL
+    "erasure": f"""
+# Cryptographic erasure of a tenant: destroy its refresh token, delete its transit key.
+path "{KV_MOUNT}/data/tenants/+/spapi" {{ capabilities = ["delete"] }}
+path "{KV_MOUNT}/metadata/tenants/+/spapi" {{ capabilities = ["delete"] }}
+path "{KV_MOUNT}/destroy/tenants/+/spapi" {{ capabilities = ["update"] }}
+# Vault globs only at the end of a path (`tenant-*/config` would be a literal `*`), and a `keys/tenant-*`
+# rule would outrank `keys/+/config` for keys/<name>/config; so both rules use `+` (one segment).
+path "{TRANSIT_MOUNT}/keys/+/config" {{ capabilities = ["update"] }}
+path "{TRANSIT_MOUNT}/keys/+" {{ capabilities = ["read", "delete"] }}
+# Verification that a ciphertext no longer decrypts after the key is gone.
+path "{TRANSIT_MOUNT}/decrypt/tenant-*" {{ capabilities = ["update"] }}
+{_SELF_SERVICE_PATHS}""",
+}
+
+DUTIES = tuple(POLICIES)
+
+# Short-lived tokens: a run logs in again rather than holding a long token.
+APPROLE_SETTINGS = {
+    "token_ttl": "1h",
+    "token_max_ttl": "4h",
+    "token_no_default_policy": True,
+    "token_type": "service",
+    # OpenBao listens on 127.0.0.1 only, so every legitimate login comes from there.
+    "secret_id_bound_cidrs": ["127.0.0.1/32"],
+    "token_bound_cidrs": ["127.0.0.1/32"],
+    # A secret_id lives a week; `up` issues a fresh one when the stored one stops working.
+    "secret_id_ttl": "168h",
+}

@@ -1,0 +1,140 @@
+"""The sandbox's own admin API under ``/_sandbox/`` (not Amazon's): sellers, revocations, truth, faults.
+
+Enabled only when the server has an admin token; every call needs ``Authorization: Bearer <token>``.
+``GET /_sandbox/health`` is open, so process supervisors can wait for readiness.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hmac
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Depends, HTTPException, Query, Request
+from fastapi.responses import JSONResponse
+
+from .context import Sandbox, sandbox_of
+from .faults import FaultInputError
+from .state import SellerInputError
+
+router = APIRouter(prefix="/_sandbox")
+
+
+def admin(request: Request) -> Sandbox:
+    sandbox = sandbox_of(request)
+    token = sandbox.config.admin_token
+    if token is None:
+        raise HTTPException(404, "The admin API is disabled: start the server with --admin-token-file.")
+    scheme, _, given = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), token.encode()):
+        raise HTTPException(
+            401,
+            "Admin API: send Authorization: Bearer <admin token>.",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    return sandbox
+
+
+AdminSandbox = Annotated[Sandbox, Depends(admin)]
+
+
+def _seller_out(seller: dict) -> dict:
+    keys = ("seller_id", "refresh_token", "marketplace_ids", "profile", "revoked", "revoked_at", "generation")
+    return {k: seller[k] for k in keys}
+
+
+def _seller_or_404(sandbox: Sandbox, seller_id: str) -> dict:
+    seller = sandbox.state.seller(seller_id)
+    if seller is None:
+        raise HTTPException(404, f"unknown seller {seller_id}")
+    return seller
+
+
+@router.get("/health")
+def health(request: Request) -> dict:
+    sandbox = sandbox_of(request)
+    return {
+        "status": "ok",
+        "seed": sandbox.config.seed,
+        "time_scale": sandbox.config.time_scale,
+        "admin_api": sandbox.config.admin_token is not None,
+    }
+
+
+@router.post("/sellers")
+def register_seller(body: Annotated[Any, Body()], sandbox: AdminSandbox):
+    if not isinstance(body, dict):
+        raise HTTPException(400, "body must be a JSON object")
+    try:
+        seller, created = sandbox.state.register_seller(
+            body.get("seller_id"), body.get("marketplace_ids") or [], body.get("profile")
+        )
+    except SellerInputError as exc:
+        raise HTTPException(400, str(exc)) from None
+    return JSONResponse(_seller_out(seller), status_code=201 if created else 200)
+
+
+@router.get("/sellers")
+def list_sellers(sandbox: AdminSandbox) -> dict:
+    return {"sellers": [_seller_out(s) for s in sandbox.state.sellers()]}
+
+
+@router.get("/sellers/{seller_id}")
+def get_seller(seller_id: str, sandbox: AdminSandbox) -> dict:
+    return _seller_out(_seller_or_404(sandbox, seller_id))
+
+
+@router.post("/sellers/{seller_id}/revoke")
+def revoke_seller(seller_id: str, sandbox: AdminSandbox) -> dict:
+    _seller_or_404(sandbox, seller_id)
+    return _seller_out(sandbox.state.revoke(seller_id))
+
+
+@router.post("/sellers/{seller_id}/reauthorize")
+def reauthorize_seller(seller_id: str, sandbox: AdminSandbox) -> dict:
+    _seller_or_404(sandbox, seller_id)
+    return _seller_out(sandbox.state.reauthorize(seller_id))
+
+
+@router.get("/sellers/{seller_id}/truth/orders")
+def truth_orders(
+    seller_id: str,
+    start: dt.date,
+    end: dt.date,
+    sandbox: AdminSandbox,
+    marketplace_ids: Annotated[str | None, Query(description="comma-separated")] = None,
+) -> dict:
+    _seller_or_404(sandbox, seller_id)
+    if end < start:
+        raise HTTPException(400, "end must not be before start")
+    mkts = marketplace_ids.split(",") if marketplace_ids else None
+    summary = sandbox.state.world().order_summary(seller_id, start, end, mkts)
+    return {**summary, "range": "[start, end) in UTC; end is exclusive"}
+
+
+@router.post("/faults", status_code=201)
+def add_fault(body: Annotated[Any, Body()], sandbox: AdminSandbox) -> dict:
+    if not isinstance(body, dict):
+        raise HTTPException(400, "body must be a JSON object")
+    try:
+        return sandbox.faults.add(body).to_dict()
+    except (FaultInputError, ValueError, TypeError) as exc:
+        raise HTTPException(400, str(exc)) from None
+
+
+@router.get("/faults")
+def list_faults(sandbox: AdminSandbox) -> dict:
+    return {"faults": sandbox.faults.list()}
+
+
+@router.delete("/faults")
+def clear_faults(sandbox: AdminSandbox) -> dict:
+    return {"removed": sandbox.faults.remove()}
+
+
+@router.delete("/faults/{fault_id}")
+def remove_fault(fault_id: str, sandbox: AdminSandbox) -> dict:
+    removed = sandbox.faults.remove(fault_id)
+    if not removed:
+        raise HTTPException(404, f"unknown fault {fault_id}")
+    return {"removed": removed}

@@ -1,0 +1,39 @@
+"""The running sandbox's shared parts (settings, state, tokens, limiter, faults), kept on ``app.state``."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from fastapi import Request
+
+from .config import SandboxConfig
+from .faults import Faults
+from .lwa import AccessTokens
+from .ratelimit import RateLimiter
+from .state import SandboxState
+
+
+@dataclass
+class Sandbox:
+    config: SandboxConfig
+    state: SandboxState
+    tokens: AccessTokens
+    limiter: RateLimiter
+    faults: Faults
+    started_at: float = field(default_factory=time.time)
+
+    @classmethod
+    def create(cls, config: SandboxConfig) -> Sandbox:
+        state = SandboxState(config.state_dir, config.seed)
+        return cls(
+            config=config,
+            state=state,
+            tokens=AccessTokens(state.secret, config.time_scale),
+            limiter=RateLimiter(config.time_scale),
+            faults=Faults(config.seed),
+        )
+
+
+def sandbox_of(request: Request) -> Sandbox:
+    return request.app.state.sandbox

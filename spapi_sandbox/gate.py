@@ -1,0 +1,55 @@
+"""The door of every SP-API operation: access-token check, injected faults, then the operation's usage plan.
+
+Used as a FastAPI dependency, ``Depends(gate("getReport"))``. It records the usage plan on the request so
+that ``headers.RateLimitHeaderMiddleware`` can send ``x-amzn-RateLimit-Limit`` on 2xx/400/404 answers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fastapi import Request
+
+from .context import Sandbox, sandbox_of
+from .errors import QUOTA_EXCEEDED_BODY, UNAUTHORIZED_BODY
+from .ratelimit import USAGE_PLANS
+
+
+@dataclass(frozen=True)
+class Caller:
+    seller: dict
+    client_id: str
+    operation: str
+    sandbox: Sandbox
+
+    @property
+    def seller_id(self) -> str:
+        return self.seller["seller_id"]
+
+
+class GateRefusal(Exception):
+    """An answer given before the operation runs (403, 429, injected 5xx)."""
+
+    def __init__(self, status: int, body: dict, headers: dict | None = None):
+        super().__init__(status)
+        self.status, self.body, self.headers = status, body, headers or {}
+
+
+def gate(operation: str):
+    plan = USAGE_PLANS[operation]
+
+    def dependency(request: Request) -> Caller:
+        sandbox = sandbox_of(request)
+        verified = sandbox.tokens.verify(request.headers.get("x-amz-access-token"), sandbox.state)
+        if verified is None:
+            raise GateRefusal(403, UNAUTHORIZED_BODY)
+        seller, client_id = verified
+        injected = sandbox.faults.api_fault(seller["seller_id"], operation)
+        if injected is not None:
+            raise GateRefusal(injected.status, injected.body())
+        if not sandbox.limiter.try_acquire(seller["seller_id"], client_id, operation):
+            raise GateRefusal(429, QUOTA_EXCEEDED_BODY)
+        request.state.rate_limit = plan.header
+        return Caller(seller=seller, client_id=client_id, operation=operation, sandbox=sandbox)
+
+    return dependency

@@ -1,0 +1,308 @@
+"""The sandbox's deterministic seller world and its truth API: what a correct pipeline must end up loading.
+
+Every marketplace-day is generated from (seed, seller_id, marketplace, day) alone, so any day can be made on
+its own, streamed, and made again byte for byte. Data exists for each UTC day from ``today - 730 days`` to
+now. Ranges are half-open: ``start <= purchase-date < end``; a ``date`` means its UTC midnight.
+
+    from spapi_sandbox.world import World, load_world
+    world = load_world(".data/sandbox")          # seed and sellers as the server persisted them
+    rows = list(world.order_items("A1SELLER", "2026-01-01", "2026-01-08"))
+    world.order_summary("A1SELLER", "2026-01-01", "2026-01-08")
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterable, Iterator, Mapping
+from decimal import Decimal
+from pathlib import Path
+
+from ..report_columns import ALL_ORDERS
+from .catalogue import SellerProfile, Sku, catalogue
+from .finances import MAX_EVENT_LAG, MoneyEvent, Settlement, item_events, settlement_periods
+from .orders import OrderItem, day_items
+
+__all__ = [
+    "World",
+    "SellerProfile",
+    "Sku",
+    "OrderItem",
+    "MoneyEvent",
+    "Settlement",
+    "load_world",
+    "HISTORY_DAYS",
+    "to_utc",
+]
+
+UTC = dt.UTC
+HISTORY_DAYS = 730
+
+DateLike = dt.date | dt.datetime | str
+
+
+def to_utc(value: DateLike) -> dt.datetime:
+    """A UTC datetime from a date (its midnight), a naive datetime (taken as UTC) or an ISO 8601 string."""
+    if isinstance(value, str):
+        text = value.strip().replace("Z", "+00:00")
+        value = dt.datetime.fromisoformat(text) if "T" in text or " " in text else dt.date.fromisoformat(text)
+    if isinstance(value, dt.datetime):
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    return dt.datetime.combine(value, dt.time(), tzinfo=UTC)
+
+
+def _money_or_empty(value: Decimal, show: bool) -> Decimal | None:
+    return value if show else None
+
+
+class World:
+    """The generated data of every seller under one seed, read through a truth API."""
+
+    def __init__(
+        self,
+        seed: int,
+        sellers: Iterable[SellerProfile] | Mapping[str, SellerProfile] = (),
+        now: dt.datetime | None = None,
+    ):
+        self.seed = int(seed)
+        values = sellers.values() if isinstance(sellers, Mapping) else sellers
+        self.sellers: dict[str, SellerProfile] = {p.seller_id: p for p in values}
+        self._fixed_now = now
+
+    # -- time bounds -------------------------------------------------------------------------------------
+    def now(self) -> dt.datetime:
+        return self._fixed_now or dt.datetime.now(UTC)
+
+    def first_moment(self) -> dt.datetime:
+        """Midnight UTC of the world's first day, ``today - 730 days``."""
+        return to_utc(self.now().date() - dt.timedelta(days=HISTORY_DAYS))
+
+    def clamp(
+        self, start: DateLike, end: DateLike, as_of: dt.datetime | None = None
+    ) -> tuple[dt.datetime, dt.datetime]:
+        """The part of [start, end) where data exists: not before the first day, not after ``as_of`` (now)."""
+        lo = max(to_utc(start), self.first_moment())
+        hi = min(to_utc(end), as_of or self.now())
+        return lo, max(lo, hi)
+
+    # -- sellers -----------------------------------------------------------------------------------------
+    def profile(self, seller: str | SellerProfile) -> SellerProfile:
+        if isinstance(seller, SellerProfile):
+            return seller
+        try:
+            return self.sellers[seller]
+        except KeyError:
+            raise KeyError(f"unknown seller {seller!r}; known: {sorted(self.sellers)}") from None
+
+    def catalogue(self, seller: str | SellerProfile) -> tuple[Sku, ...]:
+        return catalogue(self.seed, self.profile(seller))
+
+    # -- orders ------------------------------------------------------------------------------------------
+    def items(
+        self,
+        seller: str | SellerProfile,
+        start: DateLike,
+        end: DateLike,
+        marketplace_ids: Iterable[str] | None = None,
+        as_of: dt.datetime | None = None,
+    ) -> Iterator[OrderItem]:
+        """Order items purchased in [start, end), day by day, in purchase order across marketplaces."""
+        profile = self.profile(seller)
+        mkts = [m for m in profile.marketplace_ids if marketplace_ids is None or m in set(marketplace_ids)]
+        lo, hi = self.clamp(start, end, as_of)
+        day = lo.date()
+        while to_utc(day) < hi:
+            merged = [it for m in mkts for it in day_items(self.seed, profile, m, day)]
+            merged.sort(key=lambda it: (it.purchase_date, it.amazon_order_id, it.order_item_id))
+            for it in merged:
+                if lo <= it.purchase_date < hi:
+                    yield it
+            day += dt.timedelta(days=1)
+
+    def order_items(
+        self,
+        seller: str | SellerProfile,
+        start: DateLike,
+        end: DateLike,
+        marketplace_ids: Iterable[str] | None = None,
+        as_of: dt.datetime | None = None,
+    ) -> Iterator[dict]:
+        """Rows of GET_FLAT_FILE_ALL_ORDERS_DATA_BY_ORDER_DATE_GENERAL as typed values, keyed by column.
+
+        Without ``as_of`` each row is in its final state; with it, as a report made at ``as_of`` shows it.
+        Amounts are ``Decimal`` (``None`` where the report leaves them empty: cancelled items), dates are
+        UTC datetimes, quantity is int, is-business-order is bool.
+        """
+        for it in self.items(seller, start, end, marketplace_ids, as_of):
+            yield order_row(it, as_of)
+
+    def order_summary(
+        self,
+        seller: str | SellerProfile,
+        start: DateLike,
+        end: DateLike,
+        marketplace_ids: Iterable[str] | None = None,
+    ) -> dict:
+        """Counts and money per currency over [start, end), final states. Money is a Decimal string.
+
+        ``revenue`` = item-price - item-promotion-discount + shipping-price - ship-promotion-discount
+        + gift-wrap-price, over items that are not cancelled; ``item_price`` is the plain sum of item-price.
+        """
+        orders: set[str] = set()
+        rows = units = cancelled = 0
+        by_currency: dict[str, dict[str, Decimal]] = {}
+        for it in self.items(seller, start, end, marketplace_ids):
+            rows += 1
+            orders.add(it.amazon_order_id)
+            if it.cancelled:
+                cancelled += 1
+                continue
+            units += it.quantity
+            money = by_currency.setdefault(
+                it.currency,
+                {
+                    "revenue": Decimal(0),
+                    "item_price": Decimal(0),
+                    "item_tax": Decimal(0),
+                    "item_promotion_discount": Decimal(0),
+                },
+            )
+            money["revenue"] += it.revenue()
+            money["item_price"] += it.item_price
+            money["item_tax"] += it.item_tax
+            money["item_promotion_discount"] += it.item_promotion_discount
+        lo, hi = self.clamp(start, end)
+        return {
+            "seller_id": self.profile(seller).seller_id,
+            "start": lo.isoformat(),
+            "end": hi.isoformat(),
+            "orders": len(orders),
+            "order_items": rows,
+            "cancelled_items": cancelled,
+            "units": units,
+            "revenue": {c: str(v["revenue"]) for c, v in sorted(by_currency.items())},
+            "item_price": {c: str(v["item_price"]) for c, v in sorted(by_currency.items())},
+            "item_tax": {c: str(v["item_tax"]) for c, v in sorted(by_currency.items())},
+            "item_promotion_discount": {
+                c: str(v["item_promotion_discount"]) for c, v in sorted(by_currency.items())
+            },
+        }
+
+    # -- money -------------------------------------------------------------------------------------------
+    def money_event_days(
+        self,
+        seller: str | SellerProfile,
+        posted_after: DateLike,
+        posted_before: DateLike,
+        marketplace_ids: Iterable[str] | None = None,
+        from_day: dt.date | None = None,
+    ) -> Iterator[tuple[dt.date, list[MoneyEvent]]]:
+        """Money events posted in [posted_after, posted_before) (and not after now), grouped by the purchase
+        day of their order, from ``from_day`` on: the resumable cursor Finances paging uses."""
+        profile = self.profile(seller)
+        mkts = [m for m in profile.marketplace_ids if marketplace_ids is None or m in set(marketplace_ids)]
+        lo, hi = to_utc(posted_after), min(to_utc(posted_before), self.now())
+        day = max(from_day or dt.date.min, (lo - MAX_EVENT_LAG).date(), self.first_moment().date())
+        while to_utc(day) < hi:
+            events = [
+                ev
+                for m in mkts
+                for it in day_items(self.seed, profile, m, day)
+                for ev in item_events(it)
+                if lo <= ev.posted < hi
+            ]
+            events.sort(key=lambda ev: (ev.posted, ev.item.amazon_order_id, ev.item.order_item_id, ev.kind))
+            yield day, events
+            day += dt.timedelta(days=1)
+
+    def money_events(
+        self,
+        seller: str | SellerProfile,
+        posted_after: DateLike,
+        posted_before: DateLike,
+        marketplace_ids: Iterable[str] | None = None,
+    ) -> Iterator[MoneyEvent]:
+        """Every money event (shipment or refund of an item) posted in [posted_after, posted_before)."""
+        for _, events in self.money_event_days(seller, posted_after, posted_before, marketplace_ids):
+            yield from events
+
+    def settlements(
+        self, seller: str | SellerProfile, published_after: DateLike, published_before: DateLike | None = None
+    ) -> list[Settlement]:
+        """Settlements published in [published_after, published_before) and by now, oldest first.
+
+        A settlement covers money events posted in [start, end) in one marketplace; only periods that begin
+        inside the world's history exist.
+        """
+        profile = self.profile(seller)
+        hi = min(to_utc(published_before) if published_before else self.now(), self.now())
+        lo = to_utc(published_after)
+        out = []
+        for m in profile.marketplace_ids:
+            for s in settlement_periods(self.seed, profile.seller_id, m, lo - dt.timedelta(hours=6), hi):
+                if lo <= s.published < hi and s.start >= self.first_moment():
+                    out.append(s)
+        return sorted(out, key=lambda s: (s.published, s.marketplace_id))
+
+    def settlement_total(self, seller: str | SellerProfile, settlement: Settlement) -> Decimal:
+        return sum(
+            (
+                ev.total()
+                for ev in self.money_events(
+                    seller, settlement.start, settlement.end, [settlement.marketplace_id]
+                )
+            ),
+            Decimal(0),
+        )
+
+
+def order_row(it: OrderItem, as_of: dt.datetime | None = None) -> dict:
+    """One all-orders report row as typed values (see ``World.order_items``)."""
+    order_status, item_status, updated = it.status_as_of(as_of)
+    show = item_status != "Cancelled"
+    row = {
+        "amazon-order-id": it.amazon_order_id,
+        "merchant-order-id": it.merchant_order_id,
+        "purchase-date": it.purchase_date,
+        "last-updated-date": updated,
+        "order-status": order_status,
+        "fulfillment-channel": "Amazon" if it.fulfillment == "AFN" else "Merchant",
+        "sales-channel": it.sales_channel,
+        "order-channel": "",
+        "ship-service-level": it.ship_service_level,
+        "product-name": it.product_name,
+        "sku": it.sku.sku,
+        "asin": it.sku.asin,
+        "item-status": item_status,
+        "quantity": it.quantity if show else 0,
+        "currency": it.currency,
+        "item-price": _money_or_empty(it.item_price, show),
+        "item-tax": _money_or_empty(it.item_tax, show),
+        "shipping-price": _money_or_empty(it.shipping_price, show),
+        "shipping-tax": _money_or_empty(it.shipping_tax, show),
+        "gift-wrap-price": _money_or_empty(it.gift_wrap_price, show),
+        "gift-wrap-tax": _money_or_empty(it.gift_wrap_tax, show),
+        "item-promotion-discount": _money_or_empty(it.item_promotion_discount, show),
+        "ship-promotion-discount": _money_or_empty(it.ship_promotion_discount, show),
+        "ship-city": it.buyer.address.city,
+        "ship-state": it.buyer.address.state,
+        "ship-postal-code": it.buyer.address.postal_code,
+        "ship-country": it.buyer.address.country,
+        "promotion-ids": it.promotion_ids,
+        "cpf": it.buyer.cpf,
+        "is-business-order": it.is_business_order,
+        "purchase-order-number": it.purchase_order_number,
+        "price-designation": it.price_designation,
+    }
+    assert list(row) == ALL_ORDERS  # noqa: S101 - the row and the published header must never drift apart
+    return row
+
+
+def load_world(state_dir: str | Path, now: dt.datetime | None = None) -> World:
+    """The world a server with this ``--state-dir`` serves: its seed and registered sellers."""
+    data = json.loads((Path(state_dir) / "state.json").read_text())
+    sellers = [
+        SellerProfile.from_dict(s["seller_id"], s["marketplace_ids"], s.get("profile"))
+        for s in data["sellers"].values()
+    ]
+    return World(data["seed"], sellers, now=now)

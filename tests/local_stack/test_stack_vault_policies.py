@@ -1,0 +1,73 @@
+"""Each duty's AppRole token carries only its own policy; the pipeline cannot read or write beyond it."""
+
+from __future__ import annotations
+
+import hvac
+import hvac.exceptions
+import pytest
+
+from local_stack import Stack
+from local_stack.vault import approle_login, read_secret
+from local_stack.vault_layout import KV_MOUNT, LWA_APP_PATH, TRANSIT_MOUNT
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture()
+def pipeline(stack: Stack) -> hvac.Client:
+    return approle_login(stack.config, "pipeline")
+
+
+def test_pipeline_token_carries_only_the_pipeline_policy(pipeline: hvac.Client) -> None:
+    token = pipeline.auth.token.lookup_self()["data"]
+    assert token["policies"] == ["pipeline"]
+    assert "root" not in token["policies"]
+    assert token["ttl"] <= 3600
+
+
+def test_pipeline_reads_the_lwa_app_credentials(pipeline: hvac.Client, stack: Stack) -> None:
+    secret = read_secret(pipeline, LWA_APP_PATH)
+    assert secret["client_id"].startswith("amzn1.application-oa2-client.")
+    assert secret["token_url"] == f"https://localhost:{stack.config.sandbox_port}/auth/o2/token"
+
+
+@pytest.mark.parametrize("path", ["platform/other", "tenants/x/other"])
+def test_pipeline_is_denied_kv_paths_outside_its_policy(pipeline: hvac.Client, path: str) -> None:
+    with pytest.raises(hvac.exceptions.Forbidden):
+        read_secret(pipeline, path)
+
+
+def test_pipeline_cannot_write_a_tenant_refresh_token(pipeline: hvac.Client) -> None:
+    with pytest.raises(hvac.exceptions.Forbidden):
+        pipeline.secrets.kv.v2.create_or_update_secret(
+            path="tenants/x/spapi", secret={"refresh_token": "x"}, mount_point=KV_MOUNT)
+
+
+def test_pipeline_cannot_list_policies(pipeline: hvac.Client) -> None:
+    with pytest.raises(hvac.exceptions.Forbidden):
+        pipeline.sys.list_acl_policies()
+
+
+def test_onboarding_creates_a_tenant_key_the_pipeline_uses_and_only_erasure_deletes(stack: Stack) -> None:
+    onboarding = approle_login(stack.config, "onboarding")
+    onboarding.secrets.transit.create_key("tenant-t42", key_type="aes256-gcm96", mount_point=TRANSIT_MOUNT)
+    # Creating is not managing: onboarding can neither make a key deletable nor rotate or trim it.
+    with pytest.raises(hvac.exceptions.Forbidden):
+        onboarding.secrets.transit.update_key_configuration(
+            "tenant-t42", deletion_allowed=True, mount_point=TRANSIT_MOUNT)
+    with pytest.raises(hvac.exceptions.Forbidden):
+        onboarding.secrets.transit.rotate_key("tenant-t42", mount_point=TRANSIT_MOUNT)
+
+    pipeline = approle_login(stack.config, "pipeline")
+    datakey = pipeline.secrets.transit.generate_data_key(
+        "tenant-t42", key_type="plaintext", mount_point=TRANSIT_MOUNT)["data"]
+    assert datakey["ciphertext"].startswith("vault:v1:")
+    with pytest.raises(hvac.exceptions.Forbidden):
+        pipeline.secrets.transit.delete_key("tenant-t42", mount_point=TRANSIT_MOUNT)
+
+    erasure = approle_login(stack.config, "erasure")
+    erasure.secrets.transit.update_key_configuration(
+        "tenant-t42", deletion_allowed=True, mount_point=TRANSIT_MOUNT)
+    erasure.secrets.transit.delete_key("tenant-t42", mount_point=TRANSIT_MOUNT)
+    with pytest.raises(hvac.exceptions.InvalidPath):
+        erasure.secrets.transit.read_key("tenant-t42", mount_point=TRANSIT_MOUNT)

@@ -6,16 +6,13 @@ from dagster import Definitions, define_asset_job
 
 from orchestration.defs.extraction import REPORT_ASSETS
 from orchestration.defs.marts import dbt_resource, tenant_models
-from orchestration.defs.partitions import TENANT_DAYS, TENANTS
 from orchestration.defs.resources import Platform
 from orchestration.secrets.redaction import install_log_redaction
 
 install_log_redaction()
 
-extraction_job = define_asset_job(
-    "extract_reports", selection=[a.key for a in REPORT_ASSETS], partitions_def=TENANT_DAYS
-)
-marts_job = define_asset_job("build_marts", selection=[tenant_models], partitions_def=TENANTS)
+extraction_job = define_asset_job("extract_reports", selection=[a.key for a in REPORT_ASSETS])
+marts_job = define_asset_job("build_marts", selection=[tenant_models])
 
 defs = Definitions(
     assets=[*REPORT_ASSETS, tenant_models],

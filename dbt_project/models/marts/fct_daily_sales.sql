@@ -1,5 +1,7 @@
--- Daily sales per SKU and currency: units, orders and revenue (item price less item promotions).
--- Cancelled items count neither units nor revenue. Currencies are never added together.
+-- Daily sales per SKU and currency: units, orders and revenue. Cancelled items count neither units nor
+-- revenue. Revenue is what the buyer paid the seller for the item: item price less item promotions, plus
+-- shipping charged less shipping promotions, plus gift wrap (taxes are excluded: they are not the seller's).
+-- Currencies are never added together.
 with
 
 order_items as (
@@ -16,7 +18,10 @@ daily as (
         count(distinct amazon_order_id)::bigint as orders,
         sum(item_price)::numeric(14, 2) as gross_revenue,
         sum(item_promotion_discount)::numeric(14, 2) as promotions,
-        (sum(item_price) - sum(item_promotion_discount))::numeric(14, 2) as revenue
+        sum(shipping_price - ship_promotion_discount + gift_wrap_price)::numeric(14, 2) as shipping_and_gift_wrap,
+        sum(
+            item_price - item_promotion_discount + shipping_price - ship_promotion_discount + gift_wrap_price
+        )::numeric(14, 2) as revenue
     from order_items
     group by order_date, sku, currency_code
 )

@@ -26,6 +26,7 @@ renamed as (
         coalesce(item_price, 0) as item_price,
         coalesce(item_tax, 0) as item_tax,
         coalesce(shipping_price, 0) as shipping_price,
+        coalesce(gift_wrap_price, 0) as gift_wrap_price,
         coalesce(item_promotion_discount, 0) as item_promotion_discount,
         coalesce(ship_promotion_discount, 0) as ship_promotion_discount,
         order_status = 'Cancelled' or item_status = 'Cancelled' as is_cancelled,

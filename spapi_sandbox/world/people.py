@@ -220,3 +220,38 @@ def buyer(rng: random.Random, country: str) -> Buyer:
 
 def carrier(rng: random.Random, country: str) -> str:
     return rng.choice(_CARRIERS[country])
+
+
+_UNITS = ("Apt {n}", "Suite {n}", "Unit {n}", "Wohnung {n}", "Bât. {n}", "Piso {n}", "Floor {n}")
+_COMPANIES = ("c/o Brightline GmbH", "Attn: Receiving", "c/o Nordic Trade Ltd", "Building B")
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """The rest of an AFN shipment's buyer PII: recipient, full ship-to and bill-to addresses, phones."""
+
+    recipient_name: str
+    ship_address: tuple[str, str, str]  # ship-address-1..3
+    ship_phone: str
+    bill_address: tuple[str, str, str]  # bill-address-1..3
+    bill_city: str
+    bill_state: str
+    bill_postal_code: str
+    bill_country: str
+
+
+def delivery(rng: random.Random, buyer: Buyer) -> Delivery:
+    """Drawn from its own stream (keyed by the order), so the orders' streams stay exactly as they were."""
+    addr = buyer.address
+    recipient = buyer.name
+    if rng.random() < 0.15:  # a gift or a delivery to someone else
+        recipient = f"{rng.choice(_FIRST)} {rng.choice(_LAST)}"
+    line2 = rng.choice(_UNITS).format(n=rng.randint(1, 60)) if rng.random() < 0.35 else ""
+    line3 = rng.choice(_COMPANIES) if line2 and rng.random() < 0.2 else ""
+    ship = (addr.line1, line2, line3)
+    phone = buyer.phone if rng.random() < 0.7 else "+" + digits(rng, 11)
+    if rng.random() < 0.8:  # billed where it ships
+        return Delivery(recipient, ship, phone, ship, addr.city, addr.state, addr.postal_code, addr.country)
+    city, state, pattern = rng.choice(_PLACES[addr.country])
+    bill = (f"{rng.randint(1, 480)} {rng.choice(_STREETS)}", "", "")
+    return Delivery(recipient, ship, phone, bill, city, state, _fill(rng, pattern), addr.country)

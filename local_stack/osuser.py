@@ -12,6 +12,7 @@ import pwd
 import shutil
 import stat
 import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -88,6 +89,13 @@ def require_traversable(user: PgUser, path: Path) -> None:
             allowed = info.st_mode & stat.S_IXGRP
         else:
             allowed = info.st_mode & stat.S_IXOTH
+        if not allowed and info.st_uid == os.geteuid() and not os.environ.get("RETKEE_NO_CHMOD"):
+            # We own it (root, who switches to the PostgreSQL user): grant search (x) only, never read,
+            # so the cluster can reach its data dir. Said out loud; RETKEE_NO_CHMOD=1 refuses instead.
+            directory.chmod(stat.S_IMODE(info.st_mode) | stat.S_IXOTH)
+            print(f"local_stack: granted o+x (search only) on {directory} so PostgreSQL's OS user "
+                  f"{user.name!r} can reach its data dir", file=sys.stderr)
+            continue
         if not allowed:
             raise StackError(
                 f"PostgreSQL runs as the OS user {user.name!r}, which cannot enter {directory} "

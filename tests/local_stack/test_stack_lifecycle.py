@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+import stat
 from pathlib import Path
 
 import pytest
@@ -88,11 +89,24 @@ def test_cli_help_lists_the_commands() -> None:
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="only root hands the cluster to the `retkee` OS user")
-def test_a_data_dir_the_postgres_user_cannot_enter_is_named_in_the_error(stack_config: StackConfig) -> None:
+def test_a_data_dir_the_postgres_user_cannot_enter_is_named_in_the_error(
+    stack_config: StackConfig, monkeypatch
+) -> None:
+    monkeypatch.setenv("RETKEE_NO_CHMOD", "1")
     closed = stack_config.data_dir.parent / "closed"
     closed.mkdir(mode=0o700)
     with pytest.raises(StackError, match=f"cannot enter {closed}"):
         Stack(StackConfig(data_dir=closed / "data", pg_port=free_port(), with_sandbox=False)).up()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root hands the cluster to the `retkee` OS user")
+def test_a_closed_directory_we_own_gets_search_permission_only(stack_config: StackConfig) -> None:
+    from local_stack.osuser import require_traversable, resolve_pg_user
+
+    closed = stack_config.data_dir.parent / "closed-but-ours"
+    closed.mkdir(mode=0o700)
+    require_traversable(resolve_pg_user("retkee"), closed / "data")
+    assert stat.S_IMODE(closed.stat().st_mode) == 0o701
 
 
 def test_files_holding_secrets_are_owner_only(stack: Stack) -> None:

@@ -8,18 +8,35 @@ writes mtime 0 and no file name).
 from __future__ import annotations
 
 import datetime as dt
+import json
 import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 
 from .. import marketplaces
-from ..report_columns import ALL_ORDERS, SETTLEMENT_V2
-from ..world import World, to_utc
+from ..report_columns import (
+    ALL_ORDERS,
+    AMAZON_FULFILLED_SHIPMENTS,
+    FBA_ESTIMATED_FEES,
+    FBA_MYI_UNSUPPRESSED,
+    MERCHANT_LISTINGS_ALL,
+    SETTLEMENT_V2,
+)
+from ..world import InventoryPosition, World, to_utc
 from .content_faults import apply_content_faults
 
 ORDERS_BY_DATE = "GET_FLAT_FILE_ALL_ORDERS_DATA_BY_ORDER_DATE_GENERAL"
 SETTLEMENT = "GET_V2_SETTLEMENT_REPORT_DATA_FLAT_FILE_V2"
+FBA_MYI = "GET_FBA_MYI_UNSUPPRESSED_INVENTORY_DATA"
+LISTINGS_ALL = "GET_MERCHANT_LISTINGS_ALL_DATA"
+FBA_FEES = "GET_FBA_ESTIMATED_FBA_FEES_TXT_DATA"
+SALES_AND_TRAFFIC = "GET_SALES_AND_TRAFFIC_REPORT"
+FULFILLED_SHIPMENTS = "GET_AMAZON_FULFILLED_SHIPMENTS_DATA_GENERAL"
+SHIPMENTS_MAX_RANGE = dt.timedelta(days=31)  # Amazon: at most one month per shipments report
+SALES_AND_TRAFFIC_HISTORY = dt.timedelta(days=730)  # Amazon: at most two years back
+DATE_GRANULARITIES = ("DAY", "WEEK", "MONTH")
+ASIN_GRANULARITIES = ("PARENT", "CHILD", "SKU")
 _CHARGE_DESCRIPTIONS = {"ShippingCharge": "Shipping"}
 
 
@@ -40,12 +57,17 @@ def cell(value) -> str:
 class ReportKind:
     report_type: str
     header: tuple[str, ...] | None  # None for JSON documents
-    rows: Callable[[World, dict], Iterator[dict]]  # typed rows keyed by column
+    rows: Callable[[World, dict], Iterator[dict]]  # typed rows keyed by column (JSON: one row, the document)
     creatable: bool = True
     default_days: int = 30  # data range when createReport gives no dataStartTime
+    charset_of: Callable[[dict], str] | None = None  # default UTF-8
+    # Amazon's generation limits: the errorDetails of a FATAL outcome, or None when the request is fine.
+    limit: Callable[[dict], str | None] | None = None
+    max_marketplaces: int = 25
+    options: dict[str, tuple[str, ...]] | None = None  # allowed reportOptions values
 
     def charset(self, report: dict) -> str:
-        return "UTF-8"
+        return self.charset_of(report) if self.charset_of else "UTF-8"
 
     def has_data(self, world: World, report: dict) -> bool:
         return next(iter(self.rows(world, report)), None) is not None
@@ -117,9 +139,119 @@ def _settlement_rows(world: World, report: dict) -> Iterator[dict]:
             yield {**common, "amount-type": "ItemFees", "amount-description": fee, "amount": amount}
 
 
+def _myi_rows(world: World, report: dict) -> Iterator[dict]:
+    """A snapshot at the report's creation, the same numbers the Inventory API gives at that moment."""
+    _, _, cutoff = report_window(report)
+    for mkt in report["marketplaceIds"]:
+        prices = {r["sku"]: r["your-price"] for r in world.estimated_fees(report["sellerId"], mkt, cutoff)}
+        for p in world.inventory(report["sellerId"], mkt, cutoff):
+            yield myi_row(p, prices.get(p.sku.sku))
+
+
+def myi_row(p: InventoryPosition, price: Decimal | None) -> dict:
+    volume_cm3 = p.sku.length_cm * p.sku.width_cm * p.sku.height_cm
+    us = marketplaces.get(p.marketplace_id).country == "US"
+    return {
+        "sku": p.sku.sku,
+        "fnsku": p.sku.fnsku,
+        "asin": p.sku.asin,
+        "product-name": p.sku.local_name(p.marketplace_id),
+        "condition": "New",
+        "your-price": price,
+        "mfn-listing-exists": "No",
+        "mfn-fulfillable-quantity": None,
+        "afn-listing-exists": "Yes",
+        "afn-warehouse-quantity": p.warehouse,
+        "afn-fulfillable-quantity": p.fulfillable,
+        "afn-unsellable-quantity": p.unfulfillable_total,
+        "afn-reserved-quantity": p.reserved,
+        "afn-total-quantity": p.total,
+        # cubic feet in the US, cubic centimetres elsewhere
+        "per-unit-volume": (volume_cm3 / Decimal("28316.8466")).quantize(Decimal("0.01"))
+        if us
+        else volume_cm3.quantize(Decimal("1")),
+        "afn-inbound-working-quantity": p.inbound_working,
+        "afn-inbound-shipped-quantity": p.inbound_shipped,
+        "afn-inbound-receiving-quantity": p.inbound_receiving,
+        "afn-researching-quantity": p.researching_total,
+        "afn-reserved-future-supply": 0,
+        "afn-future-supply-buyable": 0,
+    }
+
+
+def _listing_rows(world: World, report: dict) -> Iterator[dict]:
+    _, _, cutoff = report_window(report)
+    for mkt in report["marketplaceIds"]:
+        yield from world.listings(report["sellerId"], mkt, cutoff)
+
+
+def _fee_rows(world: World, report: dict) -> Iterator[dict]:
+    _, _, cutoff = report_window(report)
+    for mkt in report["marketplaceIds"]:
+        yield from world.estimated_fees(report["sellerId"], mkt, cutoff)
+
+
+def _shipment_rows(world: World, report: dict) -> Iterator[dict]:
+    start, end, cutoff = report_window(report)
+    yield from world.fulfilled_shipments(report["sellerId"], start, end, report["marketplaceIds"], as_of=cutoff)
+
+
+def _shipments_limit(report: dict) -> str | None:
+    if to_utc(report["dataEndTime"]) - to_utc(report["dataStartTime"]) > SHIPMENTS_MAX_RANGE:
+        return "The requested date range exceeds the maximum allowed range of 1 month for this report type."
+    return None
+
+
+def sales_and_traffic_options(report: dict) -> tuple[str, str]:
+    options = report.get("reportOptions") or {}
+    return options.get("dateGranularity", "DAY"), options.get("asinGranularity", "PARENT")
+
+
+def _sales_and_traffic_rows(world: World, report: dict) -> Iterator[dict]:
+    """One row: the whole JSON document (an empty range has no dates: the report is CANCELLED)."""
+    start, end, cutoff = report_window(report)
+    mkt = report["marketplaceIds"][0]
+    date_granularity, asin_granularity = sales_and_traffic_options(report)
+    body = world.sales_and_traffic(
+        report["sellerId"], mkt, start, end, date_granularity, asin_granularity, as_of=cutoff
+    )
+    if not body["salesAndTrafficByDate"]:
+        return
+    spec = {
+        "reportType": SALES_AND_TRAFFIC,
+        "reportOptions": {"dateGranularity": date_granularity, "asinGranularity": asin_granularity},
+        "dataStartTime": start.date().isoformat(),
+        "dataEndTime": (end - dt.timedelta(microseconds=1)).date().isoformat(),
+        "marketplaceIds": [mkt],
+    }
+    yield {"reportSpecification": spec, **body}
+
+
+def _sales_and_traffic_limit(report: dict) -> str | None:
+    if to_utc(report["dataStartTime"]) < to_utc(report["createdTime"]) - SALES_AND_TRAFFIC_HISTORY:
+        return "The requested dataStartTime is more than 2 years in the past; data is available for 2 years."
+    return None
+
+
 KINDS: dict[str, ReportKind] = {
     ORDERS_BY_DATE: ReportKind(ORDERS_BY_DATE, tuple(ALL_ORDERS), _order_rows),
     SETTLEMENT: ReportKind(SETTLEMENT, tuple(SETTLEMENT_V2), _settlement_rows, creatable=False),
+    FBA_MYI: ReportKind(FBA_MYI, tuple(FBA_MYI_UNSUPPRESSED), _myi_rows),
+    LISTINGS_ALL: ReportKind(
+        LISTINGS_ALL, tuple(MERCHANT_LISTINGS_ALL), _listing_rows, charset_of=lambda r: marketplace_charset(r)
+    ),
+    FBA_FEES: ReportKind(FBA_FEES, tuple(FBA_ESTIMATED_FEES), _fee_rows),
+    FULFILLED_SHIPMENTS: ReportKind(
+        FULFILLED_SHIPMENTS, tuple(AMAZON_FULFILLED_SHIPMENTS), _shipment_rows, limit=_shipments_limit
+    ),
+    SALES_AND_TRAFFIC: ReportKind(
+        SALES_AND_TRAFFIC,
+        None,
+        _sales_and_traffic_rows,
+        limit=_sales_and_traffic_limit,
+        max_marketplaces=1,
+        options={"dateGranularity": DATE_GRANULARITIES, "asinGranularity": ASIN_GRANULARITIES},
+    ),
 }
 
 
@@ -127,6 +259,10 @@ def document_lines(
     kind: ReportKind, world: World, report: dict, content_faults: Iterable[str] = ()
 ) -> Iterator[str]:
     """The document's lines (each ending in a newline), with the report's content faults applied."""
+    if kind.header is None:  # a JSON document: header-shaped faults do not apply
+        for document in kind.rows(world, report):
+            yield json.dumps(document, ensure_ascii=False, separators=(",", ":")) + "\n"
+        return
     columns = tuple(kind.header)  # bound once: the generator below reads it lazily
     rows = ([cell(r.get(c)) for c in columns] for r in kind.rows(world, report))
     header, rows = apply_content_faults(list(columns), rows, list(content_faults), report["reportId"])

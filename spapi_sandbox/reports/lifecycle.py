@@ -62,6 +62,8 @@ def create(sandbox: Sandbox, seller: dict, body) -> dict:
     mkts = body.get("marketplaceIds")
     if not isinstance(mkts, list) or not 1 <= len(mkts) <= 25 or not all(isinstance(m, str) for m in mkts):
         raise invalid_input("marketplaceIds must be a list of 1 to 25 marketplace ids.")
+    if len(mkts) > kind.max_marketplaces:
+        raise invalid_input(f"Report type {report_type} accepts only {kind.max_marketplaces} marketplaceId.")
     for m in mkts:
         if m not in marketplaces.MARKETPLACES:
             raise invalid_input(f"Invalid marketplaceId {m}.")
@@ -83,6 +85,9 @@ def create(sandbox: Sandbox, seller: dict, body) -> dict:
         isinstance(options, dict) and all(isinstance(v, str) for v in options.values())
     ):
         raise invalid_input("reportOptions must be an object of string values.")
+    for name, allowed in (kind.options or {}).items():
+        if options and name in options and options[name] not in allowed:
+            raise invalid_input(f"Invalid reportOptions {name}: {options[name]}. Allowed: {', '.join(allowed)}.")
     record = {
         "reportId": sandbox.state.next_report_id(),
         "reportType": report_type,
@@ -116,9 +121,12 @@ def _resolve(sandbox: Sandbox, report: dict) -> dict:
     """Decide DONE / CANCELLED / FATAL once processing time is over; stored so it never changes."""
     kind = KINDS[report["reportType"]]
     faults = sandbox.faults.report_faults(report["sellerId"], report["reportType"])
-    if "fatal_report" in faults:
+    limit = kind.limit(report) if kind.limit else None
+    if "fatal_report" in faults or limit:
         report["outcome"] = "FATAL"
         report["reportDocumentId"] = _document_id(sandbox, report)
+        if limit:
+            report["errorDetails"] = limit
     elif not kind.has_data(sandbox.state.world(), report):
         report["outcome"] = "CANCELLED"
     else:

@@ -129,9 +129,8 @@ def download_document(document_id: str, request: Request):
     if report is None:
         return _s3_error(404, "NoSuchKey", "The specified key does not exist.")
     if report.get("outcome") == "FATAL":
-        body = json.dumps(
-            {"errorDetails": "The report data for the requested date range is not yet available"}
-        )
+        details = report.get("errorDetails") or "The report data for the requested date range is not yet available"
+        body = json.dumps({"errorDetails": details})
         chunks = gzip_chunks([body.encode()])
         charset = "UTF-8"
     else:

@@ -19,9 +19,14 @@ from decimal import Decimal
 from pathlib import Path
 
 from ..report_columns import ALL_ORDERS
+from . import inventory as _inventory
+from . import listings as _listings
 from .catalogue import SellerProfile, Sku, catalogue
 from .finances import MAX_EVENT_LAG, MoneyEvent, Settlement, item_events, settlement_periods
+from .inventory import InboundShipment, InventoryPosition
 from .orders import OrderItem, day_items
+from .shipments import pii_of, shipment_row
+from .traffic import sales_and_traffic as _sales_and_traffic
 
 __all__ = [
     "World",
@@ -30,6 +35,8 @@ __all__ = [
     "OrderItem",
     "MoneyEvent",
     "Settlement",
+    "InventoryPosition",
+    "InboundShipment",
     "load_world",
     "HISTORY_DAYS",
     "to_utc",
@@ -254,6 +261,125 @@ class World:
             ),
             Decimal(0),
         )
+
+    # -- FBA inventory and inbound -----------------------------------------------------------------------
+    def _marketplace(self, seller: str | SellerProfile, marketplace_id: str) -> SellerProfile:
+        profile = self.profile(seller)
+        if marketplace_id not in profile.marketplace_ids:
+            raise KeyError(f"seller {profile.seller_id} does not sell in {marketplace_id}")
+        return profile
+
+    def inventory(
+        self, seller: str | SellerProfile, marketplace_id: str, as_of: DateLike | None = None
+    ) -> list[InventoryPosition]:
+        """FBA inventory of every stocked (or inbound) AFN SKU at ``as_of`` (default now), by SKU.
+
+        ``warehouse`` = fulfillable + reserved + unfulfillable + researching; between two moments with no
+        receipt it falls by exactly the AFN units shipped to buyers (``afn_units_shipped``).
+        """
+        moment = min(to_utc(as_of), self.now()) if as_of is not None else self.now()
+        return _inventory.positions(self.seed, self._marketplace(seller, marketplace_id), marketplace_id, moment)
+
+    def afn_units_shipped(
+        self, seller: str | SellerProfile, marketplace_id: str, start: DateLike, end: DateLike
+    ) -> dict[str, int]:
+        """AFN units that left the fulfilment centres for buyers in [start, end), per SKU."""
+        profile = self._marketplace(seller, marketplace_id)
+        return _inventory.units_shipped(self.seed, profile, marketplace_id, to_utc(start), to_utc(end))
+
+    def inbound_shipments(
+        self,
+        seller: str | SellerProfile,
+        marketplace_id: str,
+        updated_after: DateLike | None = None,
+        as_of: DateLike | None = None,
+    ) -> list[InboundShipment]:
+        """Inbound shipments created in the world's history whose last update (as of ``as_of``, default now)
+        is at or after ``updated_after`` (default: the world's first day), oldest first. A shipment's status
+        at a moment is ``shipment.status_as_of(moment)``; its items are (sku, quantity, first receipt)."""
+        profile = self._marketplace(seller, marketplace_id)
+        hi = min(to_utc(as_of), self.now()) if as_of is not None else self.now()
+        lo = max(to_utc(updated_after), self.first_moment()) if updated_after else self.first_moment()
+        return [
+            sh
+            for sh in _inventory.shipments_between(self.seed, profile, marketplace_id, lo, hi)
+            if sh.created >= self.first_moment()
+        ]
+
+    # -- listings, fees, sales and traffic ---------------------------------------------------------------
+    def listings(self, seller: str | SellerProfile, marketplace_id: str, as_of: DateLike | None = None) -> list[dict]:
+        """GET_MERCHANT_LISTINGS_ALL_DATA rows (typed; names as Unicode: a Cp1252 document shows '?' for
+        characters Cp1252 lacks) at ``as_of`` (default now)."""
+        profile = self._marketplace(seller, marketplace_id)
+        moment = to_utc(as_of) if as_of is not None else self.now()
+        return [
+            _listings.listing_row(self.seed, profile, s, marketplace_id, moment)
+            for s in _listings.listed_skus(self.seed, profile, moment)
+        ]
+
+    def estimated_fees(
+        self, seller: str | SellerProfile, marketplace_id: str, as_of: DateLike | None = None
+    ) -> list[dict]:
+        """GET_FBA_ESTIMATED_FBA_FEES_TXT_DATA rows (typed) for the listed AFN SKUs at ``as_of``."""
+        profile = self._marketplace(seller, marketplace_id)
+        moment = to_utc(as_of) if as_of is not None else self.now()
+        return [
+            _listings.fee_row(self.seed, profile, s, marketplace_id, moment)
+            for s in _listings.listed_skus(self.seed, profile, moment)
+            if s.fulfillment == "AFN"
+        ]
+
+    def sales_and_traffic(
+        self,
+        seller: str | SellerProfile,
+        marketplace_id: str,
+        start: DateLike,
+        end: DateLike,
+        date_granularity: str = "DAY",
+        asin_granularity: str = "PARENT",
+        as_of: dt.datetime | None = None,
+    ) -> dict:
+        """``salesAndTrafficByDate`` and ``salesAndTrafficByAsin`` over orders purchased in [start, end)."""
+        profile = self._marketplace(seller, marketplace_id)
+        lo, hi = self.clamp(start, end, as_of)
+        return _sales_and_traffic(self.seed, profile, marketplace_id, lo, hi, date_granularity, asin_granularity)
+
+    # -- shipments and PII -------------------------------------------------------------------------------
+    def fulfilled_shipments(
+        self,
+        seller: str | SellerProfile,
+        start: DateLike,
+        end: DateLike,
+        marketplace_ids: Iterable[str] | None = None,
+        as_of: dt.datetime | None = None,
+    ) -> Iterator[dict]:
+        """GET_AMAZON_FULFILLED_SHIPMENTS_DATA_GENERAL rows (typed, with buyer PII) of AFN items that shipped
+        in [start, end) and by ``as_of``, in shipment order."""
+        profile = self.profile(seller)
+        lo, hi = self.clamp(start, end, as_of)
+        shipped = [
+            it
+            for it in self.items(profile, lo - MAX_SETTLE_AFN, hi, marketplace_ids, as_of)
+            if it.fulfillment == "AFN" and not it.cancelled and lo <= it.settle_date < hi
+        ]
+        shipped.sort(key=lambda it: (it.settle_date, it.amazon_order_id, it.order_item_id))
+        for it in shipped:
+            yield shipment_row(self.seed, profile.seller_id, it)
+
+    def pii_values(
+        self,
+        seller: str | SellerProfile,
+        start: DateLike,
+        end: DateLike,
+        marketplace_ids: Iterable[str] | None = None,
+    ) -> set[str]:
+        """Every direct PII value (buyer and recipient names, e-mails, phones, street lines, CPFs) of the
+        orders purchased in [start, end): what a PII scan of the warehouse must never find."""
+        profile = self.profile(seller)
+        return pii_of(self.seed, profile.seller_id, self.items(profile, start, end, marketplace_ids))
+
+
+MAX_SETTLE_AFN = dt.timedelta(hours=31)  # an AFN item ships at most ~30 h after purchase (orders.py)
 
 
 def order_row(it: OrderItem, as_of: dt.datetime | None = None) -> dict:

@@ -47,3 +47,15 @@ test: env ## run the whole test suite (starts and stops the servers it needs)
 
 lint: env ## ruff over the code
 	$(VENV)/bin/ruff check orchestration spapi_sandbox local_stack tests
+
+AUDIT_DIR := $(or $(RETKEE_DATA_DIR),.data)/security
+
+audit: env ## dependency vulnerability audit of uv.lock (pip-audit) + static security lint (bandit, ruff S rules)
+	@mkdir -p $(AUDIT_DIR)
+	$(UV) export --frozen --no-hashes --no-emit-project --all-groups -q -o $(AUDIT_DIR)/requirements.txt
+	$(VENV)/bin/ruff check --select S --ignore S101 orchestration spapi_sandbox local_stack
+	$(PY) scripts/security_audit.py --requirements $(AUDIT_DIR)/requirements.txt --bandit-config bandit.yaml \
+		--result $(AUDIT_DIR)/vulnerability-audit.json
+
+bench: env ## run benchmarks/ side by side with their baselines; writes docs/benchmarks.md
+	$(PY) -m benchmarks.run $(BENCH)

@@ -23,6 +23,7 @@ from local_stack.osuser import PgUser
 from local_stack.ports import require_free_port
 from local_stack.processes import pid_alive
 from local_stack.secret_files import random_password, read_json, write_private_json
+from orchestration.compliance.audit_schema import ACCESS_LOG_DDL, ACCESS_LOG_INDEX_DDL
 
 SUPERUSER = "retkee_admin"
 PREFERRED_MAJOR = "15"
@@ -30,7 +31,59 @@ WAREHOUSE_DB = "warehouse"
 DAGSTER_DB = "dagster"
 PIPELINE_ROLE = "pipeline"
 DAGSTER_ROLE = "dagster"
-GROUP_ROLES = ("analyst", "compliance")
+COMPLIANCE_ROLE = "compliance"
+ANALYST_ROLE = "analyst"
+LOGIN_ROLES = (PIPELINE_ROLE, DAGSTER_ROLE, COMPLIANCE_ROLE)
+GROUP_ROLES = (ANALYST_ROLE,)
+
+# The audit schema belongs to the administrator: the pipeline may append to the access log and create its
+# own audit tables (erasure certificates), the compliance role reads everything in it, nobody else sees it.
+# Default privileges make tables the pipeline creates there readable by compliance without another grant.
+_AUDIT_SQL = [
+    f"CREATE SCHEMA IF NOT EXISTS audit AUTHORIZATION {SUPERUSER}",
+    "REVOKE ALL ON SCHEMA audit FROM PUBLIC",
+    f"GRANT USAGE, CREATE ON SCHEMA audit TO {PIPELINE_ROLE}",
+    f"GRANT USAGE ON SCHEMA audit TO {COMPLIANCE_ROLE}",
+    ACCESS_LOG_DDL,
+    ACCESS_LOG_INDEX_DDL,
+    "REVOKE ALL ON audit.access_log FROM PUBLIC",
+    # Append only: INSERT (ON CONFLICT DO NOTHING needs SELECT on the conflict column), no UPDATE or DELETE.
+    f"GRANT INSERT, SELECT (run_id) ON audit.access_log TO {PIPELINE_ROLE}",
+    f"GRANT SELECT ON ALL TABLES IN SCHEMA audit TO {COMPLIANCE_ROLE}",
+    f"ALTER DEFAULT PRIVILEGES FOR ROLE {PIPELINE_ROLE} IN SCHEMA audit GRANT SELECT ON TABLES TO {COMPLIANCE_ROLE}",
+    f"ALTER DEFAULT PRIVILEGES FOR ROLE {SUPERUSER} IN SCHEMA audit GRANT SELECT ON TABLES TO {COMPLIANCE_ROLE}",
+]
+
+# Per-tenant ownership: one NOLOGIN role per tenant owns that tenant's schemas. The pipeline may not create
+# roles (CREATEROLE would let it grant itself far more), so it asks this administrator-owned function, which
+# accepts nothing but a tenant id and creates exactly `<tenant>_owner`, granted to the pipeline. A tenant's
+# job runs under `SET ROLE <tenant>_owner` (orchestration/warehouse/grants.py) and cannot reach another's.
+_PROVISIONING_SQL = [
+    f"CREATE SCHEMA IF NOT EXISTS provisioning AUTHORIZATION {SUPERUSER}",
+    "REVOKE ALL ON SCHEMA provisioning FROM PUBLIC",
+    f"GRANT USAGE ON SCHEMA provisioning TO {PIPELINE_ROLE}",
+    f"""
+    CREATE OR REPLACE FUNCTION provisioning.ensure_tenant_owner(tenant_id text) RETURNS text
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
+    DECLARE
+        owner_role text;
+    BEGIN
+        IF tenant_id IS NULL OR tenant_id !~ '^t[0-9a-f]{{12}}$' THEN
+            RAISE EXCEPTION 'not a tenant id: %', tenant_id USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+        owner_role := tenant_id || '_owner';
+        IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = owner_role) THEN
+            EXECUTE format('CREATE ROLE %I NOLOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOBYPASSRLS', owner_role);
+            EXECUTE format('GRANT CONNECT, CREATE ON DATABASE {WAREHOUSE_DB} TO %I', owner_role);
+            EXECUTE format('GRANT %I TO {PIPELINE_ROLE}', owner_role);
+        END IF;
+        RETURN owner_role;
+    END
+    $fn$
+    """,  # noqa: S608 - module constants only; the tenant id is checked by the function itself
+    "REVOKE ALL ON FUNCTION provisioning.ensure_tenant_owner(text) FROM PUBLIC",
+    f"GRANT EXECUTE ON FUNCTION provisioning.ensure_tenant_owner(text) TO {PIPELINE_ROLE}",
+]
 
 _HBA = """\
 # Written by local_stack (postgres.py). TLS + SCRAM only: there is deliberately no `host` and no `local`
@@ -157,8 +210,8 @@ class PostgresCluster:
                 exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [database]).fetchone()
                 if not exists:
                     conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
-            for role in (PIPELINE_ROLE, DAGSTER_ROLE, *GROUP_ROLES):
-                login = "LOGIN" if role in (PIPELINE_ROLE, DAGSTER_ROLE) else "NOLOGIN"
+            for role in (*LOGIN_ROLES, *GROUP_ROLES):
+                login = "LOGIN" if role in LOGIN_ROLES else "NOLOGIN"
                 attributes = sql.SQL(
                     f"{login} NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS"
                 )
@@ -174,8 +227,20 @@ class PostgresCluster:
             # CREATE on the database lets the pipeline create one schema per tenant (and own it).
             conn.execute(sql.SQL("GRANT CONNECT, CREATE ON DATABASE {} TO {}").format(
                 sql.Identifier(WAREHOUSE_DB), sql.Identifier(PIPELINE_ROLE)))
+            # dbt's unit tests and incremental builds use session-private temporary tables.
+            conn.execute(sql.SQL("GRANT TEMPORARY ON DATABASE {} TO {}").format(
+                sql.Identifier(WAREHOUSE_DB), sql.Identifier(PIPELINE_ROLE)))
+            # Compliance reads the audit trail; analysts read marts (schema grants come with each tenant).
+            for role in (COMPLIANCE_ROLE, ANALYST_ROLE):
+                conn.execute(sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(
+                    sql.Identifier(WAREHOUSE_DB), sql.Identifier(role)))
         with self.connect(WAREHOUSE_DB) as conn:
             conn.execute("REVOKE CREATE ON SCHEMA public FROM PUBLIC")
+            # Serialised with the pipeline's own first-use DDL (same lock as warehouse/control.py uses).
+            with conn.transaction():
+                conn.execute("SELECT pg_advisory_xact_lock(hashtext('retkee.audit.ddl'))")
+                for statement in (*_AUDIT_SQL, *_PROVISIONING_SQL):
+                    conn.execute(statement)
 
     def set_role_password(self, role: str, password: str) -> None:
         # Sent as a literal (utility statements take no bind parameters); log_statement is off.

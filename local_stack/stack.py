@@ -20,11 +20,11 @@ from local_stack.config import StackConfig
 from local_stack.errors import StackError
 from local_stack.osuser import pg_user_owning, require_traversable, resolve_pg_user
 from local_stack.pki import ensure_pki
-from local_stack.postgres import PIPELINE_ROLE, PostgresCluster, ensure_installed, find_bindir
+from local_stack.postgres import COMPLIANCE_ROLE, PIPELINE_ROLE, PostgresCluster, ensure_installed, find_bindir
 from local_stack.secret_files import random_password
 from local_stack.settings import write_local_env
 from local_stack.vault import OpenBaoServer, approle_login
-from local_stack.vault_layout import LWA_APP_PATH, PIPELINE_DB_PATH
+from local_stack.vault_layout import COMPLIANCE_DB_PATH, LWA_APP_PATH, PIPELINE_DB_PATH
 
 # Written into the data dir at `up`; `clean` refuses to delete a directory without it.
 _MARKER = ".retkee-local-stack"
@@ -56,7 +56,7 @@ class Stack:
             postgres.bootstrap()
             postgres.ensure_dagster_password()
             self.vault.up()
-            self._sync_pipeline_db_password(postgres)
+            self._sync_db_passwords(postgres)
             self._store_lwa_app()
             if self.config.with_sandbox:
                 sandbox.start(self.config)
@@ -128,13 +128,15 @@ class Stack:
             return None
         return PostgresCluster(self.config, pg_user_owning(self.config.pg_data_dir), bindir)
 
-    def _sync_pipeline_db_password(self, postgres: PostgresCluster) -> None:
-        """Vault is the only place the pipeline's DB password lives; Postgres is made to match it."""
-        stored = self.vault.read_kv(PIPELINE_DB_PATH)
-        if stored is None or stored.get("username") != PIPELINE_ROLE or not stored.get("password"):
-            stored = {"username": PIPELINE_ROLE, "password": random_password()}
-            self.vault.write_kv(PIPELINE_DB_PATH, stored)
-        postgres.set_role_password(PIPELINE_ROLE, stored["password"])
+    def _sync_db_passwords(self, postgres: PostgresCluster) -> None:
+        """Vault is the only place the pipeline's and the compliance reporter's DB passwords live; Postgres is
+        made to match them."""
+        for role, path in ((PIPELINE_ROLE, PIPELINE_DB_PATH), (COMPLIANCE_ROLE, COMPLIANCE_DB_PATH)):
+            stored = self.vault.read_kv(path)
+            if stored is None or stored.get("username") != role or not stored.get("password"):
+                stored = {"username": role, "password": random_password()}
+                self.vault.write_kv(path, stored)
+            postgres.set_role_password(role, stored["password"])
 
     def _store_lwa_app(self) -> None:
         creds = sandbox.ensure_app_credentials(self.config)

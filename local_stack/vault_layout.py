@@ -1,6 +1,6 @@
 """The Vault layout of docs/architecture.md as code: mounts, one policy per duty, AppRole token limits.
 
-Each duty (pipeline, onboarding, erasure) logs in with its own AppRole and gets exactly its policy, without
+Each duty (pipeline, onboarding, erasure, rotation) logs in with its own AppRole and gets exactly its policy, without
 Vault's `default` policy (which would add cubbyhole, wrapping and sys/tools access nobody here needs); the
 three token-self paths every client needs to look up, renew and revoke its own token are added explicitly.
 """
@@ -13,6 +13,7 @@ APPROLE_MOUNT = "approle"
 
 LWA_APP_PATH = "platform/lwa-app"
 PIPELINE_DB_PATH = "platform/warehouse/pipeline"
+COMPLIANCE_DB_PATH = "platform/warehouse/compliance"
 
 
 def tenant_spapi_path(tenant_id: str) -> str:
@@ -53,7 +54,9 @@ path "{TRANSIT_MOUNT}/keys/+" {{ capabilities = ["update", "read"] }}
     "erasure": f"""
 # Cryptographic erasure of a tenant: destroy its refresh token, delete its transit key.
 path "{KV_MOUNT}/data/tenants/+/spapi" {{ capabilities = ["delete"] }}
-path "{KV_MOUNT}/metadata/tenants/+/spapi" {{ capabilities = ["delete"] }}
+# Reading metadata (version numbers, never values) lets the certificate count what was destroyed and
+# lets verification prove that nothing is left.
+path "{KV_MOUNT}/metadata/tenants/+/spapi" {{ capabilities = ["delete", "read"] }}
 path "{KV_MOUNT}/destroy/tenants/+/spapi" {{ capabilities = ["update"] }}
 # Vault globs only at the end of a path (`tenant-*/config` would be a literal `*`), and a `keys/tenant-*`
 # rule would outrank `keys/+/config` for keys/<name>/config; so both rules use `+` (one segment).
@@ -61,6 +64,29 @@ path "{TRANSIT_MOUNT}/keys/+/config" {{ capabilities = ["update"] }}
 path "{TRANSIT_MOUNT}/keys/+" {{ capabilities = ["read", "delete"] }}
 # Verification that a ciphertext no longer decrypts after the key is gone.
 path "{TRANSIT_MOUNT}/decrypt/tenant-*" {{ capabilities = ["update"] }}
+{_SELF_SERVICE_PATHS}""",
+    "rotation": f"""
+# Scheduled key rotation of active tenants: rotate, rewrap stored data keys, retire old versions.
+path "{TRANSIT_MOUNT}/keys/+/rotate" {{ capabilities = ["update"] }}
+# Only min_decryption_version: this duty must never be able to make a key deletable or exportable.
+path "{TRANSIT_MOUNT}/keys/+/config" {{
+  capabilities = ["update"]
+  allowed_parameters = {{ "min_decryption_version" = [] }}
+}}
+path "{TRANSIT_MOUNT}/keys/+" {{ capabilities = ["read"] }}
+path "{TRANSIT_MOUNT}/rewrap/tenant-*" {{ capabilities = ["update"] }}
+# Re-sealing an envelope needs its plaintext data key (the header is the AEAD's associated data).
+path "{TRANSIT_MOUNT}/decrypt/tenant-*" {{ capabilities = ["update"] }}
+{_SELF_SERVICE_PATHS}""",
+    "compliance": f"""
+# Compliance reporting: its own warehouse login (the `compliance` role: audit schema, lifecycle columns, no
+# seller data), key metadata for the rotation status (versions and dates; keys are not exportable, so no key
+# material), and the policies themselves. Nothing that decrypts, writes or deletes.
+path "{KV_MOUNT}/data/{COMPLIANCE_DB_PATH}" {{ capabilities = ["read"] }}
+path "{TRANSIT_MOUNT}/keys" {{ capabilities = ["list"] }}
+path "{TRANSIT_MOUNT}/keys/+" {{ capabilities = ["read"] }}
+path "sys/policies/acl" {{ capabilities = ["list"] }}
+path "sys/policies/acl/+" {{ capabilities = ["read"] }}
 {_SELF_SERVICE_PATHS}""",
 }
 

@@ -20,6 +20,14 @@ from orchestration.tenants.registry import TenantError
 app = typer.Typer(help="Retkee Seller Analytics: tenants, refreshes and summaries.", no_args_is_help=True)
 tenants_app = typer.Typer(help="Onboard sellers and move tenants through their lifecycle.", no_args_is_help=True)
 app.add_typer(tenants_app, name="tenants")
+compliance_app = typer.Typer(help="Evidence for privacy reviews: the compliance report.", no_args_is_help=True)
+app.add_typer(compliance_app, name="compliance")
+incident_app = typer.Typer(help="Security incidents: who and what a window of activity touched.", no_args_is_help=True)
+app.add_typer(incident_app, name="incident")
+costs_app = typer.Typer(help="Sellers' unit costs (cost of goods) for margins.", no_args_is_help=True)
+app.add_typer(costs_app, name="costs")
+erasure_app = typer.Typer(help="Erasure certificates: proof that erased tenants are gone.", no_args_is_help=True)
+app.add_typer(erasure_app, name="erasure")
 console = Console()
 errors = Console(stderr=True)
 
@@ -156,6 +164,175 @@ def summary_command() -> None:
                 console.print(top)
     except KNOWN_ERRORS as exc:
         _fail(exc)
+
+
+@costs_app.command("import")
+def costs_import(
+    file: typer.FileText = typer.Argument(..., help="CSV with columns sku, unit_cost, currency, valid_from"),
+    tenant: str = typer.Option(..., help="The tenant the costs belong to"),
+) -> None:
+    """Import unit costs: every row is checked first; a file with any bad row imports nothing."""
+    from orchestration.costs.store import import_unit_costs
+    from orchestration.costs.validate import parse_unit_costs
+
+    try:
+        rows = parse_unit_costs(file.read())
+        with open_session() as session:
+            found = session.registry.get(tenant)
+            if found.status != "active":
+                raise TenantError(f"tenant {found.tenant_id} is {found.status}; its costs are not imported")
+            result = import_unit_costs(session.conn, found.tenant_id, rows, source_name=getattr(file, "name", None))
+    except KNOWN_ERRORS as exc:
+        _fail(exc)
+    console.print(f"imported {result.rows} unit costs for {result.skus} SKUs (import {result.import_id}); "
+                  "margins use them from the next marts build")
+
+
+def _sync_access_log() -> None:
+    """Bring audit.access_log up to date with Dagster's runs (also those run in-process by `refresh`)."""
+    from dagster import DagsterInstance
+
+    from orchestration.compliance.access_log import sync_access_log
+
+    with DagsterInstance.get() as instance, open_session() as session:
+        sync_access_log(instance, session.conn)
+
+
+@compliance_app.command("report")
+def compliance_report_command(
+    output: str | None = typer.Option(None, help="HTML file (default .data/reports/compliance-report.html)"),
+) -> None:
+    """Write the HTML compliance report: inventory, tenant lifecycle, erasure, keys, grants, last audit."""
+    from pathlib import Path
+
+    from orchestration.compliance.report import default_report_path, write_report
+    from orchestration.compliance.session import compliance_session
+
+    try:
+        _sync_access_log()
+        with compliance_session() as session:
+            path = Path(output) if output else default_report_path(session.settings)
+            report = write_report(session, path)
+    except KNOWN_ERRORS as exc:
+        _fail(exc)
+    tenants = sum(len(t) for t in report.tenants_by_state.values())
+    console.print(f"compliance report written to {path} ({tenants} tenants, {len(report.keys)} tenant keys)")
+
+
+@incident_app.command("scope")
+def incident_scope_command(
+    since: str = typer.Option(..., help="Start of the suspicious window (ISO 8601, UTC if no zone)"),
+    until: str | None = typer.Option(None, help="End of the window (default now)"),
+    detected: str | None = typer.Option(None, help="When the incident was detected (default now)"),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output"),
+) -> None:
+    """Which tenants and data categories runs and roles touched in a window, and the 24-hour deadline."""
+    from orchestration.compliance.incident import parse_instant, scope_incident
+    from orchestration.compliance.session import compliance_session
+
+    try:
+        window = (parse_instant(since), parse_instant(until) if until else None,
+                  parse_instant(detected) if detected else None)
+        _sync_access_log()
+        with compliance_session() as session:
+            scope = scope_incident(session.conn, *window)
+    except KNOWN_ERRORS as exc:
+        _fail(exc)
+    if as_json:
+        print(json.dumps(scope.as_dict(), indent=2))
+        return
+    console.print(f"window {scope.since.isoformat()} .. {scope.until.isoformat()}; detected "
+                  f"{scope.detected_at.isoformat(timespec='minutes')}")
+    console.print(f"[bold]notify Amazon by {scope.notify_amazon_by.isoformat(timespec='minutes')}[/bold] (24 h)")
+    table = Table("tenant", "data categories", "assets", "runs", "roles", "first", "last")
+    for t in scope.tenants:
+        table.add_row(t.tenant_id, ", ".join(sorted(t.data_categories)) or "-", ", ".join(sorted(t.assets)),
+                      str(len(t.runs)), "; ".join(sorted(t.roles)),
+                      t.first_access.isoformat(timespec="minutes") if t.first_access else "-",
+                      t.last_access.isoformat(timespec="minutes") if t.last_access else "-")
+    console.print(table)
+    console.print(f"{len(scope.tenants)} tenants touched; {len(scope.runs_without_tenant)} runs without a tenant")
+
+
+# --- retention: data-subject export and erasure (docs/retention.md) ---------------------------------------
+@tenants_app.command("export")
+def tenants_export(
+    tenant_id: str,
+    out: str = typer.Option(..., help="Directory to write into (created; must be empty)"),
+    fmt: str = typer.Option("csv", "--format", help="csv or parquet"),
+) -> None:
+    """Write everything we hold about a tenant: each table as a file, plus manifest.json (rows, SHA-256)."""
+    from pathlib import Path
+
+    from orchestration.retain.export import ExportError, export_tenant
+
+    try:
+        with open_session() as session:
+            manifest = export_tenant(session.conn, session.landing, tenant_id, Path(out), fmt)
+    except (*KNOWN_ERRORS, ExportError) as exc:
+        _fail(exc)
+    rows = sum(f["rows"] for f in manifest["files"])
+    console.print(f"exported {len(manifest['files'])} tables ({rows} rows) of tenant {tenant_id} to {out}")
+
+
+@tenants_app.command("erase")
+def tenants_erase(
+    tenant_id: str,
+    yes: bool = typer.Option(False, "--yes", help="Confirm: erasure is final and cannot be undone"),
+    requested_by: str = typer.Option("seller", help="Who asked: seller or operator"),
+) -> None:
+    """Erase a tenant now (the seller asked for deletion): terminate it, run the erasure, print its certificate."""
+    from dagster import DagsterInstance
+
+    from orchestration.defs.retention import run_erasure_now
+    from orchestration.retain.certificate import read_certificate, record_request
+
+    if not yes:
+        _fail(TenantError("erasure destroys the tenant's data and key for good; add --yes to confirm"))
+    try:
+        with open_session() as session:
+            tenant = session.registry.get(tenant_id)
+            if tenant.status == "active":
+                session.registry.set_status(tenant_id, "terminated", "seller asked for deletion")
+            if tenant.status != "erased":
+                record_request(session.conn, tenant_id, requested_by)
+        with DagsterInstance.get() as instance:
+            ok, failure = run_erasure_now(tenant_id, instance)
+        if not ok:
+            _fail(TenantError(f"erasure of {tenant_id} did not finish: {failure}; run the command again"))
+        with open_session() as session:
+            certificate = read_certificate(session.conn, tenant_id)
+    except KNOWN_ERRORS as exc:
+        _fail(exc)
+    console.print(f"tenant {tenant_id} erased by run {certificate.run_id}; verified: {certificate.verified}")
+
+
+@erasure_app.command("certificates")
+def erasure_certificates(
+    tenant: str | None = typer.Option(None, help="Only this tenant's certificate"),
+    as_json: bool = typer.Option(False, "--json", help="The full certificates, one JSON object per line"),
+) -> None:
+    """List erasure certificates: which tenant, when, what was destroyed, whether verification passed."""
+    from orchestration.retain.certificate import list_certificates
+
+    try:
+        with open_session() as session:
+            certificates = [c for c in list_certificates(session.conn) if tenant in (None, c.tenant_id)]
+    except KNOWN_ERRORS as exc:
+        _fail(exc)
+    if as_json:
+        for c in certificates:
+            print(json.dumps(c.summary(), default=str))
+        return
+    table = Table("tenant", "trigger", "requested", "finished", "schemas", "tables", "landing", "key versions",
+                  "verified", "run")
+    for c in certificates:
+        d = c.destroyed
+        table.add_row(c.tenant_id, c.trigger, c.requested_at.isoformat(timespec="seconds") if c.requested_at else "-",
+                      c.finished_at.isoformat(timespec="seconds"), str(len(d["schemas"])), str(d["tables"]),
+                      str(d["landing_objects"]), ",".join(str(v) for v in d["transit_key"]["versions"]) or "-",
+                      "yes" if c.verified else "NO", c.run_id[:8])
+    console.print(table)
 
 
 def main() -> None:

@@ -1,29 +1,48 @@
-"""Carries one (tenant, dataset, day) partition from SP-API to the raw table, through the landing zone.
+"""Carries one (tenant, extraction, day) partition from SP-API to the raw tables, through the landing zone.
 
-extract (report flow) -> land (encrypt the gzip document under a fresh data key) -> load (parse by
-header, PII firewall, COPY, replace the partition). Replay skips the API and reads the landing zone.
-Dagster-free, so it can be tested and benchmarked on its own.
+An *extraction* is one way of asking Amazon for data (a report type, a settlement listing, an API
+listing) and feeds one or more raw tables (datasets). For every extraction the steps are the same:
+extract (documents for the day, per marketplace) -> land (encrypt each document under a fresh data
+key) -> load (parse by name through the dataset's allowlist, COPY, replace the partition, one
+transaction per dataset). Replay skips the API and reads the landing zone. Dagster-free, so it can be
+tested and benchmarked on its own.
 """
 
 from __future__ import annotations
 
-import gzip
 import hashlib
+import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
 import polars as pl
 import psycopg
+from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_random_exponential
 
 from orchestration.extract.connection import SellerConnection
+from orchestration.extract.errors import ReportFatal
+from orchestration.extract.finances import list_financial_events
+from orchestration.extract.inbound import get_shipments
+from orchestration.extract.inventory import get_inventory_summaries
+from orchestration.extract.marketplaces import currency_of
 from orchestration.extract.reports import ReportDocument, ReportRequester
+from orchestration.extract.settlements import RETENTION as SETTLEMENT_RETENTION
+from orchestration.extract.settlements import published_settlements
 from orchestration.land.envelope import open_sealed, read_header, seal
 from orchestration.land.landing_zone import LandingZone, document_key
+from orchestration.load import datasets as ds
 from orchestration.load.datasets import Dataset
-from orchestration.load.parse import ParsedDocument, parse_document
+from orchestration.load.firewall import decode, firewall_document
+from orchestration.load.flatten import FLATTENERS, load_json_document
+from orchestration.load.parse import ParsedDocument, parse_document, parse_records
 from orchestration.load.raw_tables import LoadResult, replace_partition
 from orchestration.secrets.vault import Vault
 from orchestration.tenants.registry import Tenant
+
+log = logging.getLogger(__name__)
+
+FATAL_ATTEMPTS = 3  # a FATAL report is requested again this many times before the partition fails
 
 
 @dataclass
@@ -38,6 +57,7 @@ class PartitionOutcome:
     missing_optional: list[str] = field(default_factory=list)
     load: LoadResult | None = None
     rows_frame: pl.DataFrame | None = None  # what was loaded, for the quality suite
+    skipped: str | None = None  # why the partition was left untouched (Amazon cannot serve that day)
 
     def metadata(self) -> dict:
         return {
@@ -45,9 +65,11 @@ class PartitionOutcome:
             "quarantined_rows": self.load.quarantined if self.load else 0,
             "duplicate_rows_removed": self.load.duplicates_removed if self.load else 0,
             "bytes_downloaded": self.bytes_downloaded,
-            "report_ids": ", ".join(self.report_ids) or "none (Amazon had no data)",
+            "report_ids": ", ".join(r for r in self.report_ids if r) or "none (API pages or no data)",
+            "landed_documents": len(self.landed_keys),
             "columns_dropped": ", ".join(sorted(set(self.dropped_columns))) or "none",
             "optional_columns_missing": ", ".join(sorted(set(self.missing_optional))) or "none",
+            "skipped": self.skipped or "no",
         }
 
 
@@ -56,23 +78,155 @@ def day_bounds(day: date) -> tuple[datetime, datetime]:
     return start, start + timedelta(days=1)
 
 
+# -- how each extraction fetches its documents ----------------------------------------------------------
+
+Fetch = Callable[[SellerConnection, Tenant, date], list[ReportDocument]]
+
+
+def _retry_fatal(request: Callable[[], ReportDocument | None]) -> ReportDocument | None:
+    """Amazon's FATAL is often passing: ask for a new report; after FATAL_ATTEMPTS the reason is raised."""
+    for attempt in Retrying(
+        retry=retry_if_exception_type(ReportFatal),
+        wait=wait_random_exponential(multiplier=0.5, max=30),
+        stop=stop_after_attempt(FATAL_ATTEMPTS),
+        reraise=True,
+    ):
+        with attempt:
+            return request()
+    raise AssertionError("unreachable")
+
+
+def report_fetch(report_type: str, *, snapshot: bool = False, options: dict | None = None) -> Fetch:
+    """Create the report per marketplace (all first, Amazon works on them side by side), then collect."""
+
+    def fetch(seller: SellerConnection, tenant: Tenant, day: date) -> list[ReportDocument]:
+        if snapshot:
+            # A snapshot shows the moment the report is made; the fees report wants a start 72 h back.
+            end = datetime.now(UTC)
+            start = end - timedelta(hours=72)
+        else:
+            start, end = day_bounds(day)
+        requested = []
+        for marketplace_id in tenant.marketplace_ids:
+            requester = ReportRequester(seller, marketplace_id)
+            requested.append((requester, requester.create(report_type, start, end, options)))
+        documents = []
+        for requester, report_id in requested:
+            first = [report_id]
+
+            def once(requester=requester, first=first):
+                rid = first.pop() if first else requester.create(report_type, start, end, options)
+                return requester.collect(rid, report_type)
+
+            document = _retry_fatal(once)
+            if document is not None:  # CANCELLED: Amazon had no data, the partition is empty
+                documents.append(document)
+        return documents
+
+    return fetch
+
+
+def _settlements_fetch(seller: SellerConnection, tenant: Tenant, day: date) -> list[ReportDocument]:
+    start, end = day_bounds(day)
+    return [d for m in tenant.marketplace_ids for d in published_settlements(seller, m, start, end)]
+
+
+def _finances_fetch(seller: SellerConnection, tenant: Tenant, day: date) -> list[ReportDocument]:
+    start, end = day_bounds(day)
+    document = list_financial_events(seller, tenant.marketplace_ids[0], start, end)
+    return [document] if document is not None else []
+
+
+def _inventory_fetch(seller: SellerConnection, tenant: Tenant, day: date) -> list[ReportDocument]:
+    return [get_inventory_summaries(seller, m) for m in tenant.marketplace_ids]
+
+
+def _inbound_fetch(seller: SellerConnection, tenant: Tenant, day: date) -> list[ReportDocument]:
+    return [get_shipments(seller, m) for m in tenant.marketplace_ids]
+
+
+@dataclass(frozen=True)
+class Extraction:
+    name: str  # landing-zone folder and Dagster asset group member
+    datasets: tuple[Dataset, ...]
+    fetch: Fetch
+    source_api: str
+    snapshot: bool = False  # Amazon serves only the present: only today's partition can be taken
+    history_days: int | None = None  # how far back Amazon serves this data
+    rule: str = ""  # the backfill rule, shown in the asset's metadata
+
+    def unreachable(self, day: date, today: date) -> str | None:
+        """Why Amazon cannot serve `day` (the partition is then left as it is), or None."""
+        if day > today:
+            return f"{day} is in the future"
+        if self.snapshot and day != today:
+            return f"{self.name} is a snapshot: Amazon serves only the present, so only {today} can be taken"
+        if self.history_days is not None and (today - day).days >= self.history_days:
+            return f"{self.name} reaches back {self.history_days} days; {day} is older"
+        return None
+
+
+EXTRACTIONS: dict[str, Extraction] = {
+    e.name: e
+    for e in (
+        Extraction("orders", (ds.ORDERS,), report_fetch(ds.ORDERS.report_type), "Reports API 2021-06-30",
+                   rule="one report per marketplace and UTC purchase day"),
+        Extraction("settlements", (ds.SETTLEMENTS,), _settlements_fetch, "Reports API 2021-06-30 (getReports)",
+                   history_days=SETTLEMENT_RETENTION.days,
+                   rule="settlement reports cannot be requested: those published on the day are listed and "
+                        "downloaded; Amazon keeps them 90 days"),
+        Extraction("financial_events", (ds.FINANCIAL_EVENTS,), _finances_fetch, "Finances v0",
+                   rule="one listFinancialEvents window per UTC posted day (Amazon allows at most 180 days "
+                        "per window, ending 2 minutes before now)"),
+        Extraction("inventory_snapshots", (ds.INVENTORY_SNAPSHOTS,),
+                   report_fetch(ds.INVENTORY_SNAPSHOTS.report_type, snapshot=True), "Reports API 2021-06-30",
+                   snapshot=True, rule="snapshot of today"),
+        Extraction("inventory_summaries", (ds.INVENTORY_SUMMARIES,), _inventory_fetch, "FBA Inventory v1",
+                   snapshot=True, rule="snapshot of today"),
+        Extraction("inbound_shipments", (ds.INBOUND_SHIPMENTS,), _inbound_fetch, "Fulfillment Inbound v0",
+                   snapshot=True, rule="snapshot of today: shipments updated in the last 90 days"),
+        Extraction("listings", (ds.LISTINGS,), report_fetch(ds.LISTINGS.report_type, snapshot=True),
+                   "Reports API 2021-06-30", snapshot=True, rule="snapshot of today"),
+        Extraction("estimated_fees", (ds.ESTIMATED_FEES,),
+                   report_fetch(ds.ESTIMATED_FEES.report_type, snapshot=True), "Reports API 2021-06-30",
+                   snapshot=True, rule="snapshot of today (report window: the last 72 hours)"),
+        Extraction("sales_traffic", (ds.SALES_TRAFFIC_BY_DATE, ds.SALES_TRAFFIC_BY_SKU),
+                   report_fetch(ds.SALES_TRAFFIC_BY_DATE.report_type,
+                                options={"dateGranularity": "DAY", "asinGranularity": "SKU"}),
+                   "Reports API 2021-06-30", history_days=730,
+                   rule="one report per marketplace and UTC day; Amazon serves two years"),
+        Extraction("fulfilled_shipments", (ds.FULFILLED_SHIPMENTS,), report_fetch(ds.FULFILLED_SHIPMENTS.report_type),
+                   "Reports API 2021-06-30",
+                   rule="one report per marketplace and UTC shipment day (Amazon allows one month per report)"),
+    )
+}
+
+
+def extraction_of(dataset: Dataset) -> Extraction:
+    return next(e for e in EXTRACTIONS.values() if dataset in e.datasets)
+
+
+# -- land -------------------------------------------------------------------------------------------------
+
+
 def land_document(
-    vault: Vault, landing: LandingZone, tenant_id: str, dataset: Dataset, partition: str, document: ReportDocument
+    vault: Vault, landing: LandingZone, tenant_id: str, folder: str, partition: str, document: ReportDocument
 ) -> str:
     data_key = vault.new_data_key(tenant_id)
     header = {
         "wrapped_key": data_key.wrapped,
         "tenant_id": tenant_id,
-        "dataset": dataset.name,
+        "dataset": folder,
         "partition": partition,
         "report_type": document.report_type,
         "report_id": document.report_id,
         "document_id": document.document_id,
         "charset": document.charset,
+        "context": document.context,
         "sha256_gzip": hashlib.sha256(document.compressed).hexdigest(),
         "landed_at": datetime.now(UTC).isoformat(),
     }
-    key = document_key(tenant_id, dataset.name, partition, document.document_id)
+    key = document_key(tenant_id, folder, partition, document.document_id)
     landing.put(key, seal(document.compressed, data_key.plaintext, header))
     return key
 
@@ -83,89 +237,119 @@ def read_landed(vault: Vault, landing: LandingZone, key: str) -> ReportDocument:
     data_key = vault.unwrap_data_key(header["tenant_id"], header["wrapped_key"])
     compressed = open_sealed(blob, data_key)
     return ReportDocument(
-        header["report_type"], header["report_id"], header["document_id"], header["charset"], compressed
+        header["report_type"], header["report_id"], header["document_id"], header["charset"], compressed,
+        header.get("context") or {},
     )
 
 
-def _decode(document: ReportDocument) -> str:
-    raw = gzip.decompress(document.compressed)
-    try:
-        return raw.decode(document.charset)
-    except UnicodeDecodeError:
-        # Amazon labels some EU documents UTF-8 while sending Cp1252; never lose the partition over it.
-        return raw.decode("cp1252", errors="replace")
+# -- load -------------------------------------------------------------------------------------------------
 
 
-def _parse_all(documents: list[ReportDocument], dataset: Dataset, where: str, outcome: PartitionOutcome):
-    parsed_parts: list[ParsedDocument] = []
+def parse_context(document: ReportDocument, partition: str) -> dict:
+    context = dict(document.context)
+    context.setdefault("snapshot_at", context.get("created_time"))
+    context["day"] = partition
+    if context.get("marketplace_id"):
+        context.setdefault("currency", currency_of(context["marketplace_id"]))
+    return context
+
+
+def parse_for(document: ReportDocument, dataset: Dataset, where: str, partition: str) -> ParsedDocument:
+    context = parse_context(document, partition)
+    text = decode(document)
+    if dataset.document_format == "json":
+        records = list(FLATTENERS[dataset.name](load_json_document(text)))
+        return parse_records(records, dataset, context)
+    return parse_document(text, dataset, where, context)
+
+
+def _parse_all(documents: list[ReportDocument], dataset: Dataset, where: str, partition: str,
+               outcome: PartitionOutcome) -> ParsedDocument | None:
+    parts = [parse_for(d, dataset, where, partition) for d in documents]
     for document in documents:
-        parsed = parse_document(_decode(document), dataset, where)
-        parsed_parts.append(parsed)
+        outcome.dropped_columns += document.context.get("dropped_columns", [])
+    for parsed in parts:
         outcome.dropped_columns += parsed.dropped_columns
         outcome.missing_optional += parsed.missing_optional
-    if not parsed_parts:
+    if not parts:
         return None
+    rows = pl.concat([p.rows for p in parts])
+    if dataset.filled_within and rows.height:
+        rows = rows.with_columns(
+            pl.col(column).fill_null(pl.col(column).drop_nulls().first().over(group))
+            for column, group in dataset.filled_within
+        )
     return ParsedDocument(
-        rows=pl.concat([p.rows for p in parsed_parts]),
-        quarantine=pl.concat([p.quarantine for p in parsed_parts]),
+        rows=rows,
+        quarantine=pl.concat([p.quarantine for p in parts]),
         dropped_columns=outcome.dropped_columns,
         missing_optional=outcome.missing_optional,
     )
 
 
-def ingest_report_partition(
+def _load(conn, tenant_id, dataset, partition, documents, outcome) -> PartitionOutcome:
+    where = f"tenant {tenant_id}, partition {partition}"
+    parsed = _parse_all(documents, dataset, where, partition, outcome)
+    outcome.load = replace_partition(
+        conn, tenant_id, dataset, partition, parsed, ", ".join(r for r in outcome.report_ids if r) or None
+    )
+    outcome.rows_frame = parsed.rows.unique(maintain_order=True) if parsed is not None else None
+    return outcome
+
+
+# -- the partition, end to end ----------------------------------------------------------------------------
+
+
+def ingest_partition(
     *,
     tenant: Tenant,
-    dataset: Dataset,
+    extraction: Extraction,
     day: date,
     vault: Vault,
     seller: SellerConnection,
     landing: LandingZone,
     conn: psycopg.Connection,
-) -> PartitionOutcome:
-    """Request the dataset's report for `day` in each marketplace, land it encrypted, load it."""
+    today: date | None = None,
+) -> list[PartitionOutcome]:
+    """Fetch the extraction's documents for `day`, land them encrypted, load each of its datasets."""
     partition = day.isoformat()
-    outcome = PartitionOutcome(tenant.tenant_id, dataset.name, partition)
-    start, end = day_bounds(day)
-    earlier = set(landing.list(f"{tenant.tenant_id}/{dataset.name}/{partition}"))
-    documents: list[ReportDocument] = []
-    # Ask for every marketplace's report first, then collect them: Amazon processes them side by side.
-    requested = []
-    for marketplace_id in tenant.marketplace_ids:
-        requester = ReportRequester(seller, marketplace_id)
-        requested.append((requester, requester.create(dataset.report_type, start, end)))
-    for requester, report_id in requested:
-        document = requester.collect(report_id, dataset.report_type, dataset.default_charset)
-        if document is None:
-            continue
-        documents.append(document)
-        outcome.report_ids.append(document.report_id)
-        outcome.bytes_downloaded += len(document.compressed)
-        outcome.landed_keys.append(land_document(vault, landing, tenant.tenant_id, dataset, partition, document))
-    _load(conn, tenant.tenant_id, dataset, partition, documents, outcome)
+    outcomes = [PartitionOutcome(tenant.tenant_id, d.name, partition) for d in extraction.datasets]
+    reason = extraction.unreachable(day, today or datetime.now(UTC).date())
+    if reason:
+        for outcome in outcomes:
+            outcome.skipped = reason
+        return outcomes
+    prefix = f"{tenant.tenant_id}/{extraction.name}/{partition}"
+    earlier = set(landing.list(prefix))
+    # Nothing outside an allowlist is landed, not even encrypted (load/firewall.py).
+    documents = [firewall_document(d, extraction.datasets) for d in extraction.fetch(seller, tenant, day)]
+    landed = [land_document(vault, landing, tenant.tenant_id, extraction.name, partition, d) for d in documents]
+    for dataset, outcome in zip(extraction.datasets, outcomes, strict=True):
+        outcome.report_ids = [d.report_id for d in documents]
+        outcome.landed_keys = landed
+        outcome.bytes_downloaded = sum(len(d.compressed) for d in documents)
+        _load(conn, tenant.tenant_id, dataset, partition, documents, outcome)
     # The partition now stands on the new documents; older copies would double it on replay.
-    for key in earlier - set(outcome.landed_keys):
+    for key in earlier - set(landed):
         landing.delete(key)
-    return outcome
+    return outcomes
+
+
+def ingest_report_partition(*, tenant: Tenant, dataset: Dataset, day: date, **kwargs) -> PartitionOutcome:
+    """One dataset's partition (the extraction's other datasets, if any, are loaded alongside)."""
+    extraction = extraction_of(dataset)
+    outcomes = ingest_partition(tenant=tenant, extraction=extraction, day=day, **kwargs)
+    return outcomes[extraction.datasets.index(dataset)]
 
 
 def replay_partition(
     *, tenant_id: str, dataset: Dataset, partition: str, vault: Vault, landing: LandingZone, conn: psycopg.Connection
 ) -> PartitionOutcome:
     """Rebuild a raw partition from the landing zone alone, without calling the API."""
+    extraction = extraction_of(dataset)
     outcome = PartitionOutcome(tenant_id, dataset.name, partition)
-    keys = landing.list(f"{tenant_id}/{dataset.name}/{partition}")
+    keys = landing.list(f"{tenant_id}/{extraction.name}/{partition}")
     documents = [read_landed(vault, landing, key) for key in keys]
     outcome.landed_keys = keys
     outcome.report_ids = [d.report_id for d in documents]
     return _load(conn, tenant_id, dataset, partition, documents, outcome)
-
-
-def _load(conn, tenant_id, dataset, partition, documents, outcome) -> PartitionOutcome:
-    where = f"tenant {tenant_id}, partition {partition}"
-    parsed = _parse_all(documents, dataset, where, outcome)
-    outcome.load = replace_partition(
-        conn, tenant_id, dataset, partition, parsed, ", ".join(outcome.report_ids) or None
-    )
-    outcome.rows_frame = parsed.rows.unique(maintain_order=True) if parsed is not None else None
-    return outcome

@@ -1,5 +1,8 @@
 """Runs a refresh through Dagster: extraction partitions for a date range, then each tenant's models.
 
+Every extraction asset runs for each day; snapshots (inventory, listings, fees, inbound) can only be
+taken of the present, so with `snapshots=True` today's partition of those assets runs as well.
+
 Runs are recorded in the Dagster instance (DAGSTER_HOME), so they show in the UI like any other run;
 they execute in this process, which keeps a small refresh quick (no per-run process start-up).
 """
@@ -8,11 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from dagster import DagsterInstance, MultiPartitionKey
 
 from orchestration.defs.partitions import TENANTS
+from orchestration.defs.schedules import SNAPSHOT_KEYS
 
 
 @dataclass
@@ -31,31 +35,51 @@ def refresh(
     *,
     instance: DagsterInstance | None = None,
     progress: Callable[[str], None] = lambda message: None,
+    snapshots: bool = False,
 ) -> RefreshReport:
     from orchestration.definitions import defs
 
     instance = instance or DagsterInstance.get()
-    known = set(instance.get_dynamic_partitions(TENANTS.name))
-    missing = [t for t in tenant_ids if t not in known]
-    if missing:
-        instance.add_dynamic_partitions(TENANTS.name, missing)
+    _register_tenants(instance, tenant_ids)
     extract_job = defs.resolve_job_def("extract_reports")
     marts_job = defs.resolve_job_def("build_marts")
     report = RefreshReport()
     for tenant_id in tenant_ids:
-        tenant_ok = True
+        stopped = False
         for day in days:
             key = MultiPartitionKey({"tenant": tenant_id, "day": day.isoformat()})
             label = f"{tenant_id} {day.isoformat()} extract"
             result = extract_job.execute_in_process(instance=instance, partition_key=key, raise_on_error=False)
             _record(report, label, result, progress)
-            tenant_ok = tenant_ok and result.success
             if not result.success and _tenant_stopped(result):
+                stopped = True
                 break
+        today = datetime.now(UTC).date()
+        if snapshots and not stopped and today not in days:
+            key = MultiPartitionKey({"tenant": tenant_id, "day": today.isoformat()})
+            result = extract_job.execute_in_process(
+                instance=instance, partition_key=key, raise_on_error=False, asset_selection=SNAPSHOT_KEYS
+            )
+            _record(report, f"{tenant_id} {today.isoformat()} snapshots", result, progress)
         label = f"{tenant_id} marts"
         result = marts_job.execute_in_process(instance=instance, partition_key=tenant_id, raise_on_error=False)
         _record(report, label, result, progress)
     return report
+
+
+def _register_tenants(instance: DagsterInstance, tenant_ids: list[str]) -> None:
+    """Add the tenants' partitions; a refresh started at the same moment may be adding them too."""
+    for attempt in range(3):
+        known = set(instance.get_dynamic_partitions(TENANTS.name))
+        missing = [t for t in tenant_ids if t not in known]
+        if not missing:
+            return
+        try:
+            instance.add_dynamic_partitions(TENANTS.name, missing)
+            return
+        except Exception:  # noqa: BLE001 - the other refresh won the insert; look again
+            if attempt == 2:
+                raise
 
 
 def _failure_text(result) -> str:

@@ -6,9 +6,19 @@ refresh tokens, data keys) is fetched from Vault at run time through the pipelin
 
 from __future__ import annotations
 
+import json
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+
+DUTIES = ("pipeline", "onboarding", "erasure", "compliance", "rotation")
+ENVIRONMENTS = ("local", "ci", "production")
+# Passwords that ship as defaults somewhere (Postgres images, tutorials, our own early drafts).
+DEFAULT_PASSWORDS = frozenset({"postgres", "password", "dagster", "retkee", "changeme", "admin", "secret", "root"})
+MIN_PRODUCTION_PASSWORD_LENGTH = 16
+# Subject organisation of the CA that `make run` generates for the local stack.
+LOCAL_CA_ORGANIZATION = "Retkee local stack"
 
 
 class SettingsError(RuntimeError):
@@ -50,6 +60,8 @@ class Settings:
             raise SettingsError(f"RETKEE_VAULT_ADDR must be https:// (got {settings.vault_addr!r})")
         if not settings.ca_file.is_file():
             raise SettingsError(f"RETKEE_CA_FILE {settings.ca_file} does not exist")
+        if environment() == "production":
+            refuse_dev_defaults(settings)
         return settings
 
     def for_duty(self, duty: str) -> Settings:
@@ -57,7 +69,74 @@ class Settings:
 
         Each duty's AppRole file sits beside the pipeline's: approle-<duty>.json.
         """
-        if duty not in ("pipeline", "onboarding", "erasure"):
+        if duty not in DUTIES:
             raise SettingsError(f"unknown Vault duty {duty!r}")
         approle_file = self.vault_approle_file.with_name(f"approle-{duty}.json")
         return Settings(**{**self.__dict__, "vault_approle_file": approle_file})
+
+
+def environment(environ: Mapping[str, str] | None = None) -> str:
+    """RETKEE_ENV: `local` (default), `ci` or `production`; anything else is a typo we refuse."""
+    value = (os.environ if environ is None else environ).get("RETKEE_ENV", "local")
+    if value not in ENVIRONMENTS:
+        raise SettingsError(f"RETKEE_ENV must be one of {', '.join(ENVIRONMENTS)} (got {value!r})")
+    return value
+
+
+def refuse_dev_defaults(settings: Settings, environ: Mapping[str, str] | None = None) -> None:
+    """A production process does not start on anything the local stack generated for development.
+
+    Refused: the project's self-signed CA (or any file under a `.data/` dir), a Vault token in the environment
+    or a root-token file beside the AppRole file, and default or short database passwords. The messages name
+    the setting and the file, never a value.
+    """
+    environ = os.environ if environ is None else environ
+    problems: list[str] = []
+    for name, path in (("RETKEE_CA_FILE", settings.ca_file), ("RETKEE_VAULT_APPROLE_FILE", settings.vault_approle_file),
+                       ("RETKEE_LANDING_DIR", settings.landing_dir)):
+        if ".data" in Path(path).parts:
+            problems.append(f"{name} points into a local-stack data dir ({path})")
+    if _is_local_ca(settings.ca_file):
+        problems.append(f"RETKEE_CA_FILE {settings.ca_file} is the local stack's self-signed CA")
+    for name in ("VAULT_TOKEN", "BAO_TOKEN", "RETKEE_VAULT_TOKEN"):
+        if environ.get(name):
+            problems.append(f"{name} is set: production logs into Vault with its AppRole, never a token")
+    root_token_file = _root_token_file_beside(settings.vault_approle_file)
+    if root_token_file is not None:
+        problems.append(f"a Vault root token file lies beside the AppRole file ({root_token_file}); revoke the "
+                        "root token after bootstrap and remove the file")
+    for name in ("DAGSTER_PG_PASSWORD", "PGPASSWORD"):
+        value = environ.get(name)
+        if value is not None and (value.lower() in DEFAULT_PASSWORDS or len(value) < MIN_PRODUCTION_PASSWORD_LENGTH):
+            problems.append(f"{name} is a default or short password (< {MIN_PRODUCTION_PASSWORD_LENGTH} characters)")
+    if problems:
+        raise SettingsError("RETKEE_ENV=production refuses development defaults:\n  - " + "\n  - ".join(problems))
+
+
+def _is_local_ca(ca_file: Path) -> bool:
+    from cryptography import x509
+    from cryptography.x509.oid import NameOID
+
+    try:
+        certificates = x509.load_pem_x509_certificates(Path(ca_file).read_bytes())
+    except (OSError, ValueError):
+        return False
+    for certificate in certificates:
+        organizations = certificate.subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)
+        if any(o.value == LOCAL_CA_ORGANIZATION for o in organizations):
+            return True
+    return False
+
+
+def _root_token_file_beside(approle_file: Path) -> Path | None:
+    directory = Path(approle_file).parent
+    if not directory.is_dir():
+        return None
+    for candidate in sorted(directory.glob("*.json")):
+        try:
+            data = json.loads(candidate.read_text())
+        except (OSError, ValueError):
+            continue
+        if isinstance(data, dict) and data.get("root_token"):
+            return candidate
+    return None

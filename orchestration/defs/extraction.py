@@ -1,57 +1,122 @@
-"""Extraction assets: one software-defined asset per SP-API dataset, partitioned by tenant and day."""
+"""Extraction assets: one software-defined asset per raw table, partitioned by tenant and UTC day.
+
+One factory builds them all from orchestration/ingest.py's EXTRACTIONS: an extraction that feeds two
+tables (sales and traffic: by date and by SKU) is one multi-asset, so Amazon is asked once. Each table
+carries its great-expectations suite as an asset check and its lineage metadata.
+"""
 
 from datetime import UTC, date, datetime, timedelta
 
+import polars as pl
 from dagster import (
     AssetCheckResult,
     AssetCheckSeverity,
     AssetCheckSpec,
     AssetExecutionContext,
     AssetKey,
+    AssetSpec,
+    Backoff,
     Failure,
+    Jitter,
     MaterializeResult,
     MetadataValue,
-    asset,
+    RetryPolicy,
+    multi_asset,
 )
 
 from orchestration.defs.partitions import TENANT_DAYS
 from orchestration.defs.resources import Platform
-from orchestration.extract.errors import SellerRevoked
-from orchestration.ingest import ingest_report_partition
-from orchestration.load.datasets import DATASETS, Dataset
+from orchestration.extract.errors import ReportFatal, SellerRevoked
+from orchestration.ingest import EXTRACTIONS, Extraction, PartitionOutcome, ingest_partition
+from orchestration.load.datasets import Dataset
 from orchestration.quality.expectations import validate_frame
 
 RETENTION_RULE = "kept while the subscription is active; erased within 30 days of revocation or termination"
+# Amazon's FATAL and exhausted retries are tried again later by Dagster; revocation never is.
+RETRY_LATER = RetryPolicy(max_retries=2, delay=60, backoff=Backoff.EXPONENTIAL, jitter=Jitter.PLUS_MINUS)
 
 
 def suite_name(dataset: Dataset) -> str:
     return f"raw_{dataset.name}"
 
 
-def build_report_asset(dataset: Dataset):
-    key = AssetKey(["raw", dataset.name])
-    check_name = f"{suite_name(dataset)}_expectations"
+def check_name(dataset: Dataset) -> str:
+    return f"{suite_name(dataset)}_expectations"
 
-    @asset(
-        key=key,
-        partitions_def=TENANT_DAYS,
+
+def asset_key(dataset: Dataset) -> AssetKey:
+    return AssetKey(["raw", dataset.name])
+
+
+def _spec(extraction: Extraction, dataset: Dataset) -> AssetSpec:
+    return AssetSpec(
+        key=asset_key(dataset),
         group_name="extraction",
         kinds={"python", "postgres"},
-        description=f"Raw {dataset.name} from the {dataset.report_type} report: allowlisted columns only, "
-        "one tenant and UTC day per partition, in the tenant's raw schema.",
+        description=f"Raw {dataset.name}: {dataset.description}. From {extraction.source_api} "
+        f"({dataset.report_type}); allowlisted columns only, one tenant and UTC day per partition, in the "
+        "tenant's raw schema.",
         tags={"retkee/classification": dataset.classification, "retkee/pii": "pii-free"},
         metadata={
-            "source_api": "Reports API 2021-06-30",
+            "source_api": extraction.source_api,
             "report_type": dataset.report_type,
             "data_classification": dataset.classification,
+            "backfill_rule": extraction.rule,
             "retention": RETENTION_RULE,
             "owner": "data-engineering",
-            "columns_kept": MetadataValue.json([c.name for c in dataset.columns]),
+            "columns_kept": MetadataValue.json(dataset.column_names),
             "pii_columns_dropped_in_memory": MetadataValue.json(list(dataset.known_pii)),
         },
-        check_specs=[AssetCheckSpec(name=check_name, asset=key, description="great-expectations suite")],
     )
-    def report_asset(context: AssetExecutionContext, platform: Platform):
+
+
+def _date_column(dataset: Dataset) -> str | None:
+    if dataset.partition_column:
+        return dataset.partition_column
+    if "snapshot_at" in dataset.column_names:
+        return "snapshot_at"
+    return None
+
+
+def quality_check(dataset: Dataset, day: date, outcome: PartitionOutcome) -> AssetCheckResult:
+    frame = outcome.rows_frame
+    if frame is None or frame.height == 0:
+        return AssetCheckResult(
+            asset_key=asset_key(dataset), check_name=check_name(dataset), passed=True,
+            metadata={"rows": 0, "skipped": outcome.skipped or "no"},
+        )
+    # Dates become UTC midnights so one "inside the partition" rule serves dates and timestamps.
+    frame = frame.with_columns(
+        pl.col(c.name).cast(pl.Datetime("us", "UTC")) for c in dataset.columns if c.dtype == pl.Date
+    )
+    start = datetime.combine(day, datetime.min.time(), tzinfo=UTC)
+    verdict = validate_frame(
+        suite_name(dataset), frame, {"partition_start": start, "partition_end": start + timedelta(days=1)}
+    )
+    return AssetCheckResult(
+        asset_key=asset_key(dataset),
+        check_name=check_name(dataset),
+        passed=verdict.success,
+        severity=AssetCheckSeverity.ERROR,
+        metadata={"expectations": verdict.evaluated, "failed": ", ".join(verdict.failed) or "none"},
+    )
+
+
+def build_extraction_asset(extraction: Extraction):
+    specs = [_spec(extraction, d) for d in extraction.datasets]
+    checks = [
+        AssetCheckSpec(name=check_name(d), asset=asset_key(d), description="great-expectations suite")
+        for d in extraction.datasets
+    ]
+
+    @multi_asset(
+        name=f"extract_{extraction.name}",
+        specs=specs,
+        check_specs=checks,
+        partitions_def=TENANT_DAYS,
+        retry_policy=RETRY_LATER,
+    )
+    def extraction_asset(context: AssetExecutionContext, platform: Platform):
         keys = context.partition_key.keys_by_dimension
         tenant_id, day = keys["tenant"], date.fromisoformat(keys["day"])
         with platform.session() as session:
@@ -62,9 +127,9 @@ def build_report_asset(dataset: Dataset):
                     allow_retries=False,
                 )
             try:
-                outcome = ingest_report_partition(
+                outcomes = ingest_partition(
                     tenant=tenant,
-                    dataset=dataset,
+                    extraction=extraction,
                     day=day,
                     vault=session.vault,
                     seller=session.seller_connection(tenant),
@@ -77,23 +142,26 @@ def build_report_asset(dataset: Dataset):
                     description=f"tenant {tenant_id} revoked our authorization; marked revoked, run stopped",
                     allow_retries=False,
                 ) from None
-        start = datetime.combine(day, datetime.min.time(), tzinfo=UTC)
-        frame = outcome.rows_frame
-        yield MaterializeResult(metadata={**outcome.metadata(), "data_classification": dataset.classification})
-        if frame is None or frame.height == 0:
-            yield AssetCheckResult(check_name=check_name, passed=True, metadata={"rows": 0})
-            return
-        verdict = validate_frame(
-            suite_name(dataset), frame, {"partition_start": start, "partition_end": start + timedelta(days=1)}
-        )
-        yield AssetCheckResult(
-            check_name=check_name,
-            passed=verdict.success,
-            severity=AssetCheckSeverity.ERROR,
-            metadata={"expectations": verdict.evaluated, "failed": ", ".join(verdict.failed) or "none"},
-        )
+            except ReportFatal as exc:
+                raise Failure(
+                    description=f"tenant {tenant_id} {extraction.name} {day}: Amazon could not produce the "
+                    f"report ({exc}); retried later",
+                    metadata={"fatal_reason": str(exc)},
+                ) from None
+        for dataset, outcome in zip(extraction.datasets, outcomes, strict=True):
+            if outcome.skipped:
+                context.log.info(f"{dataset.name} {tenant_id} {day}: left as it is ({outcome.skipped})")
+            yield MaterializeResult(
+                asset_key=asset_key(dataset),
+                metadata={**outcome.metadata(), "data_classification": dataset.classification},
+            )
+            yield quality_check(dataset, day, outcome)
 
-    return report_asset
+    return extraction_asset
 
 
-REPORT_ASSETS = [build_report_asset(d) for d in DATASETS.values()]
+EXTRACTION_ASSETS = [build_extraction_asset(e) for e in EXTRACTIONS.values()]
+SNAPSHOT_ASSETS = [a for a, e in zip(EXTRACTION_ASSETS, EXTRACTIONS.values(), strict=True) if e.snapshot]
+DAILY_ASSETS = [a for a, e in zip(EXTRACTION_ASSETS, EXTRACTIONS.values(), strict=True) if not e.snapshot]
+# The name older code and the docs use for the extraction assets.
+REPORT_ASSETS = EXTRACTION_ASSETS

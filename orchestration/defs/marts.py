@@ -1,16 +1,46 @@
-"""dbt models as Dagster assets, built per tenant into that tenant's own schemas."""
+"""dbt models as Dagster assets, built per tenant into that tenant's own schemas.
 
-import os
+dagster-dbt's `@dbt_assets` declares the assets (every model, with lineage from the raw tables) and the
+asset checks (every dbt data test). The build itself does not start a dbt CLI process per tenant: it runs
+in this process through `TenantDbtRunner`, which parses the project once and re-targets it per tenant
+(orchestration/transform/tenant_runner.py), and each dbt result becomes a MaterializeResult or an
+AssetCheckResult here, so the UI shows the same materializations and checks as with `dbt build`.
+"""
+
+
+import json
 import sys
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from functools import cache
 from pathlib import Path
+from typing import Any
 
-from dagster import AssetExecutionContext
+import psycopg
+from dagster import (
+    AssetCheckKey,
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetExecutionContext,
+    AssetKey,
+    Failure,
+    MaterializeResult,
+    MetadataValue,
+)
 from dagster_dbt import DbtCliResource, dbt_assets
+from dagster_dbt.asset_utils import get_asset_check_key_for_test
 
+from orchestration.costs.store import ensure_unit_costs_table
 from orchestration.defs.partitions import TENANTS
 from orchestration.defs.resources import Platform
+from orchestration.load.datasets import DATASETS
+from orchestration.load.raw_tables import ensure_tables
 from orchestration.transform.dbt_project import RetkeeDbtTranslator, dbt_project, ensure_manifest
+from orchestration.transform.tenant_runner import NodeOutcome, TenantBuild, shared_runner
 from orchestration.warehouse.schemas import check_tenant_id
+
+TRANSLATOR = RetkeeDbtTranslator()
+MANIFEST_PATH = ensure_manifest()
 
 
 def dbt_environment(tenant_id: str, username: str, password: str) -> dict[str, str]:
@@ -22,33 +52,120 @@ def dbt_environment(tenant_id: str, username: str, password: str) -> dict[str, s
     }
 
 
+def prepare_tenant_sources(conn: psycopg.Connection, tenant_id: str) -> None:
+    """Every raw table the models read exists (empty until its first load), so a tenant whose first
+    extraction has not reached every dataset yet still gets all its marts."""
+    with conn.transaction(), conn.cursor() as cur:
+        for dataset in DATASETS.values():
+            ensure_tables(cur, tenant_id, dataset)
+        ensure_unit_costs_table(cur, tenant_id)
+
+
+@contextmanager
+def tenant_build_lock(conn: psycopg.Connection, tenant_id: str) -> Iterator[None]:
+    """Two runs building the same tenant's models (a retry beside a scheduled run, two refreshes) take turns:
+    dbt replaces tables by create-and-rename, which two concurrent builds would interleave."""
+    key = f"marts:{check_tenant_id(tenant_id)}"
+    conn.execute("select pg_advisory_lock(hashtext(%s))", (key,))
+    conn.commit()
+    try:
+        yield
+    finally:
+        if not conn.closed:
+            conn.rollback()
+            conn.execute("select pg_advisory_unlock(hashtext(%s))", (key,))
+            conn.commit()
+
+
+@cache
+def manifest_json() -> Mapping[str, Any]:
+    return json.loads(Path(MANIFEST_PATH).read_text())
+
+
+@cache
+def asset_key_for(unique_id: str) -> AssetKey:
+    return TRANSLATOR.get_asset_spec(manifest_json(), unique_id, dbt_project).key
+
+
+@cache
+def check_key_for(unique_id: str) -> AssetCheckKey | None:
+    return get_asset_check_key_for_test(manifest_json(), TRANSLATOR, unique_id, dbt_project)
+
+
+def selected_models(context: AssetExecutionContext) -> list[str]:
+    """dbt selectors for the models Dagster asked for; empty = the whole project."""
+    if not context.is_subset:
+        return []
+    wanted = set(context.selected_asset_keys)
+    return [
+        node["name"]
+        for unique_id, node in manifest_json()["nodes"].items()
+        if node["resource_type"] in ("model", "seed", "snapshot") and asset_key_for(unique_id) in wanted
+    ]
+
+
+def dagster_events(
+    build: TenantBuild, selected_checks: set[AssetCheckKey]
+) -> Iterator[MaterializeResult | AssetCheckResult]:
+    """One MaterializeResult per model dbt built, one AssetCheckResult per data test dbt ran."""
+    for outcome in build.outcomes:
+        if outcome.resource_type in ("model", "seed", "snapshot") and outcome.status == "success":
+            yield MaterializeResult(asset_key=asset_key_for(outcome.unique_id), metadata=_metadata(outcome))
+        elif outcome.resource_type == "test" and outcome.status != "skipped":
+            key = check_key_for(outcome.unique_id)
+            if key is not None and key in selected_checks:
+                yield AssetCheckResult(
+                    asset_key=key.asset_key,
+                    check_name=key.name,
+                    passed=outcome.status == "pass",
+                    severity=AssetCheckSeverity.WARN if outcome.status == "warn" else AssetCheckSeverity.ERROR,
+                    metadata={"status": outcome.status, "failing_rows": outcome.failures or 0,
+                              "unique_id": outcome.unique_id},
+                )
+
+
+def _metadata(outcome: NodeOutcome) -> dict[str, Any]:
+    metadata: dict[str, Any] = {
+        "unique_id": outcome.unique_id,
+        "execution_duration": round(outcome.execution_time, 3),
+    }
+    if outcome.rows_affected is not None:
+        metadata["rows_affected"] = MetadataValue.int(int(outcome.rows_affected))
+    return metadata
+
+
 @dbt_assets(
-    manifest=ensure_manifest(),
+    manifest=MANIFEST_PATH,
     partitions_def=TENANTS,
-    dagster_dbt_translator=RetkeeDbtTranslator(),
+    dagster_dbt_translator=TRANSLATOR,
     name="tenant_models",
 )
-def tenant_models(context: AssetExecutionContext, dbt: DbtCliResource, platform: Platform):
+def tenant_models(context: AssetExecutionContext, platform: Platform):
     tenant_id = context.partition_key
     with platform.session() as session:
         if session.registry.get(tenant_id).status != "active":
             context.log.info(f"tenant {tenant_id} is not active; its models are not built")
             return
         username, password = session.vault.warehouse_login()
-    # dagster-dbt passes this process's environment to dbt; scope the values to this invocation.
-    environment = dbt_environment(tenant_id, username, password.reveal())
-    saved = {key: os.environ.get(key) for key in environment}
-    os.environ.update(environment)
-    try:
-        yield from dbt.cli(["build"], context=context).stream()
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+        prepare_tenant_sources(session.conn, tenant_id)
+        session.conn.commit()
+        with tenant_build_lock(session.conn, tenant_id):
+            build = shared_runner().build(
+                tenant_id, dbt_environment(tenant_id, username, password.reveal()), select=selected_models(context)
+            )
+    yield from dagster_events(build, set(context.selected_asset_check_keys))
+    context.log.info(
+        f"dbt build of {tenant_id}: {len(build.outcomes)} nodes in {build.elapsed:.2f} s "
+        f"({build.node_seconds:.2f} s inside nodes)"
+    )
+    if not build.success:
+        raise Failure(
+            description=f"dbt build failed for tenant {tenant_id}",
+            metadata={"problems": MetadataValue.md("\n".join(f"- {p}" for p in build.problems()) or "-")},
+        )
 
 
 def dbt_resource() -> DbtCliResource:
-    # The dbt beside this interpreter: the project's own virtual environment, whatever PATH says.
+    """The dbt CLI beside this interpreter, for ad-hoc use (`dbt docs generate`, debugging); builds use
+    the in-process runner above."""
     return DbtCliResource(project_dir=dbt_project, dbt_executable=str(Path(sys.executable).with_name("dbt")))

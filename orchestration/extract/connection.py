@@ -8,6 +8,7 @@ TLS 1.2 minimum.
 
 from __future__ import annotations
 
+import hashlib
 import ssl
 from dataclasses import dataclass
 from functools import lru_cache
@@ -58,6 +59,12 @@ class SellerConnection:
     refresh_token: Secret
     region: str
     ca_file: str | None
+
+    @property
+    def rate_key(self) -> str:
+        """Who Amazon meters: this seller (by a digest of its grant) under our application."""
+        digest = hashlib.sha256(self.refresh_token.reveal().encode()).hexdigest()[:16]
+        return f"{self.app.client_id}:{digest}"
 
     def forget_access_token(self) -> None:
         """Drop the client's cached access token for this seller, so the next call logs in afresh.

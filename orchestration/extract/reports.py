@@ -14,7 +14,7 @@ import logging
 import time
 import zlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import httpx
@@ -35,6 +35,7 @@ from orchestration.extract.errors import (
     SellerRevoked,
     TransientApiError,
 )
+from orchestration.extract.ratelimit import RATE_LIMITS
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +49,8 @@ class ReportDocument:
     document_id: str
     charset: str
     compressed: bytes  # gzip bytes exactly as downloaded
+    # Where and when the document applies: marketplace_id, created_time (the snapshot moment), currency.
+    context: dict = field(default_factory=dict)
 
     def text(self) -> str:
         return gzip.decompress(self.compressed).decode(self.charset)
@@ -59,17 +62,24 @@ def call_api(
     *args,
     attempts: int = 8,
     forget_token: Callable[[], None] | None = None,
+    connection: SellerConnection | None = None,
     **kwargs,
 ):
     """Call one SP-API operation; retry throttling and server errors with jittered backoff.
 
-    A 403 is retried once with a freshly issued access token (`forget_token`) before the seller is
-    called revoked: only a 403 on a brand-new token, or LWA's invalid_grant, means revocation.
+    With `connection`, every attempt first takes a token from the seller's bucket for `operation`
+    (ratelimit.py), and a 403 forgets that seller's cached access token. A 403 is retried once with a
+    freshly issued access token before the seller is called revoked: only a 403 on a brand-new token,
+    or LWA's invalid_grant, means revocation.
     """
     forbidden_once = False
+    if connection is not None and forget_token is None:
+        forget_token = connection.forget_access_token
 
     def once():
         nonlocal forbidden_once
+        if connection is not None:
+            RATE_LIMITS.acquire(connection.rate_key, operation)
         try:
             return fn(*args, **kwargs)
         except auth_exceptions.AuthorizationError as exc:
@@ -91,6 +101,11 @@ def call_api(
             raise TransientApiError(f"{operation}: {type(exc).__name__}") from None
         except httpx.TransportError as exc:
             raise TransientApiError(f"{operation}: network error {type(exc).__name__}") from None
+        except api_exceptions.SellingApiException as exc:
+            code = getattr(exc, "code", None)
+            if isinstance(code, int) and (code == 429 or code >= 500):
+                raise TransientApiError(f"{operation}: HTTP {code}") from None
+            raise
 
     for attempt in Retrying(
         retry=retry_if_exception_type(TransientApiError),
@@ -143,18 +158,44 @@ class ReportRequester:
         """Create the report and return its document; None when Amazon has no data (CANCELLED)."""
         return self.collect(self.create(report_type, start, end), report_type, default_charset)
 
-    def create(self, report_type: str, start: datetime, end: datetime) -> str:
+    def create(
+        self, report_type: str, start: datetime, end: datetime, options: dict | None = None
+    ) -> str:
         """createReport; returns the report id (Amazon processes it in the background)."""
-        created = call_api(
-            "createReport",
-            self._reports.create_report,
-            forget_token=self._connection.forget_access_token,
-            reportType=report_type,
-            marketplaceIds=[self._marketplace_id],
-            dataStartTime=start.isoformat(),
-            dataEndTime=end.isoformat(),
-        )
+        body = {
+            "reportType": report_type,
+            "marketplaceIds": [self._marketplace_id],
+            "dataStartTime": start.isoformat(),
+            "dataEndTime": end.isoformat(),
+        }
+        if options:
+            body["reportOptions"] = dict(options)
+        created = call_api("createReport", self._reports.create_report, connection=self._connection, **body)
         return created.payload["reportId"]
+
+    def list_done(self, report_type: str, created_since: datetime, created_until: datetime) -> list[dict]:
+        """getReports: the DONE reports of a type created in the window, in this marketplace, every page."""
+        reports: list[dict] = []
+        page = call_api(
+            "getReports",
+            self._reports.get_reports,
+            connection=self._connection,
+            reportTypes=[report_type],
+            processingStatuses=["DONE"],
+            marketplaceIds=[self._marketplace_id],
+            createdSince=created_since.isoformat(),
+            createdUntil=created_until.isoformat(),
+            pageSize=100,
+        ).payload
+        while True:
+            reports += page.get("reports", [])
+            token = page.get("nextToken")
+            if not token:
+                return reports
+            # Amazon wants the token as the ONLY query parameter.
+            page = call_api(
+                "getReports", self._reports.get_reports, connection=self._connection, nextToken=token
+            ).payload
 
     def collect(self, report_id: str, report_type: str, default_charset: str = "utf-8") -> ReportDocument | None:
         """Wait for a created report; its document, or None when Amazon had no data (CANCELLED)."""
@@ -168,15 +209,21 @@ class ReportRequester:
                 body = self.download(report_type, report_id, report["reportDocumentId"], default_charset)
                 reason = _fatal_reason(body)
             raise ReportFatal(f"{report_type} report {report_id} FATAL: {reason}")
-        return self.download(report_type, report_id, report["reportDocumentId"], default_charset)
+        document = self.download(report_type, report_id, report["reportDocumentId"], default_charset)
+        return self.with_context(document, report)
+
+    def with_context(self, document: ReportDocument, report: dict) -> ReportDocument:
+        context = {"marketplace_id": self._marketplace_id, "created_time": report.get("createdTime")}
+        return ReportDocument(
+            document.report_type, document.report_id, document.document_id, document.charset,
+            document.compressed, context,
+        )
 
     def _wait(self, report_id: str) -> dict:
         deadline = time.monotonic() + self._timeout_s
         delay = self._poll_first
         while True:
-            report = call_api(
-                "getReport", self._reports.get_report, report_id, forget_token=self._connection.forget_access_token
-            ).payload
+            report = call_api("getReport", self._reports.get_report, report_id, connection=self._connection).payload
             if report["processingStatus"] in TERMINAL:
                 return report
             if time.monotonic() > deadline:
@@ -193,7 +240,7 @@ class ReportRequester:
                 self._reports.get_report_document,
                 document_id,
                 download=False,
-                forget_token=self._connection.forget_access_token,
+                connection=self._connection,
             ).payload
             with httpx.Client(verify=tls_context(self._connection.ca_file), timeout=300) as http:
                 try:

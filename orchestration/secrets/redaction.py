@@ -72,8 +72,39 @@ class RedactingFilter(logging.Filter):
         return True
 
 
+_factory_installed = False
+
+
+def _install_scrubbing_record_factory() -> None:
+    """Scrub every log record as it is made, whichever logger or handler it goes to next.
+
+    Dagster's `context.log` writes records straight into its event storage through its own handler, which no
+    filter on the root logger sees; a record factory is the one hook every `logging` record passes through.
+    """
+    global _factory_installed
+    with _lock:
+        if _factory_installed:
+            return
+        _factory_installed = True
+    make_record = logging.getLogRecordFactory()
+
+    def scrubbing_factory(*args, **kwargs) -> logging.LogRecord:
+        record = make_record(*args, **kwargs)
+        try:
+            message = record.getMessage()
+        except Exception:  # noqa: S110 - a malformed record is logging's problem to report, not ours
+            return record
+        cleaned = scrub(message)
+        if cleaned != message:
+            record.msg, record.args = cleaned, None
+        return record
+
+    logging.setLogRecordFactory(scrubbing_factory)
+
+
 def install_log_redaction() -> None:
-    """Attach the filter to the root handlers and quiet libraries that log request headers."""
+    """Scrub every log record (Dagster's event log included) and quiet libraries that log request headers."""
+    _install_scrubbing_record_factory()
     redacting = RedactingFilter()
     root = logging.getLogger()
     for handler in root.handlers:

@@ -140,8 +140,11 @@ class Vault:
             token_url=data["token_url"],
         )
 
-    def warehouse_login(self) -> tuple[str, Secret]:
-        data = self.read("platform/warehouse/pipeline")
+    def warehouse_login(self, role: str = "pipeline") -> tuple[str, Secret]:
+        """The database login Vault holds for `role` (`pipeline`, or `compliance` for the compliance duty)."""
+        if role not in ("pipeline", "compliance"):
+            raise VaultError(f"no warehouse login is kept for role {role!r}")
+        data = self.read(f"platform/warehouse/{role}")
         return data["username"], Secret(data["password"])
 
     def refresh_token(self, tenant_id: str) -> Secret:
@@ -181,3 +184,89 @@ class Vault:
             mount_point=TRANSIT_MOUNT,
         )["data"]
         return base64.b64decode(answer["plaintext"])
+
+
+    # --- transit key lifecycle: erasure and rotation duties (docs/retention.md) ------------------------
+    def tenant_key_versions(self, tenant_id: str) -> dict | None:
+        """`latest_version`, `min_decryption_version` and the version numbers of a tenant key; None if gone."""
+        name = tenant_key_name(tenant_id)
+        try:
+            data = self._client.secrets.transit.read_key(name=name, mount_point=TRANSIT_MOUNT)["data"]
+        except hvac.exceptions.InvalidPath:
+            return None
+        except Exception as exc:  # noqa: BLE001 - denied or unreachable: say which, never a payload
+            raise VaultError(f"Vault could not read {TRANSIT_MOUNT}/keys/{name} for the '{self.duty}' AppRole: "
+                             f"{type(exc).__name__}") from None
+        return {
+            "latest_version": int(data["latest_version"]),
+            "min_decryption_version": int(data["min_decryption_version"]),
+            "versions": sorted(int(v) for v in data.get("keys", {})),
+        }
+
+    def encrypt_for_tenant(self, tenant_id: str, plaintext: bytes) -> str:
+        answer = self._call(
+            f"{TRANSIT_MOUNT}/encrypt/{tenant_key_name(tenant_id)}",
+            self._client.secrets.transit.encrypt_data,
+            name=tenant_key_name(tenant_id),
+            plaintext=base64.b64encode(plaintext).decode(),
+            mount_point=TRANSIT_MOUNT,
+        )["data"]
+        return answer["ciphertext"]
+
+    def decrypts(self, tenant_id: str, ciphertext: str) -> bool:
+        """Whether the tenant key still opens `ciphertext` (False once the key is destroyed)."""
+        try:
+            self._client.secrets.transit.decrypt_data(
+                name=tenant_key_name(tenant_id), ciphertext=ciphertext, mount_point=TRANSIT_MOUNT
+            )
+        except (hvac.exceptions.InvalidRequest, hvac.exceptions.InvalidPath):
+            return False  # "encryption key not found", or a version below min_decryption_version
+        except Exception as exc:  # noqa: BLE001 - denied or unreachable is not "does not decrypt"
+            raise VaultError(f"Vault could not answer a decrypt for the '{self.duty}' AppRole: "
+                             f"{type(exc).__name__}") from None
+        return True
+
+    def destroy_tenant_key(self, tenant_id: str) -> bool:
+        """Make the tenant key deletable and delete it; False if it was already gone (idempotent)."""
+        if self.tenant_key_versions(tenant_id) is None:
+            return False
+        name = tenant_key_name(tenant_id)
+        self._call(f"{TRANSIT_MOUNT}/keys/{name}/config", self._client.secrets.transit.update_key_configuration,
+                   name=name, deletion_allowed=True, mount_point=TRANSIT_MOUNT)
+        self._call(f"{TRANSIT_MOUNT}/keys/{name}", self._client.secrets.transit.delete_key,
+                   name=name, mount_point=TRANSIT_MOUNT)
+        return True
+
+    def secret_versions(self, path: str) -> list[int] | None:
+        """Version numbers of a KV secret (from its metadata, never its value); None if there is none."""
+        try:
+            answer = self._client.secrets.kv.v2.read_secret_metadata(path=path, mount_point=KV_MOUNT)
+        except hvac.exceptions.InvalidPath:
+            return None
+        except Exception as exc:  # noqa: BLE001
+            raise VaultError(f"Vault could not read metadata of {KV_MOUNT}/{path} for the "
+                             f"'{self.duty}' AppRole: {type(exc).__name__}") from None
+        return sorted(int(v) for v in answer["data"].get("versions", {}))
+
+    def rotate_tenant_key(self, tenant_id: str) -> int:
+        """A new key version; returns it. New data keys are wrapped under it from now on."""
+        name = tenant_key_name(tenant_id)
+        self._call(f"{TRANSIT_MOUNT}/keys/{name}/rotate", self._client.secrets.transit.rotate_key,
+                   name=name, mount_point=TRANSIT_MOUNT)
+        versions = self.tenant_key_versions(tenant_id)
+        if versions is None:
+            raise VaultError(f"Vault has nothing at {TRANSIT_MOUNT}/keys/{name}")
+        return versions["latest_version"]
+
+    def rewrap_data_key(self, tenant_id: str, wrapped: str) -> str:
+        """The same data key wrapped under the tenant key's latest version (the plaintext stays in Vault)."""
+        name = tenant_key_name(tenant_id)
+        answer = self._call(f"{TRANSIT_MOUNT}/rewrap/{name}", self._client.secrets.transit.rewrap_data,
+                            name=name, ciphertext=wrapped, mount_point=TRANSIT_MOUNT)["data"]
+        return answer["ciphertext"]
+
+    def retire_key_versions_below(self, tenant_id: str, version: int) -> None:
+        """Raise min_decryption_version: ciphertexts of older versions no longer decrypt."""
+        name = tenant_key_name(tenant_id)
+        self._call(f"{TRANSIT_MOUNT}/keys/{name}/config", self._client.secrets.transit.update_key_configuration,
+                   name=name, min_decryption_version=version, mount_point=TRANSIT_MOUNT)

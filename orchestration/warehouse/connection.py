@@ -8,7 +8,8 @@ from orchestration.secrets.vault import Vault
 from orchestration.settings import Settings
 
 
-def conninfo(settings: Settings, username: str, password: str, database: str | None = None) -> str:
+def conninfo(settings: Settings, username: str, password: str, database: str | None = None,
+             application: str = "retkee-pipeline") -> str:
     return psycopg.conninfo.make_conninfo(
         host=settings.pg_host,
         port=settings.pg_port,
@@ -18,12 +19,16 @@ def conninfo(settings: Settings, username: str, password: str, database: str | N
         sslmode="verify-full",
         sslrootcert=str(settings.ca_file),
         ssl_min_protocol_version="TLSv1.2",
-        application_name="retkee-pipeline",
+        application_name=application,
         connect_timeout=10,
     )
 
 
-def connect(settings: Settings, vault: Vault, *, autocommit: bool = False) -> psycopg.Connection:
-    """Connect as the `pipeline` role with the password Vault holds for it."""
-    username, password = vault.warehouse_login()
-    return psycopg.connect(conninfo(settings, username, password.reveal()), autocommit=autocommit)
+def connect(
+    settings: Settings, vault: Vault, *, autocommit: bool = False, role: str = "pipeline"
+) -> psycopg.Connection:
+    """Connect as `role` (default the `pipeline` role) with the password Vault holds for it."""
+    username, password = vault.warehouse_login(role)
+    return psycopg.connect(
+        conninfo(settings, username, password.reveal(), application=f"retkee-{role}"), autocommit=autocommit
+    )

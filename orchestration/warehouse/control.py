@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import psycopg
 
+from orchestration.warehouse.grants import grant_compliance_lifecycle_read
+
 CONTROL_DDL = [
     "create schema if not exists control",
     """
@@ -42,3 +44,4 @@ def ensure_control_schema(conn: psycopg.Connection) -> None:
         cur.execute("select pg_advisory_xact_lock(hashtext('retkee.control.ddl'))")
         for statement in CONTROL_DDL:
             cur.execute(statement)
+    grant_compliance_lifecycle_read(conn)

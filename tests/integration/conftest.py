@@ -45,6 +45,8 @@ def pipeline_stack() -> Iterator[StackConfig]:
         stack.up()
         ensure_dagster_home(config)
         os.environ.update(dagster_env(config))
+        # The sandbox refills its rate-limit buckets 100x faster; so may the pipeline's own limiter.
+        os.environ["RETKEE_SPAPI_RATE_SCALE"] = str(config.sandbox_time_scale)
         yield config
     finally:
         os.environ.clear()

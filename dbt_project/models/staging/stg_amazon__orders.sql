@@ -35,7 +35,8 @@ renamed as (
         ship_country,
         -- lineage
         _partition,
-        _report_id
+        _report_id,
+        _loaded_at
     from source
 )
 

@@ -1,0 +1,29 @@
+-- FBA inventory per SKU and marketplace at each snapshot (FBA Inventory API, details=true).
+with
+
+source as (
+    select * from {{ source('raw', 'inventory_summaries') }}
+),
+
+renamed as (
+    select
+        -- ids
+        sku,
+        marketplace_id,
+        -- quantities
+        coalesce(fulfillable_quantity, 0) as fulfillable,
+        coalesce(reserved_quantity, 0) as reserved,
+        coalesce(inbound_working_quantity, 0) as inbound_working,
+        coalesce(inbound_shipped_quantity, 0) as inbound_shipped,
+        coalesce(inbound_receiving_quantity, 0) as inbound_receiving,
+        coalesce(total_quantity, 0) as total_quantity,
+        -- dates
+        snapshot_at,
+        (snapshot_at at time zone 'UTC')::date as snapshot_day,
+        -- lineage
+        _partition,
+        _loaded_at
+    from source
+)
+
+select * from renamed

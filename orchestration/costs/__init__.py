@@ -1,0 +1,1 @@
+"""Cost of goods: the unit costs sellers provide (SKU, cost, currency, valid from), validated and kept with history."""

@@ -1,0 +1,57 @@
+"""Finances v0 listFinancialEvents: every money event posted in a window, every page.
+
+Amazon's rules: PostedAfter/PostedBefore at most 180 days apart and PostedBefore at least 2 minutes
+before now; NextToken is sent WITH the same arguments. The pipeline asks one UTC day per partition, so
+a backfill of any length is made of legal windows.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sp_api.api import FinancesV0
+
+from orchestration.extract.connection import SellerConnection
+from orchestration.extract.pages import pages_document
+from orchestration.extract.reports import ReportDocument, call_api
+
+MAX_WINDOW = timedelta(days=180)
+MIN_AGE = timedelta(minutes=3)  # Amazon wants 2; one more absorbs clock skew
+
+
+def posted_window(start: datetime, end: datetime, now: datetime | None = None) -> tuple[datetime, datetime] | None:
+    """The legal part of [start, end): clipped to `now - MIN_AGE`; None when nothing of it is legal yet."""
+    now = now or datetime.now(UTC)
+    end = min(end, now - MIN_AGE)
+    if end <= start:
+        return None
+    if end - start > MAX_WINDOW:
+        raise ValueError(f"a Finances window is at most {MAX_WINDOW.days} days")
+    return start, end
+
+
+def list_financial_events(
+    connection: SellerConnection, marketplace_id: str, start: datetime, end: datetime
+) -> ReportDocument | None:
+    window = posted_window(start, end)
+    if window is None:
+        return None
+    client = connection.client(FinancesV0, marketplace_id)
+    arguments = {
+        "PostedAfter": window[0].isoformat().replace("+00:00", "Z"),
+        "PostedBefore": window[1].isoformat().replace("+00:00", "Z"),
+        "MaxResultsPerPage": 100,
+    }
+    pages = []
+    token = None
+    while True:
+        extra = {"NextToken": token} if token else {}
+        payload = call_api(
+            "listFinancialEvents", client.list_financial_events, connection=connection, **arguments, **extra
+        ).payload
+        pages.append(payload)
+        token = payload.get("NextToken")
+        if not token:
+            break
+    context = {"posted_after": arguments["PostedAfter"], "posted_before": arguments["PostedBefore"]}
+    return pages_document("listFinancialEvents", pages, context, arguments)

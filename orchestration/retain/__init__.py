@@ -1,0 +1,1 @@
+"""Retain or erase: lifecycle deadlines, cryptographic erasure with certificates, key rotation, data-subject export."""

@@ -1,0 +1,196 @@
+"""Builds any number of tenants' dbt models in one process, parsing the dbt project only once.
+
+Why: a `dbt build` CLI process per tenant pays Python start-up, adapter import and a project parse (2-3 s)
+before any SQL runs, and passing the tenant through `--vars` would force a full re-parse every time. The
+project's SQL is the same for every tenant; only the schemas differ (`<tenant>_raw|staging|marts`). So the
+project is parsed once with the template tenant, and before each tenant's invocation every node's and
+source's schema is re-targeted in that parsed manifest; dbt resolves `ref()`, `source()` and `this` from
+those fields at run time. `dbtRunner(manifest=...)` then skips parsing entirely.
+
+dbt is not safe to invoke concurrently inside one process (global flags and adapter registry), so
+invocations are serialised by a lock; run several processes for parallelism.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import threading
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from orchestration.transform.dbt_project import DBT_PROJECT_DIR
+from orchestration.warehouse.schemas import check_tenant_id
+
+# The tenant the project is parsed for (the default of every env_var('RETKEE_TENANT_ID', ...) in it).
+TEMPLATE_TENANT = "tenant_template"
+
+
+@dataclass(frozen=True)
+class NodeOutcome:
+    """What dbt did with one node (model, data test, unit test) of one tenant's build."""
+
+    unique_id: str
+    resource_type: str
+    status: str  # success, error, skipped (models); pass, fail, warn, error, skipped (tests)
+    message: str | None
+    failures: int | None
+    execution_time: float
+    rows_affected: int | None = None
+
+
+@dataclass
+class TenantBuild:
+    tenant_id: str
+    success: bool
+    elapsed: float
+    outcomes: list[NodeOutcome] = field(default_factory=list)
+    error: str | None = None
+    run_seconds: float = 0.0  # dbt's own execution phase (the graph of nodes, threads in parallel)
+
+    @property
+    def node_seconds(self) -> float:
+        """Time dbt spent inside nodes, summed over threads."""
+        return sum(o.execution_time for o in self.outcomes)
+
+    def problems(self) -> list[str]:
+        bad = [o for o in self.outcomes if o.status in ("error", "fail")]
+        lines = [f"{o.unique_id}: {o.status}: {o.message}" for o in bad]
+        return ([self.error] if self.error else []) + lines
+
+
+def retargeted_schema(template_schema: str, tenant_id: str) -> str:
+    """`tenant_template_marts` -> `<tenant>_marts`; schemas that are not the template's stay as they are."""
+    if template_schema == TEMPLATE_TENANT or template_schema.startswith(TEMPLATE_TENANT + "_"):
+        return tenant_id + template_schema[len(TEMPLATE_TENANT):]
+    return template_schema
+
+
+class TenantDbtRunner:
+    """One parsed dbt project, re-targeted to each tenant in turn and run with dbt's Python API."""
+
+    def __init__(self, project_dir: Path = DBT_PROJECT_DIR, profiles_dir: Path | None = None) -> None:
+        self.project_dir = Path(project_dir)
+        self.profiles_dir = Path(profiles_dir or project_dir)
+        # Per-process scratch: several processes (Dagster runs, tests) must not share run_results or logs.
+        self._scratch = Path(tempfile.mkdtemp(prefix="retkee-dbt-"))
+        self._lock = threading.Lock()
+        self._manifest: Any = None
+        self._templates: dict[str, tuple[Any, str, str | None]] = {}
+        self.parse_seconds = 0.0
+
+    # --- the manifest, parsed once ---
+    def manifest(self) -> Any:
+        with self._lock:
+            if self._manifest is None:
+                self._parse()
+            return self._manifest
+
+    def _common_args(self) -> list[str]:
+        return [
+            "--project-dir", str(self.project_dir),
+            "--profiles-dir", str(self.profiles_dir),
+            "--target-path", str(self._scratch / "target"),
+            "--log-path", str(self._scratch / "logs"),
+        ]
+
+    def _parse(self) -> None:
+        from dbt.cli.main import dbtRunner
+
+        started = time.perf_counter()
+        with _environment({"RETKEE_TENANT_ID": TEMPLATE_TENANT}):
+            result = dbtRunner().invoke(["parse", "--quiet", "--no-partial-parse", *self._common_args()])
+        if not result.success or result.result is None:
+            raise RuntimeError(f"dbt parse failed for {self.project_dir}: {result.exception}")
+        manifest = result.result
+        for collection in (manifest.nodes, manifest.sources, manifest.unit_tests):
+            for unique_id, node in collection.items():
+                self._templates[unique_id] = (node, node.schema, getattr(node, "relation_name", None))
+        self._manifest = manifest
+        self.parse_seconds = time.perf_counter() - started
+
+    def _retarget(self, tenant_id: str) -> None:
+        for node, schema, relation_name in self._templates.values():
+            target = retargeted_schema(schema, tenant_id)
+            node.schema = target
+            if relation_name is not None and hasattr(node, "relation_name"):
+                node.relation_name = relation_name.replace(f'"{schema}"', f'"{target}"')
+
+    # --- building ---
+    def build(
+        self,
+        tenant_id: str,
+        environment: Mapping[str, str],
+        *,
+        select: Sequence[str] = (),
+        full_refresh: bool = False,
+        command: str = "build",
+    ) -> TenantBuild:
+        """Run `dbt <command>` for one tenant; `environment` carries the database login for this call only."""
+        from dbt.cli.main import dbtRunner
+
+        check_tenant_id(tenant_id)
+        manifest = self.manifest()
+        args = [command, "--quiet", "--no-write-json", *self._common_args()]
+        if select:
+            args += ["--select", *select]
+        if full_refresh:
+            args.append("--full-refresh")
+        started = time.perf_counter()
+        with self._lock, _environment({**environment, "RETKEE_TENANT_ID": tenant_id}):
+            self._retarget(tenant_id)
+            try:
+                result = dbtRunner(manifest=manifest).invoke(args)
+            finally:
+                self._retarget(TEMPLATE_TENANT)
+        elapsed = time.perf_counter() - started
+        outcomes = [_outcome(r) for r in getattr(result.result, "results", None) or []]
+        error = str(result.exception) if result.exception else None
+        run_seconds = float(getattr(result.result, "elapsed_time", 0.0) or 0.0)
+        return TenantBuild(tenant_id, bool(result.success), elapsed, outcomes, error, run_seconds)
+
+
+def _outcome(result: Any) -> NodeOutcome:
+    response = result.adapter_response or {}
+    status = getattr(result.status, "value", str(result.status))
+    return NodeOutcome(
+        unique_id=result.node.unique_id,
+        resource_type=str(getattr(result.node.resource_type, "value", result.node.resource_type)),
+        status=str(status).lower(),
+        message=result.message,
+        failures=result.failures,
+        execution_time=float(result.execution_time or 0.0),
+        rows_affected=response.get("rows_affected"),
+    )
+
+
+@contextmanager
+def _environment(values: Mapping[str, str]) -> Iterator[None]:
+    """Set environment variables for one dbt invocation and put the previous values back afterwards."""
+    saved = {key: os.environ.get(key) for key in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+_shared: TenantDbtRunner | None = None
+_shared_lock = threading.Lock()
+
+
+def shared_runner() -> TenantDbtRunner:
+    """The process-wide runner: the first tenant pays the parse, every later one reuses it."""
+    global _shared
+    with _shared_lock:
+        if _shared is None:
+            _shared = TenantDbtRunner()
+        return _shared

@@ -6,6 +6,7 @@ import json
 import sys
 from datetime import UTC, date, datetime, timedelta
 
+import psycopg
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -31,10 +32,17 @@ app.add_typer(erasure_app, name="erasure")
 console = Console()
 errors = Console(stderr=True)
 
-KNOWN_ERRORS = (TenantError, VaultError, SettingsError, ExtractionError, ValueError)
+class WarehouseUnreachable(RuntimeError):
+    """The warehouse refused or dropped the connection."""
+
+
+KNOWN_ERRORS = (TenantError, VaultError, SettingsError, ExtractionError, ValueError, psycopg.OperationalError)
 
 
 def _fail(exc: Exception) -> None:
+    if isinstance(exc, psycopg.OperationalError):
+        # libpq's text names host and port only, never the password.
+        exc = WarehouseUnreachable(f"warehouse unreachable: {str(exc).strip().splitlines()[0]}")
     errors.print(f"[red]error:[/red] {exc}")
     raise typer.Exit(code=1)
 
@@ -127,8 +135,11 @@ def refresh_command(
     days: int = typer.Option(7, min=1, max=730, help="How many days back, ending at --end"),
     end: str | None = typer.Option(None, help="Last day to extract (UTC, YYYY-MM-DD); default yesterday"),
     tenant: list[str] = typer.Option([], help="Only these tenants; default every active tenant"),
+    snapshots: bool = typer.Option(
+        True, help="Also take today's snapshots (inventory, listings, estimated fees, inbound shipments)"
+    ),
 ) -> None:
-    """Extract the orders report for each active tenant and day, then build each tenant's marts."""
+    """Extract every dataset for each active tenant and day, then build each tenant's marts."""
     from orchestration.refresh import day_range, refresh
 
     try:
@@ -139,7 +150,10 @@ def refresh_command(
         _fail(exc)
     if not tenant_ids:
         _fail(TenantError("no active tenants; onboard one with `retkee tenants add`"))
-    report = refresh(tenant_ids, day_range(last, days), progress=console.print)
+    try:
+        report = refresh(tenant_ids, day_range(last, days), progress=console.print, snapshots=snapshots)
+    except KNOWN_ERRORS as exc:
+        _fail(exc)
     console.print(f"{len(report.succeeded)} runs succeeded, {len(report.failed)} failed")
     if report.failed:
         raise typer.Exit(code=1)

@@ -29,7 +29,8 @@ RETKEE = str(Path(sys.executable).with_name("retkee"))
 
 
 def _refresh_argv(tenant_id: str, days: list) -> list[str]:
-    return [RETKEE, "refresh", "--tenant", tenant_id, "--days", str(len(days)), "--end", days[-1].isoformat()]
+    return [RETKEE, "refresh", "--tenant", tenant_id, "--days", str(len(days)), "--end", days[-1].isoformat(),
+            "--no-snapshots"]
 
 
 def _warehouse_by_day(settings, tenant_id: str) -> dict[str, tuple[int, Decimal]]:

@@ -42,7 +42,9 @@ class RefreshedTenant:
 # The orders slice only (report -> raw/orders -> staging -> marts/fct_daily_sales): enough to exercise Vault,
 # the landing zone, the warehouse and Dagster's storage, and independent of the other datasets' pace.
 ORDERS_SLICE = (("raw", "orders"),)
-ORDERS_MODELS = (("staging", "stg_amazon__orders"), ("marts", "fct_daily_sales"))
+ORDERS_MODELS = (
+    ("staging", "stg_amazon__orders"), ("intermediate", "int_order_items_grouped_by_day"), ("marts", "fct_daily_sales")
+)
 
 
 @dataclass

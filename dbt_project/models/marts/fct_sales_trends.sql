@@ -59,6 +59,35 @@ compared as (
     window series as (partition by grain, sku, currency_code order by date_day)
 ),
 
+sku_traffic as (
+    select date_day, sku, currency_code, sum(sessions) as sessions, sum(page_views) as page_views
+    from {{ ref('stg_amazon__sales_traffic_by_sku') }}
+    group by date_day, sku, currency_code
+),
+
+store_traffic as (
+    select date_day, currency_code, sum(sessions) as sessions, sum(page_views) as page_views
+    from {{ ref('stg_amazon__sales_traffic_by_date') }}
+    group by date_day, currency_code
+),
+
+with_traffic as (
+    select
+        compared.*,
+        coalesce(sku_traffic.sessions, store_traffic.sessions) as sessions,
+        coalesce(sku_traffic.page_views, store_traffic.page_views) as page_views
+    from compared
+    left join sku_traffic
+        on compared.grain = 'sku'
+        and sku_traffic.date_day = compared.date_day
+        and sku_traffic.sku = compared.sku
+        and sku_traffic.currency_code = compared.currency_code
+    left join store_traffic
+        on compared.grain = 'store'
+        and store_traffic.date_day = compared.date_day
+        and store_traffic.currency_code = compared.currency_code
+),
+
 final as (
     select
         date_day,
@@ -75,8 +104,12 @@ final as (
         orders_28d::bigint as orders_28d,
         revenue_28d::numeric(14, 2) as revenue_28d,
         {{ growth('revenue_7d', 'revenue_7d_week_before') }}::numeric(12, 4) as revenue_wow_growth,
-        {{ growth('revenue_7d', 'revenue_7d_year_before') }}::numeric(12, 4) as revenue_yoy_growth
-    from compared
+        {{ growth('revenue_7d', 'revenue_7d_year_before') }}::numeric(12, 4) as revenue_yoy_growth,
+        sessions::bigint as sessions,
+        page_views::bigint as page_views,
+        -- Orders per session; none where Amazon reported no sessions.
+        (case when sessions > 0 then round(orders::numeric / sessions, 4) end)::numeric(12, 4) as conversion_rate
+    from with_traffic
 )
 
 select * from final

@@ -1,0 +1,22 @@
+-- Store traffic per marketplace and UTC day from the Sales and Traffic report.
+with
+
+source as (
+    select * from {{ source('raw', 'sales_traffic_by_date') }}
+),
+
+renamed as (
+    select
+        -- ids
+        marketplace_id,
+        -- dates
+        date as date_day,
+        -- traffic, in the marketplace's currency context
+        currency as currency_code,
+        coalesce(sessions, 0) as sessions,
+        coalesce(page_views, 0) as page_views,
+        coalesce(units_ordered, 0) as units_ordered
+    from source
+)
+
+select * from renamed

@@ -18,7 +18,6 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import polars as pl
 import psycopg
-from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_random_exponential
 
 from orchestration.extract.connection import SellerConnection
 from orchestration.extract.errors import ReportFatal
@@ -27,6 +26,7 @@ from orchestration.extract.inbound import get_shipments
 from orchestration.extract.inventory import get_inventory_summaries
 from orchestration.extract.marketplaces import currency_of
 from orchestration.extract.reports import ReportDocument, ReportRequester
+from orchestration.extract.retries import with_retries
 from orchestration.extract.settlements import RETENTION as SETTLEMENT_RETENTION
 from orchestration.extract.settlements import published_settlements
 from orchestration.land.envelope import open_sealed, read_header, seal
@@ -85,15 +85,7 @@ Fetch = Callable[[SellerConnection, Tenant, date], list[ReportDocument]]
 
 def _retry_fatal(request: Callable[[], ReportDocument | None]) -> ReportDocument | None:
     """Amazon's FATAL is often passing: ask for a new report; after FATAL_ATTEMPTS the reason is raised."""
-    for attempt in Retrying(
-        retry=retry_if_exception_type(ReportFatal),
-        wait=wait_random_exponential(multiplier=0.5, max=30),
-        stop=stop_after_attempt(FATAL_ATTEMPTS),
-        reraise=True,
-    ):
-        with attempt:
-            return request()
-    raise AssertionError("unreachable")
+    return with_retries(request, on=ReportFatal, attempts=FATAL_ATTEMPTS, max_wait=30)
 
 
 def report_fetch(report_type: str, *, snapshot: bool = False, options: dict | None = None) -> Fetch:

@@ -10,12 +10,12 @@ from datetime import UTC, datetime
 
 from sp_api.api import Inventories
 from sp_api.base import exceptions as api_exceptions
-from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_random_exponential
 
 from orchestration.extract.connection import SellerConnection
 from orchestration.extract.errors import TransientApiError
 from orchestration.extract.pages import pages_document
 from orchestration.extract.reports import ReportDocument, call_api
+from orchestration.extract.retries import with_retries
 
 
 def get_inventory_summaries(connection: SellerConnection, marketplace_id: str) -> ReportDocument:
@@ -47,13 +47,6 @@ def get_inventory_summaries(connection: SellerConnection, marketplace_id: str) -
             if not token:
                 return pages, snapshot_at
 
-    for attempt in Retrying(
-        retry=retry_if_exception_type(TransientApiError),
-        wait=wait_random_exponential(multiplier=0.5, max=10),
-        stop=stop_after_attempt(4),
-        reraise=True,
-    ):
-        with attempt:
-            pages, snapshot_at = listing()
+    pages, snapshot_at = with_retries(listing, on=TransientApiError, attempts=4, max_wait=10)
     context = {"marketplace_id": marketplace_id, "snapshot_at": snapshot_at}
     return pages_document("getInventorySummaries", pages, context, arguments)

@@ -21,12 +21,6 @@ import httpx
 from sp_api.api import Reports
 from sp_api.auth import exceptions as auth_exceptions
 from sp_api.base import exceptions as api_exceptions
-from tenacity import (
-    Retrying,
-    retry_if_exception_type,
-    stop_after_attempt,
-    wait_random_exponential,
-)
 
 from orchestration.extract.connection import SellerConnection, tls_context
 from orchestration.extract.errors import (
@@ -36,6 +30,7 @@ from orchestration.extract.errors import (
     TransientApiError,
 )
 from orchestration.extract.ratelimit import RATE_LIMITS
+from orchestration.extract.retries import with_retries
 
 log = logging.getLogger(__name__)
 
@@ -107,15 +102,7 @@ def call_api(
                 raise TransientApiError(f"{operation}: HTTP {code}") from None
             raise
 
-    for attempt in Retrying(
-        retry=retry_if_exception_type(TransientApiError),
-        wait=wait_random_exponential(multiplier=0.5, max=60),
-        stop=stop_after_attempt(attempts),
-        reraise=True,
-    ):
-        with attempt:
-            return once()
-    raise AssertionError("unreachable")
+    return with_retries(once, on=TransientApiError, attempts=attempts, max_wait=60)
 
 
 def parse_charset(content_type: str | None, default: str) -> str:
@@ -268,15 +255,7 @@ class ReportRequester:
                 body = gzip.compress(body, mtime=0)
             return ReportDocument(report_type, report_id, document_id, charset, body)
 
-        for attempt in Retrying(
-            retry=retry_if_exception_type(TransientApiError),
-            wait=wait_random_exponential(multiplier=0.5, max=30),
-            stop=stop_after_attempt(6),
-            reraise=True,
-        ):
-            with attempt:
-                return once()
-        raise AssertionError("unreachable")
+        return with_retries(once, on=TransientApiError, attempts=6, max_wait=30)
 
 
 def _fatal_reason(document: ReportDocument) -> str:

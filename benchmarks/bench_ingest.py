@@ -33,14 +33,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from benchmarks.results_format import BenchResult, Measurement, ratio  # noqa: E402
+from spapi_sandbox.report_columns import ALL_ORDERS as HEADER  # noqa: E402 - Amazon's documented header
 
-HEADER = (
-    "amazon-order-id merchant-order-id purchase-date last-updated-date order-status fulfillment-channel "
-    "sales-channel order-channel ship-service-level product-name sku asin item-status quantity currency "
-    "item-price item-tax shipping-price shipping-tax gift-wrap-price gift-wrap-tax item-promotion-discount "
-    "ship-promotion-discount ship-city ship-state ship-postal-code ship-country promotion-ids cpf "
-    "is-business-order purchase-order-number price-designation"
-).split()
 PARTITION = "2026-11-20"
 
 

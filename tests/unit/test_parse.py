@@ -5,14 +5,7 @@ import pytest
 
 from orchestration.load.datasets import ORDERS
 from orchestration.load.parse import MissingColumnError, parse_document
-
-HEADER = (
-    "amazon-order-id merchant-order-id purchase-date last-updated-date order-status fulfillment-channel "
-    "sales-channel order-channel ship-service-level product-name sku asin item-status quantity currency "
-    "item-price item-tax shipping-price shipping-tax gift-wrap-price gift-wrap-tax item-promotion-discount "
-    "ship-promotion-discount ship-city ship-state ship-postal-code ship-country promotion-ids cpf "
-    "is-business-order purchase-order-number price-designation"
-).split()
+from spapi_sandbox.report_columns import ALL_ORDERS as HEADER  # Amazon's documented header
 
 
 def row(**values) -> dict:

@@ -285,7 +285,7 @@ def _load(conn, tenant_id, dataset, partition, documents, outcome) -> PartitionO
     outcome.load = replace_partition(
         conn, tenant_id, dataset, partition, parsed, ", ".join(r for r in outcome.report_ids if r) or None
     )
-    outcome.rows_frame = parsed.rows.unique(maintain_order=True) if parsed is not None else None
+    outcome.rows_frame = outcome.load.frame  # deduplicated once, by the loader
     return outcome
 
 

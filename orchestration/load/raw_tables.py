@@ -7,7 +7,7 @@ and is quoted through psycopg's `sql` module; report content only ever travels a
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 import polars as pl
@@ -31,6 +31,8 @@ class LoadResult:
     rows: int
     quarantined: int
     duplicates_removed: int
+    # The rows as loaded (duplicates removed), for the quality suite; None when Amazon had no document.
+    frame: pl.DataFrame | None = field(default=None, repr=False, compare=False)
 
 
 def ensure_tables(cur: psycopg.Cursor, tenant_id: str, dataset: Dataset) -> None:
@@ -113,7 +115,12 @@ def replace_partition(
                 ["_partition", "_report_id", "line_number", "reason", "fields"],
                 frame,
             )
-    return LoadResult(rows=rows.height, quarantined=quarantined, duplicates_removed=before - rows.height)
+    return LoadResult(
+        rows=rows.height,
+        quarantined=quarantined,
+        duplicates_removed=before - rows.height,
+        frame=rows if parsed is not None else None,
+    )
 
 
 def day_partition(day: date) -> str:

@@ -91,7 +91,8 @@ def is_running(config: StackConfig, name: str) -> bool:
         meta = None
     if not Path("/proc").is_dir():
         return True
-    names_in_cmdline = {Path(part).name for part in _cmdline(pid)}
+    cmdline = _cmdline(pid)
+    names_in_cmdline = {Path(part).name for part in cmdline}
     if meta is None:
         # A PID file written by someone else (e.g. a hand-started Dagster): accept it if the command
         # line names the program family, `dagster` for `dagster-webserver`.
@@ -99,7 +100,9 @@ def is_running(config: StackConfig, name: str) -> bool:
         return any(family in part for part in names_in_cmdline)
     if meta.get("start_time") != _proc_start_time(pid):
         return False  # the PID was recycled by an unrelated process
-    return Path(meta["argv"][0]).name in names_in_cmdline
+    # An empty command line is transient (the process is in the middle of an exec): the start time
+    # already proved it is ours.
+    return not cmdline or Path(meta["argv"][0]).name in names_in_cmdline
 
 
 def start_process(

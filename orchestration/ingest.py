@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import zlib
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
-import polars as pl
 import psycopg
 
 from orchestration.extract.connection import SellerConnection
@@ -33,10 +34,11 @@ from orchestration.land.envelope import open_sealed, read_header, seal
 from orchestration.land.landing_zone import LandingZone, document_key
 from orchestration.load import datasets as ds
 from orchestration.load.datasets import Dataset
-from orchestration.load.firewall import decode, firewall_document
+from orchestration.load.firewall import decode
 from orchestration.load.flatten import FLATTENERS, load_json_document
-from orchestration.load.parse import ParsedDocument, parse_document, parse_records
-from orchestration.load.raw_tables import LoadResult, replace_partition
+from orchestration.load.parse import ParsedDocument, parse_records
+from orchestration.load.raw_tables import LoadResult, PartitionLoad
+from orchestration.load.stream import read_tsv
 from orchestration.secrets.vault import Vault
 from orchestration.tenants.registry import Tenant
 
@@ -56,7 +58,6 @@ class PartitionOutcome:
     dropped_columns: list[str] = field(default_factory=list)
     missing_optional: list[str] = field(default_factory=list)
     load: LoadResult | None = None
-    rows_frame: pl.DataFrame | None = None  # what was loaded, for the quality suite
     skipped: str | None = None  # why the partition was left untouched (Amazon cannot serve that day)
 
     def metadata(self) -> dict:
@@ -200,10 +201,13 @@ def extraction_of(dataset: Dataset) -> Extraction:
 
 # -- land -------------------------------------------------------------------------------------------------
 
+LANDED_GZIP_LEVEL = 1  # the landed copy is re-compressed while it streams; level 1 keeps that cheap
+
 
 def land_document(
     vault: Vault, landing: LandingZone, tenant_id: str, folder: str, partition: str, document: ReportDocument
 ) -> str:
+    """Encrypt `document` (already cut by the PII firewall) under a fresh data key into the landing zone."""
     data_key = vault.new_data_key(tenant_id)
     header = {
         "wrapped_key": data_key.wrapped,
@@ -246,47 +250,74 @@ def parse_context(document: ReportDocument, partition: str) -> dict:
     return context
 
 
-def parse_for(document: ReportDocument, dataset: Dataset, where: str, partition: str) -> ParsedDocument:
-    context = parse_context(document, partition)
-    text = decode(document)
+def parse_json(document: ReportDocument, dataset: Dataset, partition: str) -> ParsedDocument:
+    records = list(FLATTENERS[dataset.name](load_json_document(decode(document))))
+    return parse_records(records, dataset, parse_context(document, partition))
+
+
+def load_document(
+    document: ReportDocument, dataset: Dataset, allowed: set[str], partition: str, where: str,
+    load: PartitionLoad, outcome: PartitionOutcome,
+) -> ReportDocument:
+    """Write one document's rows into the open partition load, a chunk at a time; return its landed form.
+
+    The landed form of a flat file holds only the columns in `allowed` (the PII firewall); a JSON page is
+    already reduced by its extractor and is landed as it came.
+    """
+    outcome.dropped_columns += document.context.get("dropped_columns", [])
     if dataset.document_format == "json":
-        records = list(FLATTENERS[dataset.name](load_json_document(text)))
-        return parse_records(records, dataset, context)
-    return parse_document(text, dataset, where, context)
-
-
-def _parse_all(documents: list[ReportDocument], dataset: Dataset, where: str, partition: str,
-               outcome: PartitionOutcome) -> ParsedDocument | None:
-    parts = [parse_for(d, dataset, where, partition) for d in documents]
-    for document in documents:
-        outcome.dropped_columns += document.context.get("dropped_columns", [])
-    for parsed in parts:
+        parsed = parse_json(document, dataset, partition)
         outcome.dropped_columns += parsed.dropped_columns
-        outcome.missing_optional += parsed.missing_optional
-    if not parts:
-        return None
-    rows = pl.concat([p.rows for p in parts])
-    if dataset.filled_within and rows.height:
-        rows = rows.with_columns(
-            pl.col(column).fill_null(pl.col(column).drop_nulls().first().over(group))
-            for column, group in dataset.filled_within
-        )
-    return ParsedDocument(
-        rows=rows,
-        quarantine=pl.concat([p.quarantine for p in parts]),
-        dropped_columns=outcome.dropped_columns,
-        missing_optional=outcome.missing_optional,
+        load.add(parsed)
+        return document
+    compressor = zlib.compressobj(LANDED_GZIP_LEVEL, zlib.DEFLATED, 31)  # 31: gzip framing
+    dropped: list[str] = []
+    missing: list[str] = []
+    # zlib lets go of the GIL: the landed copy is compressed on a second thread while the next chunk parses
+    # (one worker, so the pieces stay in order).
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="land-compress") as background:
+        landed = []
+        for chunk in read_tsv(document, dataset, allowed, where, parse_context(document, partition)):
+            landed.append(background.submit(compressor.compress, chunk.landed_text.encode("utf-8")))
+            load.add(chunk.parsed)
+            dropped, missing = chunk.parsed.dropped_columns, chunk.parsed.missing_optional
+        compressed = b"".join(piece.result() for piece in landed) + compressor.flush()
+    outcome.dropped_columns += dropped
+    outcome.missing_optional += missing
+    kept_out = [name for name in dropped if name not in allowed]
+    return ReportDocument(
+        document.report_type, document.report_id, document.document_id, "utf-8", compressed,
+        {**document.context, "dropped_columns": sorted({*document.context.get("dropped_columns", []), *kept_out})},
     )
 
 
-def _load(conn, tenant_id, dataset, partition, documents, outcome) -> PartitionOutcome:
+def _allowed(extraction: Extraction) -> set[str]:
+    return set().union(*(d.allowlist for d in extraction.datasets))
+
+
+def _report_ids(documents: list[ReportDocument]) -> str | None:
+    return ", ".join(d.report_id for d in documents if d.report_id) or None
+
+
+def load_and_land(
+    *, conn: psycopg.Connection, vault: Vault, landing: LandingZone, tenant_id: str, extraction: Extraction,
+    partition: str, documents: list[ReportDocument], outcomes: list[PartitionOutcome],
+) -> list[str]:
+    """Stream every document into each dataset's partition load and land its firewalled copy (once, with
+    the first dataset) before that load commits; returns the landed keys."""
     where = f"tenant {tenant_id}, partition {partition}"
-    parsed = _parse_all(documents, dataset, where, partition, outcome)
-    outcome.load = replace_partition(
-        conn, tenant_id, dataset, partition, parsed, ", ".join(r for r in outcome.report_ids if r) or None
-    )
-    outcome.rows_frame = outcome.load.frame  # deduplicated once, by the loader
-    return outcome
+    landed: list[str] = []
+    for index, (dataset, outcome) in enumerate(zip(extraction.datasets, outcomes, strict=True)):
+        outcome.report_ids = [d.report_id for d in documents]
+        outcome.bytes_downloaded = sum(len(d.compressed) for d in documents)
+        with PartitionLoad(conn, tenant_id, dataset, partition, _report_ids(documents)) as load:
+            for document in documents:
+                cut = load_document(document, dataset, _allowed(extraction), partition, where, load, outcome)
+                if index == 0:
+                    landed.append(land_document(vault, landing, tenant_id, extraction.name, partition, cut))
+        outcome.load = load.result
+        outcome.landed_keys = landed
+    return landed
 
 
 # -- the partition, end to end ----------------------------------------------------------------------------
@@ -303,7 +334,12 @@ def ingest_partition(
     conn: psycopg.Connection,
     today: date | None = None,
 ) -> list[PartitionOutcome]:
-    """Fetch the extraction's documents for `day`, land them encrypted, load each of its datasets."""
+    """Fetch the extraction's documents for `day`, land them encrypted, load each of its datasets.
+
+    Each document streams through the firewall into its dataset's partition load; its landed copy (the
+    firewalled text, encrypted) is written before that load commits, so a committed partition can always
+    be replayed from the landing zone.
+    """
     partition = day.isoformat()
     outcomes = [PartitionOutcome(tenant.tenant_id, d.name, partition) for d in extraction.datasets]
     reason = extraction.unreachable(day, today or datetime.now(UTC).date())
@@ -313,14 +349,11 @@ def ingest_partition(
         return outcomes
     prefix = f"{tenant.tenant_id}/{extraction.name}/{partition}"
     earlier = set(landing.list(prefix))
-    # Nothing outside an allowlist is landed, not even encrypted (load/firewall.py).
-    documents = [firewall_document(d, extraction.datasets) for d in extraction.fetch(seller, tenant, day)]
-    landed = [land_document(vault, landing, tenant.tenant_id, extraction.name, partition, d) for d in documents]
-    for dataset, outcome in zip(extraction.datasets, outcomes, strict=True):
-        outcome.report_ids = [d.report_id for d in documents]
-        outcome.landed_keys = landed
-        outcome.bytes_downloaded = sum(len(d.compressed) for d in documents)
-        _load(conn, tenant.tenant_id, dataset, partition, documents, outcome)
+    documents = extraction.fetch(seller, tenant, day)
+    landed = load_and_land(
+        conn=conn, vault=vault, landing=landing, tenant_id=tenant.tenant_id, extraction=extraction,
+        partition=partition, documents=documents, outcomes=outcomes,
+    )
     # The partition now stands on the new documents; older copies would double it on replay.
     for key in earlier - set(landed):
         landing.delete(key)
@@ -341,7 +374,13 @@ def replay_partition(
     extraction = extraction_of(dataset)
     outcome = PartitionOutcome(tenant_id, dataset.name, partition)
     keys = landing.list(f"{tenant_id}/{extraction.name}/{partition}")
-    documents = [read_landed(vault, landing, key) for key in keys]
     outcome.landed_keys = keys
-    outcome.report_ids = [d.report_id for d in documents]
-    return _load(conn, tenant_id, dataset, partition, documents, outcome)
+    where = f"tenant {tenant_id}, partition {partition} (replay)"
+    report_ids = [read_header(landing.get(key))[0]["report_id"] for key in keys]
+    outcome.report_ids = report_ids
+    with PartitionLoad(conn, tenant_id, dataset, partition, ", ".join(r for r in report_ids if r) or None) as load:
+        for key in keys:  # one decrypted document in memory at a time
+            document = read_landed(vault, landing, key)
+            load_document(document, dataset, _allowed(extraction), partition, where, load, outcome)
+    outcome.load = load.result
+    return outcome

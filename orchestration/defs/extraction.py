@@ -8,6 +8,7 @@ carries its great-expectations suite as an asset check and its lineage metadata.
 from datetime import UTC, date, datetime, timedelta
 
 import polars as pl
+import psycopg
 from dagster import (
     AssetCheckResult,
     AssetCheckSeverity,
@@ -23,13 +24,17 @@ from dagster import (
     RetryPolicy,
     multi_asset,
 )
+from psycopg import sql
 
 from orchestration.defs.partitions import TENANT_DAYS
 from orchestration.defs.resources import Platform
 from orchestration.extract.errors import ReportFatal, SellerRevoked
 from orchestration.ingest import EXTRACTIONS, Extraction, PartitionOutcome, ingest_partition
 from orchestration.load.datasets import Dataset
-from orchestration.quality.expectations import validate_frame
+from orchestration.quality.expectations import validate_query
+from orchestration.warehouse.connection import connect
+from orchestration.warehouse.grants import tenant_scope
+from orchestration.warehouse.schemas import tenant_schema
 
 RETENTION_RULE = "kept while the subscription is active; erased within 30 days of revocation or termination"
 # Amazon's FATAL and exhausted retries are tried again later by Dagster; revocation never is.
@@ -78,27 +83,41 @@ def _date_column(dataset: Dataset) -> str | None:
     return None
 
 
-def quality_check(dataset: Dataset, day: date, outcome: PartitionOutcome) -> AssetCheckResult:
-    frame = outcome.rows_frame
-    if frame is None or frame.height == 0:
+def partition_query(conn: psycopg.Connection, tenant_id: str, dataset: Dataset, partition: str) -> str:
+    """The loaded partition's allowlisted columns, as the suite sees them: dates become UTC midnights, so
+    one "inside the partition" rule serves dates and timestamps."""
+    columns = [
+        sql.SQL("({}::timestamp at time zone 'UTC') as {}").format(sql.Identifier(c.name), sql.Identifier(c.name))
+        if c.dtype == pl.Date else sql.Identifier(c.name)
+        for c in dataset.columns
+    ]
+    return sql.SQL("select {} from {}.{} where _partition = {}").format(
+        sql.SQL(", ").join(columns), sql.Identifier(tenant_schema(tenant_id, "raw")), sql.Identifier(dataset.name),
+        sql.Literal(partition),
+    ).as_string(conn)
+
+
+def quality_check(dataset: Dataset, day: date, outcome: PartitionOutcome, session) -> AssetCheckResult:
+    """The dataset's great-expectations suite over the partition as loaded, run inside PostgreSQL."""
+    if outcome.load is None or outcome.load.rows == 0:
         return AssetCheckResult(
             asset_key=asset_key(dataset), check_name=check_name(dataset), passed=True,
             metadata={"rows": 0, "skipped": outcome.skipped or "no"},
         )
-    # Dates become UTC midnights so one "inside the partition" rule serves dates and timestamps.
-    frame = frame.with_columns(
-        pl.col(c.name).cast(pl.Datetime("us", "UTC")) for c in dataset.columns if c.dtype == pl.Date
-    )
     start = datetime.combine(day, datetime.min.time(), tzinfo=UTC)
-    verdict = validate_frame(
-        suite_name(dataset), frame, {"partition_start": start, "partition_end": start + timedelta(days=1)}
+    verdict = validate_query(
+        suite_name(dataset),
+        lambda: connect(session.settings, session.vault),
+        partition_query(session.conn, outcome.tenant_id, dataset, outcome.partition),
+        {"partition_start": start, "partition_end": start + timedelta(days=1)},
     )
     return AssetCheckResult(
         asset_key=asset_key(dataset),
         check_name=check_name(dataset),
         passed=verdict.success,
         severity=AssetCheckSeverity.ERROR,
-        metadata={"expectations": verdict.evaluated, "failed": ", ".join(verdict.failed) or "none"},
+        metadata={"rows": outcome.load.rows, "expectations": verdict.evaluated,
+                  "failed": ", ".join(verdict.failed) or "none"},
     )
 
 
@@ -126,16 +145,19 @@ def build_extraction_asset(extraction: Extraction):
                     description=f"tenant {tenant_id} is {tenant.status}; nothing is extracted for it",
                     allow_retries=False,
                 )
+            # The load runs as the tenant's owner role: its schemas belong to the tenant, no other is reachable.
+            session.conn.commit()
             try:
-                outcomes = ingest_partition(
-                    tenant=tenant,
-                    extraction=extraction,
-                    day=day,
-                    vault=session.vault,
-                    seller=session.seller_connection(tenant),
-                    landing=session.landing,
-                    conn=session.conn,
-                )
+                with tenant_scope(session.conn, tenant_id):
+                    outcomes = ingest_partition(
+                        tenant=tenant,
+                        extraction=extraction,
+                        day=day,
+                        vault=session.vault,
+                        seller=session.seller_connection(tenant),
+                        landing=session.landing,
+                        conn=session.conn,
+                    )
             except SellerRevoked as exc:
                 session.registry.set_status(tenant_id, "revoked", str(exc))
                 raise Failure(
@@ -148,14 +170,14 @@ def build_extraction_asset(extraction: Extraction):
                     f"report ({exc}); retried later",
                     metadata={"fatal_reason": str(exc)},
                 ) from None
-        for dataset, outcome in zip(extraction.datasets, outcomes, strict=True):
-            if outcome.skipped:
-                context.log.info(f"{dataset.name} {tenant_id} {day}: left as it is ({outcome.skipped})")
-            yield MaterializeResult(
-                asset_key=asset_key(dataset),
-                metadata={**outcome.metadata(), "data_classification": dataset.classification},
-            )
-            yield quality_check(dataset, day, outcome)
+            for dataset, outcome in zip(extraction.datasets, outcomes, strict=True):
+                if outcome.skipped:
+                    context.log.info(f"{dataset.name} {tenant_id} {day}: left as it is ({outcome.skipped})")
+                yield MaterializeResult(
+                    asset_key=asset_key(dataset),
+                    metadata={**outcome.metadata(), "data_classification": dataset.classification},
+                )
+                yield quality_check(dataset, day, outcome, session)
 
     return extraction_asset
 

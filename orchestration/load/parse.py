@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from orchestration.load.datasets import Dataset
+from orchestration.load.datasets import Column, Dataset
 
 TIMESTAMP_FORMATS = (
     "%Y-%m-%dT%H:%M:%S%z",
@@ -40,20 +40,29 @@ class ParsedDocument:
     missing_optional: list[str]
 
 
-def _cast(expr: pl.Expr, dtype: pl.DataType) -> pl.Expr:
+BOOLEANS = {**dict.fromkeys(TRUE_VALUES, True), **dict.fromkeys(FALSE_VALUES, False)}
+
+
+def _cast(expr: pl.Expr, dtype: pl.DataType, first_format_only: bool = False) -> pl.Expr:
+    """Typed value of a text column, null where it is empty or does not parse.
+
+    Timestamps are tried in every TIMESTAMP_FORMATS format (the first that parses wins); with
+    `first_format_only` only the first is tried, which is what nearly every value needs and costs a seventh
+    (`_judge` retries the few values that fail with the full list).
+    """
     text = expr.str.strip_chars()
     text = pl.when(text == "").then(None).otherwise(text)
     if dtype == pl.Utf8:
         return text
     if isinstance(dtype, pl.Datetime):
+        formats = TIMESTAMP_FORMATS[:1] if first_format_only else TIMESTAMP_FORMATS
         return pl.coalesce(
-            [text.str.to_datetime(fmt, strict=False, time_zone="UTC") for fmt in TIMESTAMP_FORMATS]
+            [text.str.to_datetime(fmt, strict=False, time_zone="UTC") for fmt in formats]
         ).dt.cast_time_unit("us")
     if dtype == pl.Date:
         return text.str.slice(0, 10).str.to_date("%Y-%m-%d", strict=False)
     if dtype == pl.Boolean:
-        lower = text.str.to_lowercase()
-        return pl.when(lower.is_in(TRUE_VALUES)).then(True).when(lower.is_in(FALSE_VALUES)).then(False)
+        return text.str.to_lowercase().replace_strict(BOOLEANS, default=None, return_dtype=pl.Boolean)
     if isinstance(dtype, pl.Decimal):
         return text.str.replace_all(",", "").cast(dtype, strict=False)
     if dtype == pl.Int64:
@@ -68,57 +77,105 @@ def _context_value(column_source: str, context: dict) -> str | None:
     return None if value is None else str(value)
 
 
-def _judge(texts: pl.DataFrame, dataset: Dataset, expected_fields: int | None) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Type the text columns; split into good rows and quarantine (line number, reason, allowlisted fields)."""
-    typed = texts.select(
-        "line_number",
-        "field_count",
-        *[_cast(pl.col(c.name), c.dtype).alias(c.name) for c in dataset.columns],
-    )
-    reasons = []
-    if expected_fields is not None:
-        reasons.append(
-            pl.when(pl.col("field_count") != expected_fields).then(
-                pl.format("expected {} fields, found {}", pl.lit(expected_fields), pl.col("field_count"))
-            )
-        )
-    for column in dataset.columns:
-        raw_value = texts[column.name]
-        typed_value = typed[column.name]
-        not_parsed = raw_value.str.strip_chars().ne("").fill_null(False) & typed_value.is_null()
-        reasons.append(pl.when(pl.lit(not_parsed)).then(pl.lit(f"{column.source}: not a valid {column.dtype}")))
-        if column.required:
-            reasons.append(pl.when(pl.lit(typed_value.is_null())).then(pl.lit(f"{column.source}: missing")))
-    reason = pl.concat_str(reasons, separator="; ", ignore_nulls=True)
-    judged = typed.with_columns(reason.alias("_reason"))
-    good_mask = judged["_reason"].is_null() | (judged["_reason"] == "")
+# A line the PII firewall could not cut safely is landed as this marker plus why (load/firewall.py); the
+# parser quarantines it with that reason, so a replay from the landing zone quarantines exactly the same lines.
+FIREWALL_MARKER = "#UNPARSEABLE-LINE-REMOVED-BY-FIREWALL"
+_MARKER_REASON = r"^#UNPARSEABLE-LINE-REMOVED-BY-FIREWALL: (expected \d+ fields, found \d+|no allowlisted values)$"
 
-    rows = judged.filter(good_mask).select(dataset.column_names)
-    bad_lines = judged.filter(~good_mask).select("line_number", "_reason")
+
+def marker_reason(line: pl.Expr) -> pl.Expr:
+    """The reason a firewall marker line carries (a generic one for a marker without a known reason);
+    null where `line` is null (pass only the marker lines, so the pattern runs on those alone)."""
+    return pl.when(line.is_not_null()).then(
+        pl.coalesce(line.str.extract(_MARKER_REASON, 1), pl.lit("line removed by the PII firewall"))
+    )
+
+
+def _problems(column: Column, raw: pl.Expr, typed: pl.Expr) -> list[tuple[pl.Expr, pl.Expr]]:
+    """(condition, reason) pairs for one column's value."""
+    found = []
+    if column.dtype != pl.Utf8:  # text is never "not valid": only typed values can fail to parse
+        found.append((raw.str.strip_chars().ne("").fill_null(False) & typed.is_null(),
+                      pl.lit(f"{column.source}: not a valid {column.dtype}")))
+    if column.required:
+        found.append((typed.is_null(), pl.lit(f"{column.source}: missing")))
+    return found
+
+
+def _retry_timestamps(typed: pl.DataFrame, dataset: Dataset, typed_name: dict[str, str]) -> pl.DataFrame:
+    """Parse again, in every known format, the timestamps the first format could not read (few rows)."""
+    stamps = [c for c in dataset.columns if isinstance(c.dtype, pl.Datetime)]
+    if not stamps or not typed.height:
+        return typed
+    failed = typed.select(pl.any_horizontal(
+        pl.col(c.name).str.strip_chars().ne("").fill_null(False) & pl.col(typed_name[c.name]).is_null()
+        for c in stamps
+    )).to_series()
+    if not failed.any():
+        return typed
+    rows = failed.arg_true()
+    again = typed[rows].select(_cast(pl.col(c.name), c.dtype).alias(typed_name[c.name]) for c in stamps)
+    return typed.with_columns(typed[typed_name[c.name]].scatter(rows, again[typed_name[c.name]]) for c in stamps)
+
+
+def _judge(texts: pl.DataFrame, dataset: Dataset, expected_fields: int | None) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Type the text columns; split into good rows and quarantine (line number, reason, allowlisted fields).
+
+    One lazy pass types every column (in parallel) and flags the rows with any problem; the reasons are
+    spelled out for the flagged rows alone, which are few.
+    """
+    typed_name = {c.name: f"__typed_{i}" for i, c in enumerate(dataset.columns)}
+    problems: list[tuple[pl.Expr, pl.Expr]] = []
+    if expected_fields is not None:
+        problems.append((pl.col("field_count") != expected_fields,
+                         pl.format("expected {} fields, found {}", pl.lit(expected_fields), pl.col("field_count"))))
+    for column in dataset.columns:
+        problems += _problems(column, pl.col(column.name), pl.col(typed_name[column.name]))
+    has_marker = "marker" in texts.columns
+    flags = [condition for condition, _ in problems] + ([pl.col("marker").is_not_null()] if has_marker else [])
+    typed = texts.lazy().with_columns(
+        _cast(pl.col(c.name), c.dtype, first_format_only=True).alias(typed_name[c.name]) for c in dataset.columns
+    ).collect()
+    typed = _retry_timestamps(typed, dataset, typed_name)
+    judged = typed.with_columns(pl.any_horizontal(flags).fill_null(True).alias("__bad"))
+    rows = judged.filter(~pl.col("__bad")).select(pl.col(typed_name[n]).alias(n) for n in dataset.column_names)
+    bad = judged.filter(pl.col("__bad"))
+    reason = pl.concat_str([pl.when(condition).then(text) for condition, text in problems],
+                           separator="; ", ignore_nulls=True)
+    if has_marker:
+        reason = pl.when(pl.col("marker").is_not_null()).then(pl.col("marker")).otherwise(reason)
     # A row with the wrong number of fields may have shifted a non-allowlisted value (a city, a name)
     # into an allowlisted slot, so its fields are not kept at all: only its line number and reason.
     intact = pl.lit(True) if expected_fields is None else pl.col("field_count") == expected_fields
-    quarantine = bad_lines.join(texts, on="line_number", how="left").select(
+    if has_marker:
+        intact = intact & pl.col("marker").is_null()
+    quarantine = bad.select(
         pl.col("line_number").cast(pl.Int64),
-        pl.col("_reason").alias("reason"),
+        reason.alias("reason"),
         pl.when(intact).then(pl.struct(dataset.column_names).struct.json_encode()).alias("fields"),
     )
     return rows, quarantine
 
 
-def parse_document(text: str, dataset: Dataset, where: str, context: dict | None = None) -> ParsedDocument:
-    """Parse `text` (a whole TSV document). `where` names the tenant/partition for error messages."""
-    context = context or {}
-    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    while lines and not lines[-1].strip():
-        lines.pop()
-    if not lines:
-        raise MissingColumnError(f"{dataset.report_type} for {where}: empty document, no header row")
-    header = [h.strip().lstrip("\ufeff") for h in lines[0].split("\t")]
-    position = {}
+@dataclass(frozen=True)
+class HeaderPlan:
+    """Where each allowlisted column sits in a document's header, and what the header lacks or adds."""
+
+    header: list[str]
+    position: dict[str, int]  # header name -> index of its first occurrence
+    dropped_columns: list[str]  # header names no allowlist keeps (names only, never values)
+    missing_optional: list[str]
+
+
+def split_header(line: str) -> list[str]:
+    return [h.strip().lstrip("\ufeff") for h in line.split("\t")]
+
+
+def plan_header(header: list[str], dataset: Dataset, where: str) -> HeaderPlan:
+    """Match a header to the dataset's allowlist; a missing required column fails, naming report and tenant."""
+    position: dict[str, int] = {}
     for index, name in enumerate(header):
         position.setdefault(name, index)
-
     from_document = [c for c in dataset.columns if not c.source.startswith("@")]
     missing_required = [c.source for c in from_document if c.required and c.source not in position]
     if missing_required:
@@ -126,13 +183,32 @@ def parse_document(text: str, dataset: Dataset, where: str, context: dict | None
             f"{dataset.report_type} for {where}: required column(s) {', '.join(missing_required)} "
             f"missing from the header"
         )
-    missing_optional = [c.source for c in from_document if c.source not in position]
-    dropped = [h for h in header if h not in dataset.allowlist]
+    return HeaderPlan(
+        header=header,
+        position=position,
+        dropped_columns=[h for h in header if h not in dataset.allowlist],
+        missing_optional=[c.source for c in from_document if c.source not in position],
+    )
 
-    body = pl.DataFrame({"line": lines[1:]}, schema={"line": pl.Utf8}).with_row_index("line_number", offset=2)
-    body = body.filter(pl.col("line").str.strip_chars() != "")
-    fields = body.with_columns(pl.col("line").str.split("\t").alias("fields")).drop("line")
-    fields = fields.with_columns(pl.col("fields").list.len().alias("field_count"))
+
+def non_blank(lines: pl.DataFrame) -> pl.DataFrame:
+    return lines.filter(pl.col("line").str.strip_chars() != "")
+
+
+def split_lines(lines: pl.DataFrame) -> pl.DataFrame:
+    """Body lines (`line_number`, `line`) as fields, with their count and, for a firewall marker, its reason."""
+    return lines.select(
+        "line_number",
+        pl.col("line").str.split("\t").alias("fields"),
+        marker_reason(pl.when(pl.col("line").str.starts_with(FIREWALL_MARKER)).then(pl.col("line"))).alias("marker"),
+    ).with_columns(pl.col("fields").list.len().alias("field_count"))
+
+
+def parse_fields(
+    split: pl.DataFrame, position: dict[str, int], expected_fields: int, dataset: Dataset, context: dict
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Type split lines (`line_number`, `fields`, `field_count`, `marker`) whose header puts each name at
+    `position`: (good rows, quarantine)."""
 
     def select(c):
         if c.source.startswith("@"):
@@ -141,9 +217,43 @@ def parse_document(text: str, dataset: Dataset, where: str, context: dict | None
             return pl.col("fields").list.get(position[c.source], null_on_oob=True).cast(pl.Utf8).alias(c.name)
         return pl.lit(None, dtype=pl.Utf8).alias(c.name)
 
-    texts = fields.select("line_number", "field_count", *[select(c) for c in dataset.columns])
-    rows, quarantine = _judge(texts, dataset, len(header))
-    return ParsedDocument(rows=rows, quarantine=quarantine, dropped_columns=dropped, missing_optional=missing_optional)
+    texts = split.select("line_number", "field_count", "marker", *[select(c) for c in dataset.columns])
+    return _judge(texts, dataset, expected_fields)
+
+
+def parse_lines(
+    lines: pl.DataFrame, plan: HeaderPlan, dataset: Dataset, context: dict
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Type non-blank body lines (`line_number`, `line`) by the header plan: (good rows, quarantine)."""
+    return parse_fields(split_lines(lines), plan.position, len(plan.header), dataset, context)
+
+
+def parse_document(text: str, dataset: Dataset, where: str, context: dict | None = None) -> ParsedDocument:
+    """Parse `text` (a whole TSV document) at once. `where` names the tenant/partition for error messages.
+
+    Large documents are read chunk by chunk instead (load/stream.py), through the same `parse_lines`.
+    """
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    while lines and not lines[-1].strip():
+        lines.pop()
+    if not lines:
+        raise MissingColumnError(f"{dataset.report_type} for {where}: empty document, no header row")
+    plan = plan_header(split_header(lines[0]), dataset, where)
+    body = pl.DataFrame({"line": lines[1:]}, schema={"line": pl.Utf8}).with_row_index("line_number", offset=2)
+    rows, quarantine = parse_lines(non_blank(body), plan, dataset, context or {})
+    return ParsedDocument(rows=rows, quarantine=quarantine, dropped_columns=plan.dropped_columns,
+                          missing_optional=plan.missing_optional)
+
+
+def fill_within_groups(rows: pl.DataFrame, dataset: Dataset) -> pl.DataFrame:
+    """Values Amazon writes once per group (a settlement's currency and dates sit on its summary row only)
+    copied onto every row of the group. Needs the whole group, so the loader holds such datasets to the end."""
+    if not dataset.filled_within or not rows.height:
+        return rows
+    return rows.with_columns(
+        pl.col(column).fill_null(pl.col(column).drop_nulls().first().over(group))
+        for column, group in dataset.filled_within
+    )
 
 
 def parse_records(records: list[dict], dataset: Dataset, context: dict | None = None) -> ParsedDocument:

@@ -397,3 +397,64 @@ def test_every_materialization_carries_rows_bytes_report_ids_classification_and_
         assert {"rows", "bytes_downloaded", "report_ids", "data_classification", "columns_dropped"} <= set(metadata)
     shipments = instance.get_latest_materialization_event(AssetKey(["raw", "fulfilled_shipments"]))
     assert "buyer-email" in shipments.asset_materialization.metadata["columns_dropped"].value
+
+
+def test_every_quality_check_ran_in_the_warehouse_and_passed(backfill, instance):
+    from dagster import AssetCheckEvaluation, AssetCheckKey, AssetKey
+
+    from orchestration.defs.extraction import check_name
+    from orchestration.load.datasets import ORDERS, SETTLEMENTS
+
+    for dataset in (ORDERS, SETTLEMENTS):
+        key = AssetCheckKey(AssetKey(["raw", dataset.name]), check_name(dataset))
+        evaluations = [r.event.dagster_event.event_specific_data
+                       for r in instance.event_log_storage.get_asset_check_execution_history(key, limit=50)
+                       if r.event and r.event.dagster_event]
+        evaluations = [e for e in evaluations if isinstance(e, AssetCheckEvaluation)]
+        evaluated = [e for e in evaluations if e.metadata.get("rows") and e.metadata["rows"].value > 0]
+        assert evaluated, f"{dataset.name}: the suite ran on a loaded partition"
+        assert all(e.passed and e.metadata["expectations"].value >= 3 for e in evaluated)
+
+
+def test_the_quality_check_reads_the_committed_partition_and_fails_on_a_bad_row(settings, backfill):
+    """The suite runs on what PostgreSQL holds, not on a copy in memory: a bad value planted in the table
+    (a negative quantity, a purchase outside the day) fails the check, and the check passes again once
+    the row is put back."""
+    from orchestration.defs.extraction import quality_check
+    from orchestration.defs.resources import open_session
+    from orchestration.ingest import PartitionOutcome
+    from orchestration.load.datasets import ORDERS
+    from orchestration.load.raw_tables import LoadResult
+
+    sellers, days, _, _, _ = backfill
+    tenant, day = sellers[0][1], days[0]
+    orders = sql.SQL("{}.orders").format(sql.Identifier(f"{tenant.tenant_id}_raw"))
+    with open_session(settings) as session:
+        rows = session.conn.execute(sql.SQL("select count(*) from {} where _partition = %s").format(orders),
+                                    (day.isoformat(),)).fetchone()[0]
+        assert rows > 0
+        outcome = PartitionOutcome(tenant.tenant_id, "orders", day.isoformat(),
+                                   load=LoadResult(rows=rows, quarantined=0, duplicates_removed=0))
+        assert quality_check(ORDERS, day, outcome, session).passed
+        victim = sql.SQL("(select ctid from {} where _partition = %s limit 1)").format(orders)
+        original = session.conn.execute(
+            sql.SQL("select amazon_order_id, sku, quantity, purchase_date from {} where ctid = ").format(orders)
+            + victim, (day.isoformat(),)).fetchone()
+        session.conn.execute(
+            sql.SQL("update {} set quantity = -3, purchase_date = purchase_date - interval '3 days' "
+                    "where amazon_order_id = %s and sku = %s and _partition = %s").format(orders),
+            (original[0], original[1], day.isoformat()))
+        session.conn.commit()
+        try:
+            planted = quality_check(ORDERS, day, outcome, session)
+        finally:
+            session.conn.execute(
+                sql.SQL("update {} set quantity = %s, purchase_date = %s "
+                        "where amazon_order_id = %s and sku = %s and _partition = %s").format(orders),
+                (original[2], original[3], original[0], original[1], day.isoformat()))
+            session.conn.commit()
+        assert not planted.passed
+        failed = planted.metadata["failed"].value
+        assert "expect_column_values_to_be_between(quantity)" in failed
+        assert "expect_column_values_to_be_between(purchase_date)" in failed
+        assert quality_check(ORDERS, day, outcome, session).passed

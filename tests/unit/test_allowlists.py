@@ -2,6 +2,7 @@
 
 import re
 
+import polars as pl
 import pytest
 
 from orchestration.load.datasets import DATASETS, FULFILLED_SHIPMENTS, LISTINGS
@@ -78,8 +79,10 @@ def test_a_missing_required_column_names_the_report_column_and_tenant():
 
 def test_a_settlements_currency_and_dates_reach_every_row_of_the_settlement():
     from orchestration.extract.reports import ReportDocument
-    from orchestration.ingest import PartitionOutcome, _parse_all
+    from orchestration.ingest import parse_context
     from orchestration.load.datasets import SETTLEMENTS
+    from orchestration.load.parse import fill_within_groups
+    from orchestration.load.stream import read_tsv
 
     header = "settlement-id\tsettlement-start-date\tdeposit-date\ttotal-amount\tcurrency\ttransaction-type\t" \
              "order-id\tamount-type\tamount-description\tamount"
@@ -93,8 +96,8 @@ def test_a_settlements_currency_and_dates_reach_every_row_of_the_settlement():
 
     document = ReportDocument(SETTLEMENTS.report_type, "1", "d1", "utf-8", gzip.compress(text.encode()),
                               {"marketplace_id": "A1PA6795UKMFR9"})
-    outcome = PartitionOutcome("t0123456789ab", "settlements", "2026-01-17")
-    rows = _parse_all([document], SETTLEMENTS, "t", "2026-01-17", outcome).rows
+    chunks = read_tsv(document, SETTLEMENTS, SETTLEMENTS.allowlist, "t", parse_context(document, "2026-01-17"))
+    rows = fill_within_groups(pl.concat([chunk.parsed.rows for chunk in chunks]), SETTLEMENTS)
     assert rows["currency"].to_list() == ["EUR", "EUR", "EUR"]
     assert rows["deposit_date"].null_count() == 0
     assert rows["total_amount"].null_count() == 2  # only the summary row says the total

@@ -86,3 +86,16 @@ def test_money_is_exact_decimal_and_timestamps_are_utc():
     values = parsed.rows.to_dicts()[0]
     assert str(values["item_price"]) == "0.10"
     assert values["purchase_date"].isoformat() == "2026-11-21T07:30:00+00:00"
+
+
+def test_every_known_timestamp_format_parses_even_after_rows_in_the_first_format():
+    # Most rows are read with the first format alone; the others are retried in every known format.
+    stamps = ["2026-11-20T10:11:12+00:00", "2026-11-20T10:11:12.5+00:00", "2026-11-20 10:11:12+0000",
+              "2026-11-20 10:11:12 UTC", "2026-11-20T10:11:12Z", "2026-11-20T10:11:12.5Z", "2026-11-20"]
+    rows = [row(amazon_order_id=f"111-0000001-{i:07d}", purchase_date=stamp) for i, stamp in enumerate(stamps)]
+    parsed = parse_document(document(rows), ORDERS, "t")
+    assert parsed.quarantine.height == 0
+    dates = [d.isoformat() for d in parsed.rows["purchase_date"].to_list()]
+    assert dates[0] == dates[2] == dates[3] == dates[4] == "2026-11-20T10:11:12+00:00"
+    assert dates[1] == dates[5] == "2026-11-20T10:11:12.500000+00:00"
+    assert dates[6] == "2026-11-20T00:00:00+00:00"

@@ -142,8 +142,12 @@ def main() -> int:
 
         tenants = [f"t{index:012x}" for index in range(max(args.sizes))]
         with open_session() as session:
+            from orchestration.warehouse.grants import tenant_scope
+
+            session.conn.commit()
             for tenant_id in tenants:
-                seed_tenant(session.conn, tenant_id)
+                with tenant_scope(session.conn, tenant_id):  # the tenant's own role owns its schemas, as in production
+                    seed_tenant(session.conn, tenant_id)
             username, password = session.vault.warehouse_login()
         login = {"RETKEE_DBT_USER": username, "RETKEE_DBT_PASSWORD": password.reveal()}
         rows = []

@@ -55,9 +55,22 @@ _AUDIT_SQL = [
 ]
 
 # Per-tenant ownership: one NOLOGIN role per tenant owns that tenant's schemas. The pipeline may not create
-# roles (CREATEROLE would let it grant itself far more), so it asks this administrator-owned function, which
-# accepts nothing but a tenant id and creates exactly `<tenant>_owner`, granted to the pipeline. A tenant's
-# job runs under `SET ROLE <tenant>_owner` (orchestration/warehouse/grants.py) and cannot reach another's.
+# roles (CREATEROLE would let it grant itself far more), so it asks these administrator-owned functions, which
+# accept nothing but a tenant id and touch exactly `<tenant>_owner`. A tenant's job runs under
+# `SET ROLE <tenant>_owner` (orchestration/warehouse/grants.py: extraction, cost imports, dbt's profile `role:`)
+# and cannot reach another tenant's schemas.
+#
+# ensure_tenant_owner creates the role and gives it what a tenant's job needs and nothing else: CONNECT and
+# CREATE on the warehouse (its own schemas), TEMPORARY (dbt's unit tests and incremental builds use temporary
+# tables; the check is made against the role set by SET ROLE, not the login), and membership for the
+# pipeline (to SET ROLE to it, hand schemas over to it and drop them at erasure). dbt reads nothing outside
+# the tenant's own schemas (sources are `<tenant>_raw`, unit costs included), so no shared grant is needed.
+# A role made by an earlier version of this function gets what it lacks on its next call. The fast path
+# (everything in place) writes nothing; changes are serialised by one lock, since two concurrent GRANTs on
+# the same database row fail with "tuple concurrently updated".
+#
+# drop_tenant_owner is erasure's last database step (orchestration/retain/erasure.py): DROP ROLE needs
+# CREATEROLE, which the pipeline must not have. It refuses while the tenant is active.
 _PROVISIONING_SQL = [
     f"CREATE SCHEMA IF NOT EXISTS provisioning AUTHORIZATION {SUPERUSER}",
     "REVOKE ALL ON SCHEMA provisioning FROM PUBLIC",
@@ -67,15 +80,37 @@ _PROVISIONING_SQL = [
     LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
     DECLARE
         owner_role text;
+        pipeline_role constant text := '{PIPELINE_ROLE}';
+        missing text[];
     BEGIN
         IF tenant_id IS NULL OR tenant_id !~ '^t[0-9a-f]{{12}}$' THEN
             RAISE EXCEPTION 'not a tenant id: %', tenant_id USING ERRCODE = 'invalid_parameter_value';
         END IF;
         owner_role := tenant_id || '_owner';
-        IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = owner_role) THEN
+        FOR attempt IN 1..2 LOOP
+            IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = owner_role) THEN
+                missing := ARRAY['role', 'CONNECT', 'CREATE', 'TEMPORARY', 'member'];
+            ELSE
+                -- One privilege at a time: has_database_privilege is true if ANY of a list is held.
+                SELECT coalesce(array_agg(p), '{{}}') INTO missing
+                FROM unnest(ARRAY['CONNECT', 'CREATE', 'TEMPORARY']) AS p
+                WHERE NOT has_database_privilege(owner_role, current_database(), p);
+                IF NOT pg_has_role(pipeline_role, owner_role, 'MEMBER') THEN
+                    missing := array_append(missing, 'member');
+                END IF;
+            END IF;
+            EXIT WHEN cardinality(missing) = 0 OR attempt = 2;
+            -- Something to change: take the lock, then look again (another session may have done it).
+            PERFORM pg_advisory_xact_lock(hashtext('retkee.provisioning'));
+        END LOOP;
+        IF 'role' = ANY(missing) THEN
             EXECUTE format('CREATE ROLE %I NOLOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOBYPASSRLS', owner_role);
-            EXECUTE format('GRANT CONNECT, CREATE ON DATABASE {WAREHOUSE_DB} TO %I', owner_role);
-            EXECUTE format('GRANT %I TO {PIPELINE_ROLE}', owner_role);
+        END IF;
+        IF missing && ARRAY['CONNECT', 'CREATE', 'TEMPORARY'] THEN
+            EXECUTE format('GRANT CONNECT, CREATE, TEMPORARY ON DATABASE %I TO %I', current_database(), owner_role);
+        END IF;
+        IF 'member' = ANY(missing) THEN
+            EXECUTE format('GRANT %I TO %I', owner_role, pipeline_role);
         END IF;
         RETURN owner_role;
     END
@@ -83,6 +118,36 @@ _PROVISIONING_SQL = [
     """,  # noqa: S608 - module constants only; the tenant id is checked by the function itself
     "REVOKE ALL ON FUNCTION provisioning.ensure_tenant_owner(text) FROM PUBLIC",
     f"GRANT EXECUTE ON FUNCTION provisioning.ensure_tenant_owner(text) TO {PIPELINE_ROLE}",
+    """
+    CREATE OR REPLACE FUNCTION provisioning.drop_tenant_owner(tenant_id text) RETURNS boolean
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
+    DECLARE
+        owner_role text;
+    BEGIN
+        IF tenant_id IS NULL OR tenant_id !~ '^t[0-9a-f]{12}$' THEN
+            RAISE EXCEPTION 'not a tenant id: %', tenant_id USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+        owner_role := tenant_id || '_owner';
+        IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = owner_role) THEN
+            RETURN false;
+        END IF;
+        IF to_regclass('control.tenants') IS NOT NULL AND EXISTS (
+            SELECT 1 FROM control.tenants t WHERE t.tenant_id = drop_tenant_owner.tenant_id AND t.status = 'active'
+        ) THEN
+            RAISE EXCEPTION 'tenant % is active; only an erased tenant loses its role', tenant_id
+                USING ERRCODE = 'object_in_use';
+        END IF;
+        PERFORM pg_advisory_xact_lock(hashtext('retkee.provisioning'));
+        -- What the role still owns in this database (erasure dropped its schemas first) and every privilege
+        -- granted to it, the database's included; then the role and its membership grants.
+        EXECUTE format('DROP OWNED BY %I', owner_role);
+        EXECUTE format('DROP ROLE %I', owner_role);
+        RETURN true;
+    END
+    $fn$
+    """,
+    "REVOKE ALL ON FUNCTION provisioning.drop_tenant_owner(text) FROM PUBLIC",
+    f"GRANT EXECUTE ON FUNCTION provisioning.drop_tenant_owner(text) TO {PIPELINE_ROLE}",
 ]
 
 _HBA = """\

@@ -195,6 +195,7 @@ def costs_import(
             found = session.registry.get(tenant)
             if found.status != "active":
                 raise TenantError(f"tenant {found.tenant_id} is {found.status}; its costs are not imported")
+            session.conn.commit()  # the import runs in the tenant's scope, which starts outside a transaction
             result = import_unit_costs(session.conn, found.tenant_id, rows, source_name=getattr(file, "name", None))
     except KNOWN_ERRORS as exc:
         _fail(exc)

@@ -3,6 +3,7 @@
 An import is one transaction: all of its rows or none. Nothing is ever updated or deleted, so the table is
 the history of what the seller said and when; dbt picks, per SKU, currency and start day, the latest import
 (models/intermediate/int_unit_costs_versioned.sql) and margins use the cost valid on the sale day.
+An import runs as the tenant's owner role (`tenant_scope`), like every other write into a tenant's schemas.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import psycopg
 from psycopg import sql
 
 from orchestration.costs.validate import UnitCost
+from orchestration.warehouse.grants import tenant_scope
 from orchestration.warehouse.schemas import tenant_schema
 
 TABLE = "unit_costs"
@@ -52,10 +54,10 @@ def ensure_unit_costs_table(cur: psycopg.Cursor, tenant_id: str) -> None:
 def import_unit_costs(
     conn: psycopg.Connection, tenant_id: str, rows: list[UnitCost], source_name: str | None = None
 ) -> ImportResult:
-    """Append one validated file's rows as a new import, atomically."""
+    """Append one validated file's rows as a new import, atomically, as the tenant's owner role."""
     import_id = uuid.uuid4().hex
     target = sql.SQL("{}.{}").format(sql.Identifier(tenant_schema(tenant_id, "raw")), sql.Identifier(TABLE))
-    with conn.transaction(), conn.cursor() as cur:
+    with tenant_scope(conn, tenant_id), conn.transaction(), conn.cursor() as cur:
         ensure_unit_costs_table(cur, tenant_id)
         with cur.copy(
             sql.SQL(

@@ -4,7 +4,8 @@ dagster-dbt's `@dbt_assets` declares the assets (every model, with lineage from 
 asset checks (every dbt data test). The build itself does not start a dbt CLI process per tenant: it runs
 in this process through `TenantDbtRunner`, which parses the project once and re-targets it per tenant
 (orchestration/transform/tenant_runner.py), and each dbt result becomes a MaterializeResult or an
-AssetCheckResult here, so the UI shows the same materializations and checks as with `dbt build`.
+AssetCheckResult here, so the UI shows the same materializations and checks as with `dbt build`, column
+lineage included (computed once from the compiled project: orchestration/transform/column_lineage.py).
 """
 
 
@@ -26,6 +27,8 @@ from dagster import (
     Failure,
     MaterializeResult,
     MetadataValue,
+    TableColumnLineage,
+    get_dagster_logger,
 )
 from dagster_dbt import DbtCliResource, dbt_assets
 from dagster_dbt.asset_utils import get_asset_check_key_for_test
@@ -35,8 +38,10 @@ from orchestration.defs.partitions import TENANTS
 from orchestration.defs.resources import Platform
 from orchestration.load.datasets import DATASETS
 from orchestration.load.raw_tables import ensure_tables
+from orchestration.transform.column_lineage import lineage_metadata, load_column_lineage
 from orchestration.transform.dbt_project import RetkeeDbtTranslator, dbt_project, ensure_manifest
 from orchestration.transform.tenant_runner import NodeOutcome, TenantBuild, shared_runner
+from orchestration.warehouse.grants import grant_analyst_read, tenant_scope
 from orchestration.warehouse.schemas import check_tenant_id
 
 TRANSLATOR = RetkeeDbtTranslator()
@@ -124,10 +129,24 @@ def dagster_events(
                 )
 
 
+@cache
+def column_lineage() -> Mapping[str, TableColumnLineage]:
+    """Every model's column lineage, the same for every tenant; built at most once per project version (after
+    the first build, so it never runs dbt beside the tenant runner). Like dagster-dbt, a model whose lineage
+    cannot be computed is still materialized, without it."""
+    try:
+        return load_column_lineage(dbt_project, TRANSLATOR)
+    except Exception:
+        get_dagster_logger().warning("dbt column lineage could not be computed; materializations omit it",
+                                     exc_info=True)
+        return {}
+
+
 def _metadata(outcome: NodeOutcome) -> dict[str, Any]:
     metadata: dict[str, Any] = {
         "unique_id": outcome.unique_id,
         "execution_duration": round(outcome.execution_time, 3),
+        **lineage_metadata(column_lineage().get(outcome.unique_id)),
     }
     if outcome.rows_affected is not None:
         metadata["rows_affected"] = MetadataValue.int(int(outcome.rows_affected))
@@ -147,12 +166,16 @@ def tenant_models(context: AssetExecutionContext, platform: Platform):
             context.log.info(f"tenant {tenant_id} is not active; its models are not built")
             return
         username, password = session.vault.warehouse_login()
-        prepare_tenant_sources(session.conn, tenant_id)
         session.conn.commit()
-        with tenant_build_lock(session.conn, tenant_id):
-            build = shared_runner().build(
-                tenant_id, dbt_environment(tenant_id, username, password.reveal()), select=selected_models(context)
-            )
+        # All of it as the tenant's owner role; dbt's own connections follow through the profile's `role:`.
+        with tenant_scope(session.conn, tenant_id):
+            prepare_tenant_sources(session.conn, tenant_id)
+            with tenant_build_lock(session.conn, tenant_id):
+                grant_analyst_read(session.conn, tenant_id)
+                build = shared_runner().build(
+                    tenant_id, dbt_environment(tenant_id, username, password.reveal()),
+                    select=selected_models(context),
+                )
     yield from dagster_events(build, set(context.selected_asset_check_keys))
     context.log.info(
         f"dbt build of {tenant_id}: {len(build.outcomes)} nodes in {build.elapsed:.2f} s "

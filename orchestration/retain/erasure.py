@@ -37,6 +37,7 @@ from orchestration.retain.certificate import (
 )
 from orchestration.secrets.vault import Vault, tenant_key_name, tenant_secret_path
 from orchestration.warehouse.control import ensure_control_schema
+from orchestration.warehouse.grants import tenant_owner_role
 from orchestration.warehouse.schemas import check_tenant_id
 
 STEPS = (
@@ -89,7 +90,7 @@ class NoRunControl:
 
 @dataclass
 class ErasureTools:
-    conn: psycopg.Connection  # the pipeline role: it owns every tenant schema
+    conn: psycopg.Connection  # the pipeline role: a member of every `<tenant>_owner`, so it may drop their schemas
     pipeline_vault: Vault  # makes the canary (encrypt under the tenant key)
     erasure_vault: Vault  # destroys the key and the secret; checks the canary
     landing: LandingZone
@@ -296,14 +297,14 @@ def _destroy_secret(tools: ErasureTools, tenant_id: str) -> None:
 
 
 def _drop_roles(tools: ErasureTools, tenant_id: str) -> None:
+    """Drop the tenant's `<tenant>_owner` role through the administrator's `provisioning.drop_tenant_owner`:
+    DROP ROLE needs CREATEROLE, which the pipeline does not have. The function drops what the role still owns
+    and its privileges (the database's included) first; the schemas are already gone (drop_schemas).
+    Any other role named after the tenant is not ours to drop and is left for verification to report."""
     conn = tools.conn
-    roles = tenant_roles(conn, tenant_id)
-    if not roles:
-        return
-    with conn.transaction(), conn.cursor() as cur:
-        for role in roles:
-            cur.execute(sql.SQL("drop owned by {}").format(sql.Identifier(role)))
-            cur.execute(sql.SQL("drop role if exists {}").format(sql.Identifier(role)))
+    if tenant_owner_role(tenant_id) in tenant_roles(conn, tenant_id):
+        with conn.transaction():
+            conn.execute("select provisioning.drop_tenant_owner(%s)", (tenant_id,))
 
 
 def _remove_partitions(tools: ErasureTools, tenant_id: str) -> None:

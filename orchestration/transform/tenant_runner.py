@@ -7,6 +7,13 @@ project is parsed once with the template tenant, and before each tenant's invoca
 source's schema is re-targeted in that parsed manifest; dbt resolves `ref()`, `source()` and `this` from
 those fields at run time. `dbtRunner(manifest=...)` then skips parsing entirely.
 
+The database role follows the tenant too: only the manifest is reused, while the profile is rendered and
+the adapter (with its connections) created afresh by every invocation, from the environment set for it.
+RETKEE_TENANT_ID names the tenant's schemas and, through profiles.yml's `role:`, the role dbt works as
+(`<tenant>_owner`, by `set role` on each connection): what one tenant's build creates belongs to that tenant,
+and another tenant's schemas answer "permission denied". The caller provisions the role first
+(`tenant_scope`, orchestration/warehouse/grants.py).
+
 dbt is not safe to invoke concurrently inside one process (global flags and adapter registry), so
 invocations are serialised by a lock; run several processes for parallelism.
 """
@@ -61,6 +68,12 @@ class TenantBuild:
         bad = [o for o in self.outcomes if o.status in ("error", "fail")]
         lines = [f"{o.unique_id}: {o.status}: {o.message}" for o in bad]
         return ([self.error] if self.error else []) + lines
+
+
+def invocation_environment(tenant_id: str, environment: Mapping[str, str]) -> dict[str, str]:
+    """The environment of one tenant's dbt invocation: the caller's login, and the tenant, which names the
+    schemas and the role dbt works as; nothing the caller passes can point either at another tenant."""
+    return {**environment, "RETKEE_TENANT_ID": check_tenant_id(tenant_id)}
 
 
 def retargeted_schema(template_schema: str, tenant_id: str) -> str:
@@ -130,7 +143,8 @@ class TenantDbtRunner:
         full_refresh: bool = False,
         command: str = "build",
     ) -> TenantBuild:
-        """Run `dbt <command>` for one tenant; `environment` carries the database login for this call only."""
+        """Run `dbt <command>` for one tenant as its owner role; `environment` carries the database login for
+        this call only."""
         from dbt.cli.main import dbtRunner
 
         check_tenant_id(tenant_id)
@@ -141,7 +155,7 @@ class TenantDbtRunner:
         if full_refresh:
             args.append("--full-refresh")
         started = time.perf_counter()
-        with self._lock, _environment({**environment, "RETKEE_TENANT_ID": tenant_id}):
+        with self._lock, _environment(invocation_environment(tenant_id, environment)):
             self._retarget(tenant_id)
             try:
                 result = dbtRunner(manifest=manifest).invoke(args)

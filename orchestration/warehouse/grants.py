@@ -29,13 +29,20 @@ def role_exists(conn: psycopg.Connection, role: str) -> bool:
 def grant_analyst_read(conn: psycopg.Connection, tenant_id: str) -> None:
     """Analysts may read the tenant's marts (today's tables and every table built there later), nothing else.
 
-    Run by the marts schema's owner; raw, staging and quarantine stay closed to analysts.
+    Run as the tenant's owner role (it enters `tenant_scope`, or reuses the one the caller is in): default
+    privileges apply to tables created by the role that set them, and the tenant's marts are built by its
+    owner role. The marts schema is created if the first build has not reached it yet, so the grant is in
+    place before any mart exists. Raw, staging and quarantine stay closed to analysts.
     """
     marts = sql.Identifier(tenant_schema(tenant_id, "marts"))
     analyst = sql.Identifier(ANALYST_ROLE)
-    conn.execute(sql.SQL("grant usage on schema {} to {}").format(marts, analyst))
-    conn.execute(sql.SQL("grant select on all tables in schema {} to {}").format(marts, analyst))
-    conn.execute(sql.SQL("alter default privileges in schema {} grant select on tables to {}").format(marts, analyst))
+    with tenant_scope(conn, tenant_id), conn.transaction():
+        conn.execute(sql.SQL("create schema if not exists {}").format(marts))
+        conn.execute(sql.SQL("grant usage on schema {} to {}").format(marts, analyst))
+        conn.execute(sql.SQL("grant select on all tables in schema {} to {}").format(marts, analyst))
+        conn.execute(
+            sql.SQL("alter default privileges in schema {} grant select on tables to {}").format(marts, analyst)
+        )
 
 
 def grant_compliance_lifecycle_read(conn: psycopg.Connection) -> None:
@@ -53,24 +60,112 @@ def tenant_owner_role(tenant_id: str) -> str:
     return f"{check_tenant_id(tenant_id)}_owner"
 
 
+# Relations handed over one by one (ALTER SCHEMA does not change the owner of what the schema holds).
+# Indexes, and sequences that belong to a column (serial, identity), follow their table and are not listed.
+_HANDOVER_KEYWORDS = {"r": "table", "p": "table", "v": "view", "m": "materialized view", "f": "foreign table",
+                      "S": "sequence"}
+
+
+def _pipeline_owned(conn: psycopg.Connection, tenant_id: str) -> tuple[list[str], list[tuple[str, str, str]]]:
+    """The tenant's schemas, and the relations in them, that the connected role (the pipeline) still owns."""
+    prefix = f"{check_tenant_id(tenant_id)}_"
+    schemas = [row[0] for row in conn.execute(
+        "select nspname from pg_namespace where starts_with(nspname, %s)"
+        " and pg_get_userbyid(nspowner) = current_user order by 1", (prefix,)).fetchall()]
+    relations = [tuple(row) for row in conn.execute(
+        "select n.nspname, c.relname, c.relkind::text from pg_class c"
+        " join pg_namespace n on n.oid = c.relnamespace"
+        " where starts_with(n.nspname, %s) and pg_get_userbyid(c.relowner) = current_user"
+        " and c.relkind::text = any(%s)"
+        " and not exists (select 1 from pg_depend d where d.classid = 'pg_class'::regclass and d.objid = c.oid"
+        "                 and d.deptype in ('a', 'i') and d.refclassid = 'pg_class'::regclass)"
+        " order by 1, 2", (prefix, list(_HANDOVER_KEYWORDS))).fetchall()]
+    return schemas, relations
+
+
+def hand_over_tenant_objects(conn: psycopg.Connection, tenant_id: str) -> int:
+    """Give the tenant's owner role what the pipeline itself still owns in the tenant's schemas; returns how
+    many schemas and relations changed hands (0 once done: then nothing is locked or written).
+
+    Warehouses built before per-tenant ownership have tenant schemas owned by `pipeline`; a tenant's job,
+    running as `<tenant>_owner`, could not create tables there. The pipeline may change the owner of what it
+    owns to a role it is a member of (REASSIGN OWNED would move everything it owns, audit tables included).
+    Schemas first: the new owner of a table must be able to create in its schema. Runs as the pipeline,
+    outside any tenant scope; concurrent first runs of one tenant take turns on an advisory lock.
+    """
+    owner = sql.Identifier(tenant_owner_role(tenant_id))
+    with conn.transaction():
+        schemas, relations = _pipeline_owned(conn, tenant_id)
+        if not schemas and not relations:
+            return 0
+        conn.execute("select pg_advisory_xact_lock(hashtext(%s))", (f"owner:{tenant_id}",))
+        # A table an analyst is reading holds the ALTER back; fail (and retry the run) rather than hang.
+        conn.execute("set local lock_timeout = '60s'")
+        schemas, relations = _pipeline_owned(conn, tenant_id)  # again: a concurrent first run may have done it
+        for schema in schemas:
+            conn.execute(sql.SQL("alter schema {} owner to {}").format(sql.Identifier(schema), owner))
+        for schema, name, kind in relations:
+            conn.execute(sql.SQL("alter {} {}.{} owner to {}").format(
+                sql.SQL(_HANDOVER_KEYWORDS[kind]), sql.Identifier(schema), sql.Identifier(name), owner))
+    return len(schemas) + len(relations)
+
+
 @contextmanager
 def tenant_scope(conn: psycopg.Connection, tenant_id: str) -> Iterator[str]:
     """Run the block as the tenant's own role: schemas it creates belong to the tenant, and every other
     tenant's schemas are out of reach (permission denied), whatever name a bug or a crafted id puts in SQL.
 
     The role is created on first use by the administrator's `provisioning.ensure_tenant_owner`, the only way
-    the pipeline (which may not create roles) gets one. This guards against mistakes, not against code that
-    deliberately resets its role: the pipeline is a member of every tenant role.
+    the pipeline (which may not create roles) gets one; what the pipeline owned in the tenant's schemas before
+    (an older warehouse) is handed over to it first (`hand_over_tenant_objects`).
+
+    The connection must not be inside a transaction when the scope starts: the role switch is committed on
+    its own, so no rollback inside or after the block can silently put the pipeline role back (or the
+    tenant's role back after the block). On a connection outside autocommit the block is one unit of work:
+    what it leaves uncommitted is committed when it ends normally and rolled back when it raises. Entering
+    the scope of the tenant the connection is already working for is a no-op (the outer scope ends it);
+    entering another tenant's is refused.
+
+    This guards against mistakes, not against code that deliberately resets its role: the pipeline is a
+    member of every tenant role.
     """
-    check_tenant_id(tenant_id)
-    role = conn.execute("select provisioning.ensure_tenant_owner(%s)", (tenant_id,)).fetchone()[0]
-    if role != tenant_owner_role(tenant_id):
-        raise RuntimeError(f"provisioning returned role {role!r} for tenant {tenant_id}")
-    conn.execute(sql.SQL("set role {}").format(sql.Identifier(role)))
+    role = tenant_owner_role(tenant_id)
+    idle = conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+    current, session = conn.execute("select current_user, session_user").fetchone()
+    if idle:
+        # End the transaction that select opened (outside autocommit): a nested scope must not turn the
+        # block's own transactions into savepoints of it, left open while dbt's connections wait on them.
+        conn.rollback()
+    if current == role:
+        yield role
+        return
+    if current != session:
+        raise RuntimeError(f"already working as {current}; a tenant scope cannot be entered from another")
+    if not idle:
+        raise RuntimeError("tenant_scope must start outside a transaction: commit or roll back first")
+    provisioned = conn.execute("select provisioning.ensure_tenant_owner(%s)", (tenant_id,)).fetchone()[0]
+    if provisioned != role:
+        raise RuntimeError(f"provisioning returned role {provisioned!r} for tenant {tenant_id}")
+    conn.commit()  # the new role is visible to other sessions (dbt's) from here on
+    hand_over_tenant_objects(conn, tenant_id)
+    with conn.transaction():
+        conn.execute(sql.SQL("set role {}").format(sql.Identifier(role)))
     try:
         yield role
+    except BaseException:
+        _leave_scope(conn, commit=False)
+        raise
+    _leave_scope(conn, commit=True)
+
+
+def _leave_scope(conn: psycopg.Connection, *, commit: bool) -> None:
+    if conn.closed or conn.broken:
+        return  # the session and its role are gone with the connection
+    try:
+        if commit and conn.info.transaction_status == psycopg.pq.TransactionStatus.INTRANS:
+            conn.commit()
     finally:
-        if not conn.closed:
-            if conn.info.transaction_status == psycopg.pq.TransactionStatus.INERROR:
-                conn.rollback()
+        if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+            conn.rollback()
+        with conn.transaction():
             conn.execute("reset role")

@@ -199,6 +199,27 @@ def test_every_mart_was_materialized_and_checked_in_dagster(built, instance):
     assert records and records[0].event.dagster_event.event_specific_data.passed is True
 
 
+def test_materializations_carry_column_lineage_back_to_the_raw_tables(built, instance):
+    """What a compliance officer follows in Dagster: a mart column to the columns it is computed from, down to
+    the raw table of an SP-API report (issue #7)."""
+    from dagster import AssetKey, TableColumnDep
+
+    from orchestration.transform.column_lineage import LINEAGE_KEY
+
+    def lineage(layer: str, name: str):
+        event = instance.get_latest_materialization_event(AssetKey([layer, name]))
+        assert event is not None, name
+        metadata = event.asset_materialization.metadata
+        assert "upstream_columns" in metadata, name
+        return metadata[LINEAGE_KEY].value.deps_by_column
+
+    margins = lineage("marts", "fct_margins")
+    assert TableColumnDep(asset_key=AssetKey(["intermediate", "int_money_events_grouped_by_day"]),
+                          column_name="refunds") in margins["net_margin"]
+    orders = lineage("staging", "stg_amazon__orders")
+    assert orders["order_date"] == [TableColumnDep(asset_key=AssetKey(["raw", "orders"]), column_name="purchase_date")]
+
+
 def test_incremental_daily_sales_equal_a_full_refresh(pipeline_stack, settings, built, instance):
     from orchestration.defs.marts import dbt_environment
     from orchestration.defs.resources import open_session

@@ -7,10 +7,12 @@ refresh token we know and one day is extracted and built, so planted values have
 from __future__ import annotations
 
 import json
+import secrets
 from dataclasses import dataclass, field
 
 import psycopg
 import pytest
+from psycopg import sql
 
 from local_stack import StackConfig
 from tests.integration import conftest as integration
@@ -21,6 +23,18 @@ pipeline_stack = integration.pipeline_stack
 settings = integration.settings
 instance = integration.instance
 onboard = integration.onboard
+
+
+def login_as_analyst(config: StackConfig, admin: psycopg.Connection) -> psycopg.Connection:
+    """A person in the analyst group (analyst itself is NOLOGIN)."""
+    password = secrets.token_urlsafe(24)
+    name = "analyst_probe"
+    exists = admin.execute("select 1 from pg_roles where rolname = %s", (name,)).fetchone()
+    verb = "alter" if exists else "create"
+    admin.execute(sql.SQL(verb + " role {} login password {}").format(sql.Identifier(name), sql.Literal(password)))
+    admin.execute(sql.SQL("grant analyst to {}").format(sql.Identifier(name)))
+    return psycopg.connect(host="localhost", port=config.pg_port, dbname="warehouse", user=name, password=password,
+                           sslmode="verify-full", sslrootcert=str(config.ca_file), autocommit=True)
 
 
 def admin_connect(config: StackConfig, dbname: str = "warehouse") -> psycopg.Connection:

@@ -9,19 +9,9 @@ import psycopg
 import pytest
 from psycopg import sql
 
+from tests.security.conftest import login_as_analyst
+
 pytestmark = pytest.mark.integration
-
-
-def _login_as_analyst(config, admin) -> psycopg.Connection:
-    """A person in the analyst group (analyst itself is NOLOGIN)."""
-    password = secrets.token_urlsafe(24)
-    name = "analyst_probe"
-    exists = admin.execute("select 1 from pg_roles where rolname = %s", (name,)).fetchone()
-    verb = "alter" if exists else "create"
-    admin.execute(sql.SQL(verb + " role {} login password {}").format(sql.Identifier(name), sql.Literal(password)))
-    admin.execute(sql.SQL("grant analyst to {}").format(sql.Identifier(name)))
-    return psycopg.connect(host="localhost", port=config.pg_port, dbname="warehouse", user=name, password=password,
-                           sslmode="verify-full", sslrootcert=str(config.ca_file), autocommit=True)
 
 
 @pytest.fixture(scope="module")
@@ -53,19 +43,21 @@ def test_no_application_role_has_administrative_attributes(admin):
 
 def test_analyst_reads_a_tenants_marts_once_granted_and_nothing_else(pipeline_stack, admin, pipeline_conn,
                                                                       refreshed_tenant):
-    from orchestration.warehouse.grants import grant_analyst_read
+    from orchestration.warehouse.grants import grant_analyst_read, tenant_scope
 
-    tenant_id = "t" + secrets.token_hex(6)  # a marts schema of this test's own, as the pipeline builds them
+    tenant_id = "t" + secrets.token_hex(6)  # a marts schema of this test's own, as a tenant's build makes them
     marts = sql.Identifier(f"{tenant_id}_marts")
-    pipeline_conn.execute(sql.SQL("create schema {}").format(marts))
-    pipeline_conn.execute(sql.SQL("create table {}.fct_daily_sales (sku text, revenue numeric)").format(marts))
-    with _login_as_analyst(pipeline_stack, admin) as analyst:
+    with tenant_scope(pipeline_conn, tenant_id):
+        pipeline_conn.execute(sql.SQL("create schema {}").format(marts))
+        pipeline_conn.execute(sql.SQL("create table {}.fct_daily_sales (sku text, revenue numeric)").format(marts))
+    with login_as_analyst(pipeline_stack, admin) as analyst:
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
             analyst.execute(sql.SQL("select count(*) from {}.fct_daily_sales").format(marts))
         grant_analyst_read(pipeline_conn, tenant_id)
         assert analyst.execute(sql.SQL("select count(*) from {}.fct_daily_sales").format(marts)).fetchone() == (0,)
-        # A mart built after the grant is readable too (default privileges).
-        pipeline_conn.execute(sql.SQL("create table {}.fct_fees (sku text)").format(marts))
+        # A mart built after the grant (by the tenant's role, as dbt builds them) is readable too.
+        with tenant_scope(pipeline_conn, tenant_id):
+            pipeline_conn.execute(sql.SQL("create table {}.fct_fees (sku text)").format(marts))
         assert analyst.execute(sql.SQL("select count(*) from {}.fct_fees").format(marts)).fetchone() == (0,)
         for denied in (
             sql.SQL("select count(*) from {}.orders").format(sql.Identifier(f"{refreshed_tenant.tenant_id}_raw")),

@@ -12,3 +12,27 @@ def test_template_schemas_become_the_tenants_schemas():
 def test_schemas_of_no_tenant_are_left_alone():
     assert retargeted_schema("control", "t0123456789ab") == "control"
     assert retargeted_schema("tenant_templates_x", "t0123456789ab") == "tenant_templates_x"
+
+
+def test_dbt_works_as_the_owner_role_of_the_tenant_it_builds_whatever_the_caller_passes():
+    """The profile's `role:` follows the tenant the runner targets, so one tenant's build cannot create or read
+    relations as the pipeline or as another tenant (regression: a profile without `role:` built everything as
+    `pipeline`)."""
+    from dbt.config.profile import read_profile
+    from dbt.config.renderer import ProfileRenderer
+    from dbt_common.context import set_invocation_context
+
+    from orchestration.transform.dbt_project import DBT_PROJECT_DIR
+    from orchestration.transform.tenant_runner import invocation_environment
+    from orchestration.warehouse.grants import tenant_owner_role
+
+    tenant, other = "t0123456789ab", "tba9876543210"
+    set_invocation_context(invocation_environment(tenant, {"RETKEE_TENANT_ID": other, "RETKEE_DBT_USER": "pipeline"}))
+    try:
+        rendered = ProfileRenderer({}).render_data(read_profile(str(DBT_PROJECT_DIR)))
+    finally:
+        set_invocation_context({})
+    target = rendered["retkee"]["outputs"][rendered["retkee"]["target"]]
+    assert target["role"] == tenant_owner_role(tenant)
+    assert target["schema"] == tenant
+    assert target["user"] == "pipeline"

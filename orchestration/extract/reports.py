@@ -12,7 +12,6 @@ import gzip
 import json
 import logging
 import time
-import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -29,6 +28,7 @@ from orchestration.extract.errors import (
     SellerRevoked,
     TransientApiError,
 )
+from orchestration.extract.gzip_stream import DamagedDocument, check_gzip
 from orchestration.extract.ratelimit import RATE_LIMITS
 from orchestration.extract.retries import with_retries
 
@@ -248,8 +248,8 @@ class ReportRequester:
             body = response.content
             if meta.get("compressionAlgorithm") == "GZIP":
                 try:
-                    gzip.decompress(body)
-                except (EOFError, OSError, zlib.error):
+                    check_gzip(body)  # in pieces: a 1M-row report is never inflated whole here
+                except DamagedDocument:
                     raise TransientApiError(f"document {document_id}: damaged gzip") from None
             else:
                 body = gzip.compress(body, mtime=0)

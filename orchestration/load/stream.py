@@ -11,12 +11,12 @@ Cp1252 with replacement characters, so a mislabelled document never loses its pa
 
 from __future__ import annotations
 
-import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import polars as pl
 
+from orchestration.extract.gzip_stream import inflate
 from orchestration.extract.reports import ReportDocument
 from orchestration.load.datasets import Dataset
 from orchestration.load.firewall import decode_bytes, firewall_lines, kept_positions
@@ -39,35 +39,9 @@ class DocumentChunk:
     parsed: ParsedDocument
 
 
-class DamagedDocument(ValueError):
-    """The document is not a whole gzip stream (cut short, or not gzip at all): never loaded as if whole."""
-
-
-def _decompressed(compressed: bytes, piece: int) -> Iterator[bytes]:
-    """The document's bytes, a block at a time: `piece` compressed bytes in, whatever they inflate to out.
-    Handles several gzip members one after the other; zlib checks each member's CRC."""
-    view = memoryview(compressed)
-    start = 0
-    inflater = zlib.decompressobj(47)  # 32 + 15: gzip (or zlib) header, found automatically
-    while start < len(view):
-        try:
-            block = inflater.decompress(view[start : start + piece])
-        except zlib.error as exc:
-            raise DamagedDocument(f"the document does not decompress ({exc})") from None
-        start = min(start + piece, len(view))
-        if inflater.eof and inflater.unused_data:  # another gzip member follows
-            start -= len(inflater.unused_data)
-            block += inflater.flush()
-            inflater = zlib.decompressobj(47)
-        if block:
-            yield block
-    if not inflater.eof and len(view):
-        raise DamagedDocument("the compressed document ends before its end-of-stream marker (cut download?)")
-
-
 def _text_chunks(compressed: bytes, charset: str, chunk_bytes: int) -> Iterator[str]:
     carry = b""
-    for block in _decompressed(compressed, max(1, chunk_bytes // 8)):
+    for block in inflate(compressed, max(1, chunk_bytes // 8)):
         block = carry + block if carry else block
         cut = block.rfind(b"\n")
         if cut < 0:

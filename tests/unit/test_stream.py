@@ -9,10 +9,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from orchestration.extract.gzip_stream import DamagedDocument
 from orchestration.extract.reports import ReportDocument
 from orchestration.load.datasets import ORDERS
 from orchestration.load.parse import MissingColumnError, parse_document
-from orchestration.load.stream import DamagedDocument, read_tsv
+from orchestration.load.stream import read_tsv
 from spapi_sandbox.report_columns import ALL_ORDERS as HEADER
 
 CONTEXT = {"day": "2026-11-20"}

@@ -1,4 +1,5 @@
-"""The sandbox's own admin API under ``/_sandbox/`` (not Amazon's): sellers, revocations, truth, faults.
+"""The sandbox's own admin API under ``/_sandbox/`` (not Amazon's): sellers, revocations, truth, faults,
+call counts.
 
 Enabled only when the server has an admin token; every call needs ``Authorization: Bearer <token>``.
 ``GET /_sandbox/health`` is open, so process supervisors can wait for readiness.
@@ -110,6 +111,17 @@ def truth_orders(
     mkts = marketplace_ids.split(",") if marketplace_ids else None
     summary = sandbox.state.world().order_summary(seller_id, start, end, mkts)
     return {**summary, "range": "[start, end) in UTC; end is exclusive"}
+
+
+@router.get("/calls")
+def call_counts(sandbox: AdminSandbox, seller_id: str | None = None) -> dict:
+    """Read-only: the SP-API calls answered so far per seller and operation (admitted, throttled, faulted),
+    with the clock they ran on, so a reader can turn them into the time Amazon's usage plans require."""
+    return {
+        "calls": sandbox.calls.rows(seller_id),
+        "time_scale": sandbox.config.time_scale,
+        "report_processing_seconds": sandbox.config.report_processing_seconds,
+    }
 
 
 @router.post("/faults", status_code=201)

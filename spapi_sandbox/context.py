@@ -1,4 +1,4 @@
-"""The running sandbox's shared parts (settings, state, tokens, limiter, faults), kept on ``app.state``."""
+"""The running sandbox's shared parts (settings, state, tokens, limiter, faults, call counts), kept on ``app.state``."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from fastapi import Request
 
+from .call_counts import CallCounts
 from .config import SandboxConfig
 from .faults import Faults
 from .lwa import AccessTokens
@@ -21,6 +22,7 @@ class Sandbox:
     tokens: AccessTokens
     limiter: RateLimiter
     faults: Faults
+    calls: CallCounts = field(default_factory=CallCounts)
     started_at: float = field(default_factory=time.time)
 
     @classmethod

@@ -1,5 +1,7 @@
 """The door of every SP-API operation: access-token check, injected faults, then the operation's usage plan.
 
+Every answer given to a known seller is counted (call_counts.py) by how it was given.
+
 Used as a FastAPI dependency, ``Depends(gate("getReport"))``. It records the usage plan on the request so
 that ``headers.RateLimitHeaderMiddleware`` can send ``x-amzn-RateLimit-Limit`` on 2xx/400/404 answers.
 """
@@ -46,9 +48,12 @@ def gate(operation: str):
         seller, client_id = verified
         injected = sandbox.faults.api_fault(seller["seller_id"], operation)
         if injected is not None:
+            sandbox.calls.record(seller["seller_id"], operation, "faulted")
             raise GateRefusal(injected.status, injected.body())
         if not sandbox.limiter.try_acquire(seller["seller_id"], client_id, operation):
+            sandbox.calls.record(seller["seller_id"], operation, "throttled")
             raise GateRefusal(429, QUOTA_EXCEEDED_BODY)
+        sandbox.calls.record(seller["seller_id"], operation, "admitted")
         request.state.rate_limit = plan.header
         return Caller(seller=seller, client_id=client_id, operation=operation, sandbox=sandbox)
 

@@ -65,6 +65,18 @@ def _standardise(result: dict) -> dict:
     }
 
 
+def _summary(results: list[dict]) -> list[str]:
+    """One row per ratio that has a target: where we stand, at a glance (details per benchmark below)."""
+    rows = [(result, r) for result in results for r in result["ratios"] if r.get("target") not in (None, "-")]
+    if not rows:
+        return []
+    lines = ["## Summary", "", "| benchmark | ratio | value | target | met |", "|---|---|---|---|---|"]
+    for result, r in rows:
+        met = "yes" if r["met"] else "**no**"
+        lines.append(f"| {result['title']} | {r['label']} | {r['value']:.2f} | {r['target']} | {met} |")
+    return [*lines, ""]
+
+
 def render() -> str:
     lines = [
         "# Benchmarks",
@@ -77,6 +89,7 @@ def render() -> str:
     results = [_standardise(json.loads(p.read_text())) for p in sorted(RESULTS.glob("*.json"))]
     if not results:
         lines.append("No results yet: run `make bench`.")
+    lines += _summary(results)
     for result in results:
         lines += [f"## {result['title']}", "", f"Command: `{result['command']}`  ",
                   f"Measured: {result['measured_at']}", ""]

@@ -179,7 +179,10 @@ ui            = false
         client = client_for(self.config)
         bootstrap = read_json(self.config.vault_bootstrap_file)
         if not client.sys.is_initialized():
-            result = client.sys.initialize(secret_shares=1, secret_threshold=1)
+            # Initialising bootstraps raft and writes the keyring, which can take well over the usual 10 s on a
+            # busy machine; a timeout here would lose the only copy of the unseal key, so wait long.
+            patient = hvac.Client(url=self.config.vault_addr, verify=str(self.config.ca_file), timeout=180)
+            result = patient.sys.initialize(secret_shares=1, secret_threshold=1)
             bootstrap = {"unseal_key": result["keys_base64"][0], "root_token": result["root_token"]}
             write_private_json(self.config.vault_bootstrap_file, bootstrap)
         if client.sys.is_sealed():

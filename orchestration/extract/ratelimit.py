@@ -6,8 +6,9 @@ buckets (GCRA) in this process; across processes the Dagster run queue keeps one
 tenant at a time (dagster.yaml), and a 429 that still happens (another client of the same seller, a
 restarted process with a full bucket) is retried with jittered backoff by `reports.call_api`.
 
-`RETKEE_SPAPI_RATE_SCALE` multiplies every refill interval (default 1.0, Amazon's real rates). It exists
-for test doubles and replay that run faster than real time: 0.01 makes the buckets refill 100x faster.
+`RETKEE_SPAPI_RATE_SCALE` multiplies every refill interval and the report polling intervals
+(extract/reports.py) (default 1.0, Amazon's real clock). It exists for test doubles and replay that run
+faster than real time: 0.01 makes the buckets refill, and reports get polled, 100x faster.
 """
 
 from __future__ import annotations

@@ -70,13 +70,13 @@ def validate_query(
     connection: credentials stay in it and never enter GX's configuration. `query` is built by the caller
     from validated identifiers only.
     """
-    from sqlalchemy.pool import NullPool
+    from sqlalchemy.pool import StaticPool
 
     _, runtime, _ = _contexts()
     name = f"warehouse_{uuid.uuid4().hex}"
     source = runtime.data_sources.add_postgres(
         name, connection_string="postgresql+psycopg://retkee@warehouse/retkee",
-        kwargs={"creator": connect, "poolclass": NullPool},
+        kwargs={"creator": connect, "poolclass": StaticPool},  # one connection per validation
     )
     try:
         asset = source.add_query_asset("partition", query=query)

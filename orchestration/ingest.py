@@ -306,13 +306,14 @@ def load_and_land(
     """Stream every document into each dataset's partition load and land its firewalled copy (once, with
     the first dataset) before that load commits; returns the landed keys."""
     where = f"tenant {tenant_id}, partition {partition}"
+    allowed = _allowed(extraction)
     landed: list[str] = []
     for index, (dataset, outcome) in enumerate(zip(extraction.datasets, outcomes, strict=True)):
         outcome.report_ids = [d.report_id for d in documents]
         outcome.bytes_downloaded = sum(len(d.compressed) for d in documents)
         with PartitionLoad(conn, tenant_id, dataset, partition, _report_ids(documents)) as load:
             for document in documents:
-                cut = load_document(document, dataset, _allowed(extraction), partition, where, load, outcome)
+                cut = load_document(document, dataset, allowed, partition, where, load, outcome)
                 if index == 0:
                     landed.append(land_document(vault, landing, tenant_id, extraction.name, partition, cut))
         outcome.load = load.result
@@ -376,11 +377,12 @@ def replay_partition(
     keys = landing.list(f"{tenant_id}/{extraction.name}/{partition}")
     outcome.landed_keys = keys
     where = f"tenant {tenant_id}, partition {partition} (replay)"
-    report_ids = [read_header(landing.get(key))[0]["report_id"] for key in keys]
-    outcome.report_ids = report_ids
-    with PartitionLoad(conn, tenant_id, dataset, partition, ", ".join(r for r in report_ids if r) or None) as load:
-        for key in keys:  # one decrypted document in memory at a time
-            document = read_landed(vault, landing, key)
-            load_document(document, dataset, _allowed(extraction), partition, where, load, outcome)
+    # Each landed document is read once; they are compressed and firewalled, as small as a fetch's documents.
+    documents = [read_landed(vault, landing, key) for key in keys]
+    outcome.report_ids = [d.report_id for d in documents]
+    allowed = _allowed(extraction)
+    with PartitionLoad(conn, tenant_id, dataset, partition, _report_ids(documents)) as load:
+        for document in documents:
+            load_document(document, dataset, allowed, partition, where, load, outcome)
     outcome.load = load.result
     return outcome

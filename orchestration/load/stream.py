@@ -83,20 +83,17 @@ def read_tsv(
         if plan is None:
             header = split_header(lines[0])
             lines = lines[1:]
+            plan = plan_header(header, dataset, where)  # fails early, naming a missing required column
             keep = kept_positions(header, allowed)
-            landed = [header[i] for i in keep]
-            raw_plan = plan_header(header, dataset, where)
-            raw_position = raw_plan.position
-            plan = HeaderPlan(header=landed, position=raw_position, dropped_columns=raw_plan.dropped_columns,
-                              missing_optional=raw_plan.missing_optional)
-            landed_header = "\t".join(landed) + "\n"
+            landed_header = "\t".join(header[i] for i in keep) + "\n"
             header_width = len(header)
         body = non_blank(pl.DataFrame({"line": lines}, schema={"line": pl.Utf8}))
         body = body.with_row_index("line_number", offset=next_line)
         next_line += body.height
         landed_lines = firewall_lines(body, header_width, keep)
         # Parsing the landed lines' fields is parsing the landed text: a replay gives the same result.
-        rows, quarantine = parse_fields(landed_lines, raw_position, len(keep), dataset, context)
+        # (landed field j is raw field keep[j], so the raw header's positions address the landed fields).
+        rows, quarantine = parse_fields(landed_lines, plan.position, len(keep), dataset, context)
         landed_text = landed_header + (landed_lines["line"].str.join("\n").item() + "\n" if body.height else "")
         yield DocumentChunk(
             landed_text=landed_text,

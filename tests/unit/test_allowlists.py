@@ -7,6 +7,7 @@ import pytest
 
 from orchestration.load.datasets import DATASETS, FULFILLED_SHIPMENTS, LISTINGS
 from orchestration.load.parse import MissingColumnError, parse_document
+from spapi_sandbox.report_columns import AMAZON_FULFILLED_SHIPMENTS
 
 PII = re.compile(
     r"buyer|recipient|address|phone|e-?mail|postal|zip|cpf|bill-|ship-city|tracking|purchase-order-number"
@@ -29,15 +30,8 @@ def test_every_amount_is_numeric_14_2_beside_a_currency(dataset):
         assert "currency" in dataset.column_names
 
 
-FULFILLED_HEADER = (
-    "amazon-order-id merchant-order-id shipment-id shipment-item-id amazon-order-item-id merchant-order-item-id "
-    "purchase-date payments-date shipment-date reporting-date buyer-email buyer-name buyer-phone-number sku "
-    "product-name quantity-shipped currency item-price item-tax shipping-price shipping-tax gift-wrap-price "
-    "gift-wrap-tax ship-service-level recipient-name ship-address-1 ship-address-2 ship-address-3 ship-city "
-    "ship-state ship-postal-code ship-country ship-phone-number bill-address-1 bill-address-2 bill-address-3 "
-    "bill-city bill-state bill-postal-code bill-country item-promotion-discount ship-promotion-discount "
-    "carrier tracking-number estimated-arrival-date fulfillment-center-id fulfillment-channel sales-channel"
-).split()
+# Amazon's documented header, as the sandbox serves it (one copy, not a second one here).
+FULFILLED_HEADER = AMAZON_FULFILLED_SHIPMENTS
 
 
 def test_fulfilled_shipments_keep_only_fulfilment_facts():

@@ -241,7 +241,10 @@ def run_once(config: StackConfig, args, clock: WaitClock, index: int) -> RunResu
     days = last_days(args.days)
     walls, failed = [], []
     bucket0, collecting0 = clock.reading()
+    from orchestration.refresh import hold_storage_connections
+
     with DagsterInstance.get() as instance:
+        hold_storage_connections(instance)  # as refresh does
         started = time.perf_counter()
         for tenant_id in tenant_ids:
             began = time.perf_counter()

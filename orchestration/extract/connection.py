@@ -9,6 +9,7 @@ TLS 1.2 minimum.
 from __future__ import annotations
 
 import hashlib
+import os
 import ssl
 from dataclasses import dataclass
 from functools import lru_cache
@@ -31,6 +32,13 @@ class Marketplace:
 
 
 def tls_context(ca_file: str | None) -> ssl.SSLContext:
+    """One shared context per CA file (reading the system trust store costs ~30 ms, every client used to pay
+    it); a CA file replaced on disk gets a fresh context."""
+    return _tls_context(ca_file, os.stat(ca_file).st_mtime_ns if ca_file else 0)
+
+
+@lru_cache(maxsize=8)
+def _tls_context(ca_file: str | None, _ca_version: int) -> ssl.SSLContext:
     context = ssl.create_default_context()
     if ca_file:
         context.load_verify_locations(cafile=ca_file)

@@ -138,6 +138,7 @@ def refresh_command(
     snapshots: bool = typer.Option(
         True, help="Also take today's snapshots (inventory, listings, estimated fees, inbound shipments)"
     ),
+    marts: bool = typer.Option(True, help="Build each tenant's marts after its extraction"),
 ) -> None:
     """Extract every dataset for each active tenant and day, then build each tenant's marts."""
     from orchestration.refresh import day_range, refresh
@@ -151,7 +152,8 @@ def refresh_command(
     if not tenant_ids:
         _fail(TenantError("no active tenants; onboard one with `retkee tenants add`"))
     try:
-        report = refresh(tenant_ids, day_range(last, days), progress=console.print, snapshots=snapshots)
+        report = refresh(tenant_ids, day_range(last, days), progress=console.print, snapshots=snapshots,
+                         marts=marts)
     except KNOWN_ERRORS as exc:
         _fail(exc)
     console.print(f"{len(report.succeeded)} runs succeeded, {len(report.failed)} failed")

@@ -1,7 +1,8 @@
 """Runs a refresh through Dagster: extraction partitions for a date range, then each tenant's models.
 
 Every extraction asset runs for each day; snapshots (inventory, listings, fees, inbound) can only be
-taken of the present, so with `snapshots=True` today's partition of those assets runs as well.
+taken of the present, so with `snapshots=True` today's partition of those assets runs as well. With
+`marts=False` the tenants' models are left as they are (extraction only).
 
 Runs are recorded in the Dagster instance (DAGSTER_HOME), so they show in the UI like any other run;
 they execute in this process, which keeps a small refresh quick (no per-run process start-up).
@@ -56,10 +57,14 @@ def refresh(
     instance: DagsterInstance | None = None,
     progress: Callable[[str], None] = lambda message: None,
     snapshots: bool = False,
+    marts: bool = True,
 ) -> RefreshReport:
     from orchestration.definitions import defs
 
-    instance = hold_storage_connections(instance or DagsterInstance.get())
+    if instance is None:  # the instance DAGSTER_HOME names, closed (its pool with it) when the refresh ends
+        with DagsterInstance.get() as owned:
+            return refresh(tenant_ids, days, instance=owned, progress=progress, snapshots=snapshots, marts=marts)
+    hold_storage_connections(instance)
     _register_tenants(instance, tenant_ids)
     extract_job = defs.resolve_job_def("extract_reports")
     marts_job = defs.resolve_job_def("build_marts")
@@ -81,6 +86,8 @@ def refresh(
                 instance=instance, partition_key=key, raise_on_error=False, asset_selection=SNAPSHOT_KEYS
             )
             _record(report, f"{tenant_id} {today.isoformat()} snapshots", result, progress)
+        if not marts:
+            continue
         label = f"{tenant_id} marts"
         result = marts_job.execute_in_process(instance=instance, partition_key=tenant_id, raise_on_error=False)
         _record(report, label, result, progress)

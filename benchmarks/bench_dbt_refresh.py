@@ -20,10 +20,8 @@ import argparse
 import json
 import os
 import platform
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -33,9 +31,7 @@ sys.path.insert(0, str(REPO))
 
 from psycopg import sql  # noqa: E402
 
-from local_stack import Stack, StackConfig  # noqa: E402
-from local_stack.ports import free_port  # noqa: E402
-from local_stack.settings import dagster_env  # noqa: E402
+from benchmarks.stack import throwaway_stack  # noqa: E402
 
 DBT_PROJECT = REPO / "dbt_project"
 RESULTS = REPO / "benchmarks" / "results"
@@ -128,16 +124,8 @@ def main() -> int:
     parser.add_argument("--output", type=Path, default=RESULTS / "dbt_refresh.json")
     args = parser.parse_args()
 
-    root = Path(tempfile.mkdtemp(prefix="retkee-bench-"))
-    root.chmod(0o711)
-    config = StackConfig(data_dir=root / "data", pg_port=free_port(), vault_port=free_port(),
-                         vault_cluster_port=free_port(), sandbox_port=free_port(), dagster_port=free_port(),
-                         with_sandbox=False)
-    stack = Stack(config)
-    saved = dict(os.environ)
-    try:
-        stack.up()
-        os.environ.update(dagster_env(config))
+    with throwaway_stack("retkee-bench-") as config:
+        root = config.data_dir.parent
         from orchestration.defs.resources import open_session
 
         tenants = [f"t{index:012x}" for index in range(max(args.sizes))]
@@ -178,11 +166,6 @@ def main() -> int:
         args.output.write_text(json.dumps(result, indent=2) + "\n")
         print(f"wrote {args.output}")
         return 0
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
-        stack.clean()
-        shutil.rmtree(root, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -17,10 +17,8 @@ from __future__ import annotations
 import argparse
 import os
 import secrets
-import shutil
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -30,9 +28,7 @@ sys.path.insert(0, str(REPO))
 from psycopg import sql  # noqa: E402
 
 from benchmarks.results_format import BenchResult, Measurement, Ratio  # noqa: E402
-from local_stack import Stack, StackConfig  # noqa: E402
-from local_stack.ports import free_port  # noqa: E402
-from local_stack.settings import dagster_env  # noqa: E402
+from benchmarks.stack import throwaway_stack  # noqa: E402
 
 # Erasing 2000x the rows may cost at most this much more: the fixed steps (Vault, verification, certificate)
 # dominate and only DROP SCHEMA and unlinking files grow with the data.
@@ -96,15 +92,7 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
 
-    root = Path(tempfile.mkdtemp(prefix="retkee-bench-erasure-"))
-    root.chmod(0o711)
-    config = StackConfig(data_dir=root / "data", pg_port=free_port(), vault_port=free_port(),
-                         vault_cluster_port=free_port(), sandbox_port=free_port(), with_sandbox=False)
-    stack = Stack(config)
-    saved = dict(os.environ)
-    try:
-        stack.up()
-        os.environ.update(dagster_env(config))
+    with throwaway_stack("retkee-bench-erasure-"):
         from orchestration.defs.resources import open_session
         from orchestration.secrets.vault import Vault
         from orchestration.settings import Settings
@@ -122,11 +110,6 @@ def main() -> int:
                     samples[label].append(elapsed)
                     steps[label].append(step_seconds)
                     print(f"{label:5} rows={rows:>9} files={files:>4} erased in {elapsed:.3f}s")
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
-        stack.clean()
-        shutil.rmtree(root, ignore_errors=True)
 
     ratio = statistics.median(samples["large"]) / statistics.median(samples["small"])
     step_medians = {

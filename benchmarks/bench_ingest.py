@@ -20,12 +20,9 @@ import csv
 import gzip
 import io
 import json
-import os
 import random
-import shutil
 import subprocess  # noqa: S404
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -140,20 +137,10 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
 
-    from local_stack import Stack, StackConfig
-    from local_stack.ports import free_port
-    from local_stack.settings import dagster_env
+    from benchmarks.stack import throwaway_stack
 
-    root = Path(tempfile.mkdtemp(prefix="retkee-bench-ingest-"))
-    root.chmod(0o711)
-    vault_port = free_port()
-    config = StackConfig(data_dir=root / "data", pg_port=free_port(), vault_port=vault_port,
-                         vault_cluster_port=free_port(), sandbox_port=free_port(), dagster_port=free_port(),
-                         with_sandbox=False)
-    stack = Stack(config)
-    try:
-        stack.up()
-        os.environ.update(dagster_env(config))
+    with throwaway_stack("retkee-bench-ingest-") as config:
+        root = config.data_dir.parent
         from orchestration.defs.resources import open_session
         from orchestration.secrets.redaction import Secret
         from orchestration.secrets.vault import Vault
@@ -185,9 +172,6 @@ def main() -> None:
         document_path = root / "orders.tsv.gz"
         document_path.write_bytes(document)
         peak_mb = measure_memory(document_path, tenant.tenant_id)
-    finally:
-        stack.clean()
-        shutil.rmtree(root, ignore_errors=True)
 
     result = BenchResult(
         name="ingest",

@@ -43,8 +43,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from benchmarks.bench_extraction_rate_limits import last_days, onboard, sandbox_stack, seller_in  # noqa: E402
 from benchmarks.results_format import BenchResult, Measurement, ratio  # noqa: E402
+from benchmarks.stack import last_days, onboard, seller_in, throwaway_stack  # noqa: E402
 
 # -- the worker processes: ours (all tenants) and the baseline (one tenant) ----------------------------------
 
@@ -220,7 +220,7 @@ def main() -> int:
         return worker(args.worker, args.tenants, args.days, args.out)
 
     samples = []
-    with sandbox_stack(args.time_scale, "retkee-bench-orchestration-") as config, \
+    with throwaway_stack("retkee-bench-orchestration-", time_scale=args.time_scale) as config, \
             tempfile.TemporaryDirectory(prefix="retkee-bench-orchestration-out-") as scratch:
         for index in range(args.runs):
             samples.append(measure_once(config, args, index, Path(scratch)))

@@ -66,13 +66,13 @@ def _standardise(result: dict) -> dict:
 
 
 def _summary(results: list[dict]) -> list[str]:
-    """One row per ratio that has a target: where we stand, at a glance (details per benchmark below)."""
-    rows = [(result, r) for result in results for r in result["ratios"] if r.get("target") not in (None, "-")]
+    """One row per ratio: where we stand, at a glance (details per benchmark below)."""
+    rows = [(result, r) for result in results for r in result["ratios"]]
     if not rows:
         return []
     lines = ["## Summary", "", "| benchmark | ratio | value | target | met |", "|---|---|---|---|---|"]
     for result, r in rows:
-        met = "yes" if r["met"] else "**no**"
+        met = "-" if r["met"] is None else ("yes" if r["met"] else "**no**")
         lines.append(f"| {result['title']} | {r['label']} | {r['value']:.2f} | {r['target']} | {met} |")
     return [*lines, ""]
 
@@ -91,8 +91,9 @@ def render() -> str:
         lines.append("No results yet: run `make bench`.")
     lines += _summary(results)
     for result in results:
+        commit = f" on commit {result['commit']}" if result.get("commit") else ""
         lines += [f"## {result['title']}", "", f"Command: `{result['command']}`  ",
-                  f"Measured: {result['measured_at']}", ""]
+                  f"Measured: {result['measured_at']}{commit}", ""]
         if result.get("parameters"):
             lines += ["Parameters: " + ", ".join(f"{k}={v}" for k, v in result["parameters"].items()), ""]
         lines += ["| measurement | median | runs |", "|---|---|---|"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import platform
 import statistics
+import subprocess  # noqa: S404 - asks git which code was measured
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -56,8 +57,22 @@ class BenchResult:
         payload["machine"] = {"python": platform.python_version(), "machine": platform.machine(),
                               "processor_count": __import__("os").cpu_count()}
         payload["measured_at"] = datetime.now(UTC).isoformat(timespec="seconds")
+        payload["commit"] = measured_commit()
         path.write_text(json.dumps(payload, indent=2))
         return path
+
+
+def measured_commit() -> str:
+    """The commit whose code was measured, marked `+uncommitted changes` when tracked files differ from it."""
+    root = RESULTS_DIR.parent.parent
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True,  # noqa: S607
+                              text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,  # noqa: S607
+                               capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown (not a git checkout)"
+    return f"{head}+uncommitted changes" if dirty else head
 
 
 def time_runs(fn: Callable[[], object], runs: int) -> list[float]:

@@ -274,7 +274,7 @@ ours into time blocked in our own buckets, time collecting reports (ReportReques
 waits: Amazon's processing, our polls: first after 0.5 s, then 25 % longer each time up to 10 s, all on the \
 sandbox's clock, plus the download), and everything else (Dagster runs and steps, sessions, the other API calls, \
 landing, loading, quality checks), which does not shrink with the time scale: the smaller the scale, the more it \
-weighs against the floor. x0.25 is the closer to a real day (at Amazon's pace a seller's daily reports take \
+weighs against the floor. x0.25 is closer to a real day (at Amazon's pace a seller's daily reports take \
 minutes and the fixed costs are a few seconds); x0.02 shows those fixed costs against a floor of seconds. \
 Run 1 is the process's first and pays its one-time \
 imports (--warmup leaves them out); medians are over runs. calls_refused_429_or_fault above 0 would mean our \

@@ -18,6 +18,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
 from dagster import DagsterInstance, MultiPartitionKey
+from sqlalchemy import event as pool_events
+from sqlalchemy import exc
+from sqlalchemy.pool import QueuePool
 
 from orchestration.defs.partitions import TENANTS
 from orchestration.defs.schedules import SNAPSHOT_KEYS
@@ -35,9 +38,26 @@ STORAGE_POOL_RECYCLE_S = 3600
 STORAGE_MAX_OVERFLOW = 10
 
 
+def _ping_on_checkout(dbapi_connection, connection_record, connection_proxy) -> None:
+    """SQLAlchemy's pessimistic disconnect check: a pooled connection the server has closed (PostgreSQL
+    restarted, an idle timeout) is replaced before use instead of failing the run that drew it."""
+    try:
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute("select 1")
+        finally:
+            cursor.close()
+    except Exception as error:  # noqa: BLE001 - any failure here means the connection is gone
+        raise exc.DisconnectionError(str(error)) from error
+
+
 def hold_storage_connections(instance: DagsterInstance) -> DagsterInstance:
     """Keep the instance's run, event and schedule storage connections open between writes (a pool of one
-    plus overflow) instead of a TLS connection per event. Only for a process that runs many runs itself."""
+    plus overflow) instead of a TLS connection per event. Only for a process that runs many runs itself.
+    Each checkout is pinged first (the listener sits on the QueuePool class: in our processes only Dagster's
+    pooled storage uses one; great-expectations gets a StaticPool)."""
+    if not pool_events.contains(QueuePool, "checkout", _ping_on_checkout):
+        pool_events.listen(QueuePool, "checkout", _ping_on_checkout)
     instance.optimize_for_webserver(
         statement_timeout=STORAGE_STATEMENT_TIMEOUT_MS,
         pool_recycle=STORAGE_POOL_RECYCLE_S,

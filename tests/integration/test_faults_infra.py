@@ -145,3 +145,17 @@ def test_vault_sealed_mid_run_fails_clearly_and_rerun_equals_truth(pipeline_stac
         vault.up()
     _rerun(tenant.tenant_id, days)
     _assert_equals_truth(pipeline_stack, settings, seller, tenant, days)
+
+
+def test_a_refresh_storage_pool_survives_a_postgres_restart(pipeline_stack, instance):
+    """`refresh` keeps connections to Dagster's storage between runs; a PostgreSQL restart must not hand the
+    next run a dead one."""
+    from local_stack import Stack
+    from orchestration.refresh import hold_storage_connections
+
+    hold_storage_connections(instance)
+    instance.get_run_records(limit=1)  # a connection now waits in the pool
+    cluster = Stack(pipeline_stack)._postgres(install=False)
+    cluster.down()
+    cluster.up()
+    assert isinstance(instance.get_run_records(limit=1), list)

@@ -13,6 +13,7 @@ long-running process; a refresh writes hundreds of events per tenant, so it hold
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -32,10 +33,12 @@ class RefreshReport:
     failed: list[tuple[str, str]] = field(default_factory=list)
 
 
-# What dagster-webserver asks of the same storage: statements bounded, connections recycled hourly.
+# Pool settings in the shape dagster-webserver uses for the same storage (it bounds statements at 15 s;
+# a refresh allows a minute), connections recycled hourly.
 STORAGE_STATEMENT_TIMEOUT_MS = 60_000
 STORAGE_POOL_RECYCLE_S = 3600
 STORAGE_MAX_OVERFLOW = 10
+_POOLED_INSTANCES: weakref.WeakSet[DagsterInstance] = weakref.WeakSet()
 
 
 def _ping_on_checkout(dbapi_connection, connection_record, connection_proxy) -> None:
@@ -58,11 +61,13 @@ def hold_storage_connections(instance: DagsterInstance) -> DagsterInstance:
     pooled storage uses one; great-expectations gets a StaticPool)."""
     if not pool_events.contains(QueuePool, "checkout", _ping_on_checkout):
         pool_events.listen(QueuePool, "checkout", _ping_on_checkout)
-    instance.optimize_for_webserver(
-        statement_timeout=STORAGE_STATEMENT_TIMEOUT_MS,
-        pool_recycle=STORAGE_POOL_RECYCLE_S,
-        max_overflow=STORAGE_MAX_OVERFLOW,
-    )
+    if instance not in _POOLED_INSTANCES:  # each call would build new engines and strand the old pools
+        instance.optimize_for_webserver(
+            statement_timeout=STORAGE_STATEMENT_TIMEOUT_MS,
+            pool_recycle=STORAGE_POOL_RECYCLE_S,
+            max_overflow=STORAGE_MAX_OVERFLOW,
+        )
+        _POOLED_INSTANCES.add(instance)
     return instance
 
 

@@ -21,9 +21,11 @@ invocations are serialised by a lock; run several processes for parallelism.
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 import threading
 import time
+import weakref
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -90,7 +92,9 @@ class TenantDbtRunner:
         self.project_dir = Path(project_dir)
         self.profiles_dir = Path(profiles_dir or project_dir)
         # Per-process scratch: several processes (Dagster runs, tests) must not share run_results or logs.
+        # Removed with the runner or at interpreter exit: every run worker process makes one.
         self._scratch = Path(tempfile.mkdtemp(prefix="retkee-dbt-"))
+        self._remove_scratch = weakref.finalize(self, shutil.rmtree, self._scratch, ignore_errors=True)
         self._lock = threading.Lock()
         self._manifest: Any = None
         self._templates: dict[str, tuple[Any, str, str | None]] = {}

@@ -36,3 +36,17 @@ def test_dbt_works_as_the_owner_role_of_the_tenant_it_builds_whatever_the_caller
     assert target["role"] == tenant_owner_role(tenant)
     assert target["schema"] == tenant
     assert target["user"] == "pipeline"
+
+
+def test_the_runner_removes_its_scratch_directory():
+    """Every process that builds marts makes a runner; its dbt logs and run results must not pile up in /tmp."""
+    import gc
+
+    from orchestration.transform.tenant_runner import TenantDbtRunner
+
+    runner = TenantDbtRunner()
+    scratch = runner._scratch
+    assert scratch.is_dir()
+    del runner
+    gc.collect()
+    assert not scratch.exists()

@@ -1,26 +1,22 @@
 """The throw-away stack every benchmark runs on, and the sellers the extraction benchmarks onboard.
 
-`throwaway_stack` starts PostgreSQL and OpenBao (and, given a time scale, the SP-API sandbox on that clock) in a
-temporary directory on free ports; while inside, this process's environment points at it (Dagster's storage,
-the client's buckets and token cache scaled with the sandbox), and afterwards the environment is restored and
-everything is stopped and removed. Benchmarks never touch `.data/` or a running `make run` stack.
+`throwaway_stack` is local_stack's (the integration tests use it too: PostgreSQL and OpenBao, and given a time
+scale the SP-API sandbox on that clock, in a temporary directory on free ports, the environment pointing at it
+while inside) with the client's token cache scaled with the sandbox. Benchmarks never touch `.data/` or a
+running `make run` stack.
 """
 
 from __future__ import annotations
 
 import os
 import secrets
-import shutil
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 
-from local_stack import Stack, StackConfig
-from local_stack.demo import DemoSeller, ensure_dagster_home, register_seller
-from local_stack.ports import free_port
-from local_stack.settings import dagster_env
+from local_stack import StackConfig
+from local_stack.demo import DemoSeller, register_seller
+from local_stack.throwaway import throwaway_stack as local_throwaway_stack
 from spapi_sandbox.marketplaces import MARKETPLACES
 
 # The python-amazon-sp-api client caches an access token for this many seconds whatever `expires_in` says;
@@ -31,28 +27,13 @@ PROFILE = {"skus": 12, "orders_per_day": 40}
 
 @contextmanager
 def throwaway_stack(prefix: str, *, time_scale: float | None = None) -> Iterator[StackConfig]:
-    """A stack of its own for one benchmark; with `time_scale`, the SP-API sandbox runs on that clock."""
-    root = Path(tempfile.mkdtemp(prefix=prefix))
-    root.chmod(0o711)  # PostgreSQL's OS user must be able to enter it
-    with_sandbox = time_scale is not None
-    config = StackConfig(data_dir=root / "data", pg_port=free_port(), vault_port=free_port(),
-                         vault_cluster_port=free_port(), sandbox_port=free_port(), dagster_port=free_port(),
-                         with_sandbox=with_sandbox, **({"sandbox_time_scale": time_scale} if with_sandbox else {}))
-    stack = Stack(config)
-    saved = dict(os.environ)
-    try:
-        stack.up()
-        ensure_dagster_home(config)
-        os.environ.update(dagster_env(config))  # with a sandbox: RETKEE_SPAPI_RATE_SCALE = its time scale
-        if with_sandbox:
+    """local_stack's throw-away stack; with `time_scale`, the SP-API client's token cache shrinks with the
+    sandbox's clock too."""
+    with local_throwaway_stack(prefix, time_scale=time_scale) as config:  # restores the environment after
+        if time_scale is not None:
             os.environ["SP_API_AUTH_CACHE_TTL"] = str(max(1, int(CLIENT_TOKEN_CACHE_SECONDS * time_scale)))
             os.environ.pop("SP_API_DEFAULT_MARKETPLACE", None)  # it would override every seller's marketplace
         yield config
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
-        stack.clean()
-        shutil.rmtree(root, ignore_errors=True)
 
 
 def seller_in(marketplace_count: int, label: str) -> DemoSeller:

@@ -6,20 +6,15 @@ Amazon (time-scale 0.01), and torn down at the end. Tests talk to it only throug
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
-from local_stack import Stack, StackConfig
-from local_stack.demo import DemoSeller, ensure_dagster_home, register_seller
-from local_stack.ports import free_port
-from local_stack.settings import dagster_env
+from local_stack import StackConfig
+from local_stack.demo import DemoSeller, register_seller
+from local_stack.throwaway import throwaway_stack
 
 US = "ATVPDKIKX0DER"
 CA = "A2EUQ1WTGCTBG2"
@@ -27,32 +22,10 @@ CA = "A2EUQ1WTGCTBG2"
 
 @pytest.fixture(scope="session")
 def pipeline_stack() -> Iterator[StackConfig]:
-    root = Path(tempfile.mkdtemp(prefix="retkee-pipeline-test-"))
-    root.chmod(0o711)  # PostgreSQL's OS user must be able to enter it
-    vault_port = free_port()
-    config = StackConfig(
-        data_dir=root / "data",
-        pg_port=free_port(),
-        vault_port=vault_port,
-        vault_cluster_port=free_port(),
-        sandbox_port=free_port(),
-        dagster_port=free_port(),
-        sandbox_time_scale=0.01,
-    )
-    stack = Stack(config)
-    saved = dict(os.environ)
-    try:
-        stack.up()
-        ensure_dagster_home(config)
-        os.environ.update(dagster_env(config))
-        # The sandbox refills its rate-limit buckets 100x faster; so may the pipeline's own limiter.
-        os.environ["RETKEE_SPAPI_RATE_SCALE"] = str(config.sandbox_time_scale)
+    # The sandbox refills its rate-limit buckets 100x faster; the pipeline's own limiter follows
+    # (RETKEE_SPAPI_RATE_SCALE, set from the stack's time scale).
+    with throwaway_stack("retkee-pipeline-test-", time_scale=0.01) as config:
         yield config
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
-        stack.clean()
-        shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -260,7 +260,7 @@ Ours runs `retkee refresh`'s extraction: sellers one after another, each (tenant
 executed in process with its assets one at a time, then today's snapshots; its marts are not part of it. (The other \
 way runs start, the daemon's `daily_extraction` schedule with a process per run and up to 8 runs side by side, one \
 per tenant, is not measured here.) Floor model, per seller, from the calls the sandbox admitted for it (GET \
-/_sandbox/calls) and Amazon's published usage plans (spapi_sandbox/ratelimit.py = shared/spapi-reference.md): \
+/_sandbox/calls) and Amazon's published usage plans (spapi_sandbox/ratelimit.py = docs/amazon/spapi-reference.md): \
 for each operation with burst b and rate r, n calls need at least max(0, (n - b)/r) seconds (buckets start \
 full); buckets refill side by side, so the seller's bound is the largest one, not the sum. Report processing \
 (IN_QUEUE -> IN_PROGRESS -> DONE, 30 Amazon-seconds) is imposed by Amazon and our code must wait for it: each \

@@ -26,7 +26,7 @@ class UsagePlan:
     burst: int
 
 
-# Amazon's published usage plans (shared/spapi-reference.md, the API models).
+# Amazon's published usage plans (docs/amazon/spapi-reference.md, the API models).
 USAGE_PLANS: dict[str, UsagePlan] = {
     "createReport": UsagePlan(0.0167, 15),
     "getReport": UsagePlan(2.0, 15),

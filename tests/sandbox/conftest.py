@@ -27,8 +27,9 @@ from sp_api.auth import AccessTokenClient
 from sp_api.base.credential_provider import FromCodeCredentialProvider
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-MODELS_DIR = REPO_ROOT.parent / "shared" / "sp-api-models"
-REFERENCE_MD = REPO_ROOT.parent / "shared" / "spapi-reference.md"
+# Amazon's published models and documented report headers, both carried by the repository itself.
+MODELS_DIR = REPO_ROOT / "sp-api-models"
+REPORT_HEADERS_FILE = REPO_ROOT / "tests" / "fixtures" / "amazon_report_headers.json"
 TIME_SCALE = 0.01
 CLIENT_ID = "amzn1.application-oa2-client.sandboxtest"
 CLIENT_SECRET = "sandbox-test-secret"  # noqa: S105 - a test fixture value
@@ -200,6 +201,13 @@ def sandbox(pki, tmp_path_factory):
     server = start_server(pki, tmp_path_factory.mktemp("sandbox-state"))
     yield server
     server.stop()
+
+
+def reference_header(report_type: str) -> list[str]:
+    """The header row Amazon documents for a report type (tests/fixtures, never read from the sandbox)."""
+    reports = json.loads(REPORT_HEADERS_FILE.read_text())["reports"]
+    assert report_type in reports, f"{report_type} has no documented header in {REPORT_HEADERS_FILE}"
+    return reports[report_type]["header"]
 
 
 def wait_for_report(client: Reports, report_id: str, timeout: float = 15.0) -> dict:

@@ -8,7 +8,6 @@ import datetime as dt
 import gzip
 import io
 import json
-import re
 from decimal import Decimal
 
 import httpx
@@ -16,7 +15,7 @@ import pytest
 
 from spapi_sandbox.world import SellerProfile, World, load_world
 
-from .conftest import DE, REFERENCE_MD, US, wait_for_report
+from .conftest import DE, US, reference_header, wait_for_report
 
 MYI = "GET_FBA_MYI_UNSUPPRESSED_INVENTORY_DATA"
 LISTINGS = "GET_MERCHANT_LISTINGS_ALL_DATA"
@@ -27,14 +26,6 @@ PII_COLUMNS = (
     "buyer-email buyer-name buyer-phone-number recipient-name ship-address-1 ship-address-2 ship-address-3 "
     "ship-phone-number bill-address-1 bill-address-2 bill-address-3"
 ).split()
-
-
-def reference_header(report_type: str) -> list[str]:
-    """The header row as shared/spapi-reference.md writes it (read from there, never from the sandbox)."""
-    text = REFERENCE_MD.read_text()
-    match = re.search(r"\*\*" + report_type + r"\*\*[^\n]*\n`([^`]+)`", text)
-    assert match, f"{report_type} header not found in {REFERENCE_MD}"
-    return match.group(1).split()
 
 
 def parse(text: str) -> tuple[list[str], list[dict]]:

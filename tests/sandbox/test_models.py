@@ -1,4 +1,4 @@
-"""Every JSON answer of the sandbox validates against Amazon's published models in shared/sp-api-models."""
+"""Every JSON answer of the sandbox validates against Amazon's published models in sp-api-models/."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ def _is_iso_datetime(value) -> bool:
 
 def validator(model_file: str, definition: str) -> jsonschema.Draft4Validator:
     path = MODELS_DIR / model_file
-    assert path.exists(), f"Amazon's models are expected beside the clone, at {MODELS_DIR}"
+    assert path.exists(), f"Amazon's model {model_file} is missing from {MODELS_DIR}"
     model = json.loads(path.read_text())
     schema = {"$ref": f"#/definitions/{definition}", "definitions": model["definitions"]}
     return jsonschema.Draft4Validator(schema, format_checker=FORMATS)

@@ -14,13 +14,12 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
+from orchestration.extract.marketplaces import CURRENCIES as MARKETPLACE_CURRENCIES
+
 REQUIRED = ("sku", "unit_cost", "currency", "valid_from")
 ALIASES = {"cost": "unit_cost"}
 # The currencies of Amazon's marketplaces: a cost in any other currency could never meet a sale.
-CURRENCIES = frozenset({
-    "USD", "CAD", "MXN", "BRL", "GBP", "EUR", "SEK", "PLN", "TRY", "AED", "SAR", "EGP", "INR", "JPY", "AUD",
-    "SGD", "ZAR",
-})
+CURRENCIES = MARKETPLACE_CURRENCIES
 MAX_SKU_LENGTH = 40  # Amazon's limit for a seller SKU
 MAX_UNIT_COST = Decimal("9999999999.9999")  # numeric(14,4)
 EARLIEST = date(2000, 1, 1)

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
+from orchestration.retain.policy import AMAZON_MAX_AGE_MONTHS, LegalBasis, check_max_age
+
 MONEY = pl.Decimal(14, 2)
 TIMESTAMP = pl.Datetime("us", "UTC")
 
@@ -44,6 +46,13 @@ class Dataset:
     # Columns Amazon writes once per group (a settlement's currency and dates sit on its summary row
     # only): (column, group column) pairs filled onto every row of the group at load.
     filled_within: tuple[tuple[str, str], ...] = ()
+    # Retention (docs/retention.md): a partition older than this many calendar months is removed. Above
+    # Amazon's 18 months only with the statute that requires it (`legal_basis`); checked when the entry is made.
+    max_age_months: int = AMAZON_MAX_AGE_MONTHS
+    legal_basis: LegalBasis | None = None
+
+    def __post_init__(self) -> None:
+        check_max_age(self.name, self.max_age_months, self.legal_basis)
 
     @property
     def allowlist(self) -> set[str]:
@@ -198,6 +207,53 @@ FINANCIAL_EVENTS = Dataset(
     classification="financial",
     document_format="json",
     description="one row per charge, fee or promotion line of the money events posted on the partition day",
+)
+
+# Finances 2024-06-19 amounts are BigDecimal: kept to six places, so that a transaction's lines add up to its
+# total exactly (two places would round each line).
+EXACT_MONEY = pl.Decimal(18, 6)
+
+
+def _exact_money(source: str, name: str) -> Column:
+    return Column(source, name, EXACT_MONEY, sql_type="numeric(18,6)")
+
+
+FINANCE_TRANSACTIONS = Dataset(
+    name="finance_transactions",
+    report_type="listTransactions",
+    columns=(
+        _text("transactionId", required=True, name="transaction_id"),
+        _int("lineNumber", required=True, name="line_number"),
+        _text("transactionType", name="transaction_type"),
+        _text("transactionStatus", name="transaction_status"),
+        _text("description"),
+        _time("postedDate", required=True, name="posted_date"),
+        _text("marketplaceId", name="marketplace_id"),
+        _text("orderId", name="order_id"),
+        _text("settlementId", name="settlement_id"),
+        _text("financialEventGroupId", name="financial_event_group_id"),
+        _text("deferredTransactionId", name="deferred_transaction_id"),
+        _text("releaseTransactionId", name="release_transaction_id"),
+        _int("itemNumber", name="item_number"),
+        _text("sku"),
+        _text("asin"),
+        _int("quantity"),
+        _text("fulfillmentNetwork", name="fulfillment_network"),
+        _text("deferralReason", name="deferral_reason"),
+        _time("maturityDate", name="maturity_date"),
+        _text("breakdownPath", required=True, name="breakdown_path"),
+        _exact_money("amount", "amount"),
+        _text("currency", required=True),
+        _text("lineStatus", required=True, name="line_status"),
+        _exact_money("transactionTotal", "transaction_total"),
+        _text("transactionCurrency", name="transaction_currency"),
+    ),
+    key=("transaction_id", "line_number"),
+    partition_column="posted_date",
+    classification="financial",
+    document_format="json",
+    description="one row per leaf breakdown amount of the Finances transactions posted on the partition day; "
+    "a transaction's rows sum to its total, lines the fee taxonomy does not map are marked unclassified",
 )
 
 INVENTORY_SNAPSHOTS = Dataset(
@@ -479,7 +535,7 @@ FULFILLED_SHIPMENTS = Dataset(
 DATASETS: dict[str, Dataset] = {
     d.name: d
     for d in (
-        ORDERS, SETTLEMENTS, FINANCIAL_EVENTS, INVENTORY_SNAPSHOTS, INVENTORY_SUMMARIES, INBOUND_SHIPMENTS,
+        ORDERS, SETTLEMENTS, FINANCIAL_EVENTS, FINANCE_TRANSACTIONS, INVENTORY_SNAPSHOTS, INVENTORY_SUMMARIES, INBOUND_SHIPMENTS,
         LISTINGS, ESTIMATED_FEES, SALES_TRAFFIC_BY_DATE, SALES_TRAFFIC_BY_SKU, FULFILLED_SHIPMENTS,
     )
 }

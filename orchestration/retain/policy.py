@@ -4,6 +4,11 @@ A tenant that is revoked or terminated is erased after a grace period (short by 
 any case within 30 days of the request: that ceiling is law for us, not a setting, so a configured grace
 period beyond it is clamped, never honoured. A seller who asks for deletion is erased at once (no grace).
 PII that a future feature must hold is purged 30 days after delivery by the same machinery.
+
+Age caps (Amazon's Data Protection Policy, effective 2025-11-25): no partition of Amazon data is kept longer
+than AMAZON_MAX_AGE_MONTHS unless a statute requires longer, and then only with that statute recorded
+(`LegalBasis`) in the dataset catalogue; an operator may only lower a cap. Logs (the access log, the
+retention records) are kept at least LOG_MIN_RETENTION_MONTHS and pruned after a configurable period.
 """
 
 from __future__ import annotations
@@ -11,7 +16,8 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from calendar import monthrange
+from datetime import date, datetime, timedelta
 
 # Erasure must be complete within this time of the request (revocation, termination or the seller's ask).
 HARD_CEILING = timedelta(days=30)
@@ -29,8 +35,106 @@ GRACE_ENV = "RETKEE_ERASURE_GRACE_HOURS"
 ERASABLE_STATUSES = ("revoked", "terminated")
 
 
+# Amazon DPP (docs/amazon/spapi-limits.md, section 6): non-PII Amazon data is kept at most this many months,
+# unless the law requires longer. The one home of this fact: the catalogue's default, the partitions' start,
+# the daily removal, the asset check and the compliance report all read it from here.
+AMAZON_MAX_AGE_MONTHS = 18
+# Amazon DPP: logs are kept at least this long. The access log and the retention records are logs.
+LOG_MIN_RETENTION_MONTHS = 12
+# One month beyond the floor, so a prune that runs late or a clock that is off never cuts into it.
+DEFAULT_LOG_RETENTION_MONTHS = 13
+
+MAX_AGE_ENV = "RETKEE_RETENTION_MONTHS"  # every dataset without a legal basis
+MAX_AGE_DATASET_ENV_PREFIX = "RETKEE_RETENTION_MONTHS_"  # + the dataset name in capitals: that dataset only
+LOG_RETENTION_ENV = "RETKEE_LOG_RETENTION_MONTHS"
+
+
 class PolicyError(ValueError):
     """A retention setting that cannot be right (negative, not a number)."""
+
+
+class RetentionCapRefused(PolicyError):
+    """A maximum age above what the policy allows: above Amazon's 18 months without a legal basis, or above
+    what the recorded statute requires. Carries the facts, so callers never parse the message."""
+
+    def __init__(self, *, dataset: str, months: int, ceiling: int, where: str, legal_basis: LegalBasis | None):
+        self.dataset, self.months, self.ceiling, self.where, self.legal_basis = (
+            dataset, months, ceiling, where, legal_basis)
+        if legal_basis is None:
+            why = (f"Amazon allows at most {AMAZON_MAX_AGE_MONTHS} months for non-PII data unless the law "
+                   "requires longer, and no legal basis is recorded for it (orchestration/load/datasets.py, "
+                   "`legal_basis`)")
+        else:
+            why = f"its legal basis ({legal_basis.statute}) requires keeping it {legal_basis.months} months, no more"
+        super().__init__(f"{where}: {dataset} cannot be kept {months} months: {why}; at most {ceiling}")
+
+
+@dataclass(frozen=True)
+class LegalBasis:
+    """The statute that requires a dataset to be kept longer than Amazon's 18 months, as the compliance
+    report shows it: which law, for what purpose, for how long."""
+
+    statute: str  # e.g. "26 U.S.C. 6001; 26 CFR 1.6001-1(e)"
+    purpose: str  # e.g. "tax records of the seller's payouts"
+    months: int  # how long the statute requires the records kept
+
+    def __str__(self) -> str:
+        return f"{self.statute}: {self.purpose} ({self.months} months)"
+
+
+def max_age_ceiling(legal_basis: LegalBasis | None) -> int:
+    """The longest a dataset may be kept: Amazon's cap, or the recorded statute's period."""
+    return AMAZON_MAX_AGE_MONTHS if legal_basis is None else max(legal_basis.months, AMAZON_MAX_AGE_MONTHS)
+
+
+def check_max_age(dataset: str, months: int, legal_basis: LegalBasis | None, where: str = "catalogue") -> int:
+    """`months` if the policy allows it for this dataset; RetentionCapRefused (or PolicyError) if not."""
+    if isinstance(months, bool) or not isinstance(months, int) or months < 1:
+        raise PolicyError(f"{where}: the maximum age of {dataset} must be a whole number of months >= 1, "
+                          f"not {months!r}")
+    ceiling = max_age_ceiling(legal_basis)
+    if months > ceiling:
+        raise RetentionCapRefused(dataset=dataset, months=months, ceiling=ceiling, where=where,
+                                  legal_basis=legal_basis)
+    return months
+
+
+def months_before(day: date, months: int) -> date:
+    """The same day of the month `months` calendar months earlier (the month's last day if it is shorter:
+    18 months before 2026-08-31 is 2025-02-28)."""
+    index = day.year * 12 + (day.month - 1) - months
+    year, month = divmod(index, 12)
+    month += 1
+    return date(year, month, min(day.day, monthrange(year, month)[1]))
+
+
+def oldest_day_kept(today: date, months: int) -> date:
+    """The first day a cap of `months` keeps: a day before it is older than the cap and must be gone."""
+    return months_before(today, months)
+
+
+def months_setting(name: str, value: str) -> int:
+    """A setting that counts whole months, checked: a clear error names the setting and the value."""
+    try:
+        months = int(value.strip())
+    except ValueError:
+        raise PolicyError(f"{name} must be a whole number of months, not {value!r}") from None
+    if months < 1:
+        raise PolicyError(f"{name} must be at least 1 month, not {value!r}")
+    return months
+
+
+def log_retention_months(environ: Mapping[str, str] | None = None) -> int:
+    """RETKEE_LOG_RETENTION_MONTHS (default 13): how long the access log and retention records are kept
+    before they are pruned. Below Amazon's 12-month floor is refused, never clamped: it is the law."""
+    value = (os.environ if environ is None else environ).get(LOG_RETENTION_ENV)
+    if value is None or value.strip() == "":
+        return DEFAULT_LOG_RETENTION_MONTHS
+    months = months_setting(LOG_RETENTION_ENV, value)
+    if months < LOG_MIN_RETENTION_MONTHS:
+        raise PolicyError(f"{LOG_RETENTION_ENV}={value}: logs must be kept at least {LOG_MIN_RETENTION_MONTHS} "
+                          "months (Amazon Data Protection Policy); set 12 or more")
+    return months
 
 
 def effective_grace(configured: timedelta | None) -> timedelta:

@@ -23,6 +23,8 @@ import psycopg
 from orchestration.extract.connection import SellerConnection
 from orchestration.extract.errors import ReportFatal
 from orchestration.extract.finances import list_financial_events
+from orchestration.extract.finances_transactions import LOOKBACK_DAYS as FINANCES_LOOKBACK_DAYS
+from orchestration.extract.finances_transactions import list_transactions
 from orchestration.extract.inbound import get_shipments
 from orchestration.extract.inventory import get_inventory_summaries
 from orchestration.extract.marketplaces import currency_of
@@ -41,6 +43,7 @@ from orchestration.load.raw_tables import LoadResult, PartitionLoad
 from orchestration.load.stream import read_tsv
 from orchestration.secrets.vault import Vault
 from orchestration.tenants.registry import Tenant
+from orchestration.settings import FINANCES_V0_REMOVAL, FINANCES_V0_SWITCH, finances_v0_enabled
 
 log = logging.getLogger(__name__)
 
@@ -131,6 +134,12 @@ def _finances_fetch(seller: SellerConnection, tenant: Tenant, day: date) -> list
 
 
 def _inventory_fetch(seller: SellerConnection, tenant: Tenant, day: date) -> list[ReportDocument]:
+def _transactions_fetch(seller: SellerConnection, tenant: Tenant, day: date) -> list[ReportDocument]:
+    start, end = day_bounds(day)
+    documents = (list_transactions(seller, m, start, end) for m in tenant.marketplace_ids)
+    return [d for d in documents if d is not None]
+
+
     return [get_inventory_summaries(seller, m) for m in tenant.marketplace_ids]
 
 
@@ -139,6 +148,12 @@ def _inbound_fetch(seller: SellerConnection, tenant: Tenant, day: date) -> list[
 
 
 @dataclass(frozen=True)
+def _v0_switched_off() -> str | None:
+    if finances_v0_enabled():
+        return None
+    return f"Finances v0 is switched off ({FINANCES_V0_SWITCH}=off; Amazon removes it on {FINANCES_V0_REMOVAL})"
+
+
 class Extraction:
     name: str  # landing-zone folder and Dagster asset group member
     datasets: tuple[Dataset, ...]
@@ -148,11 +163,16 @@ class Extraction:
     history_days: int | None = None  # how far back Amazon serves this data
     rule: str = ""  # the backfill rule, shown in the asset's metadata
 
+    lookback_days: int = 0  # the schedule asks this many past days again every day (late, restated data)
+    switch: Callable[[], str | None] | None = None  # why the extraction is switched off, or None
     def unreachable(self, day: date, today: date) -> str | None:
         """Why Amazon cannot serve `day` (the partition is then left as it is), or None."""
         if day > today:
             return f"{day} is in the future"
         if self.snapshot and day != today:
+        off = self.switch() if self.switch else None
+        if off:
+            return off
             return f"{self.name} is a snapshot: Amazon serves only the present, so only {today} can be taken"
         if self.history_days is not None and (today - day).days >= self.history_days:
             return f"{self.name} reaches back {self.history_days} days; {day} is older"
@@ -170,7 +190,14 @@ EXTRACTIONS: dict[str, Extraction] = {
                         "downloaded; Amazon keeps them 90 days"),
         Extraction("financial_events", (ds.FINANCIAL_EVENTS,), _finances_fetch, "Finances v0",
                    rule="one listFinancialEvents window per UTC posted day (Amazon allows at most 180 days "
-                        "per window, ending 2 minutes before now)"),
+                        f"per window, ending 2 minutes before now); deprecated, removed {FINANCES_V0_REMOVAL}, "
+                        f"runs while {FINANCES_V0_SWITCH}=on",
+                   switch=_v0_switched_off),
+        Extraction("finance_transactions", (ds.FINANCE_TRANSACTIONS,), _transactions_fetch, "Finances 2024-06-19",
+                   lookback_days=FINANCES_LOOKBACK_DAYS,
+                   rule="one listTransactions window per marketplace and UTC posted day; the last "
+                        f"{FINANCES_LOOKBACK_DAYS} days are asked again every day (deferred money is released "
+                        "and restated later)"),
         Extraction("inventory_snapshots", (ds.INVENTORY_SNAPSHOTS,),
                    report_fetch(ds.INVENTORY_SNAPSHOTS.report_type, snapshot=True), "Reports API 2021-06-30",
                    snapshot=True, rule="snapshot of today"),

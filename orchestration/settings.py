@@ -140,3 +140,17 @@ def _root_token_file_beside(approle_file: Path) -> Path | None:
         if isinstance(data, dict) and data.get("root_token"):
             return candidate
     return None
+# Finances v0 (listFinancialEvents) is deprecated; Amazon removes it on 2027-08-27 (docs/amazon/spapi-money.md
+# section 2). Until then RETKEE_FINANCES_V0 keeps its extraction running beside Finances 2024-06-19, which is
+# the marts' money source either way: `on` (default, so the v0 table stays comparable) or `off`.
+FINANCES_V0_REMOVAL = "2027-08-27"
+FINANCES_V0_SWITCH = "RETKEE_FINANCES_V0"
+
+
+def finances_v0_enabled(environ: Mapping[str, str] | None = None) -> bool:
+    value = (os.environ if environ is None else environ).get(FINANCES_V0_SWITCH, "on")
+    if value not in ("on", "off"):
+        raise SettingsError(f"{FINANCES_V0_SWITCH} must be on or off (got {value!r})")
+    return value == "on"
+
+

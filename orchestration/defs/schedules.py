@@ -3,7 +3,9 @@
 A day is "missed" when the orders table has no materialization for it (the daemon was down, a run
 failed): the schedule asks for it again, so a gap closes by itself within CATCH_UP_DAYS. Re-running a
 partition replaces it, so asking twice is harmless. Snapshots (inventory, listings, fees, inbound) can
-only be taken of the present, so they run for today. Run keys make every request idempotent per tick.
+only be taken of the present, so they run for today. An extraction with a lookback (Finances: money is
+released and restated after it posts) has every day of its lookback asked again, daily. Run keys make
+every request idempotent per tick.
 """
 
 from __future__ import annotations
@@ -20,8 +22,9 @@ from dagster import (
     schedule,
 )
 
-from orchestration.defs.extraction import DAILY_ASSETS, SNAPSHOT_ASSETS
+from orchestration.defs.extraction import DAILY_ASSETS, SNAPSHOT_ASSETS, asset_key
 from orchestration.defs.partitions import TENANTS
+from orchestration.ingest import EXTRACTIONS
 
 CATCH_UP_DAYS = 7
 CRON = "0 3 * * *"  # 03:00 UTC: Amazon's day is over everywhere we sell and most statuses have settled
@@ -42,14 +45,29 @@ def days_to_request(today: date, materialized: set[str], tenant_id: str) -> list
     return wanted
 
 
+def lookback_requests(today: date, requested: set[date]) -> dict[date, list[AssetKey]]:
+    """Days of the lookback windows not already requested, with the tables that look back that far."""
+    wanted: dict[date, list[AssetKey]] = {}
+    for extraction in EXTRACTIONS.values():
+        for offset in range(1, extraction.lookback_days + 1):
+            day = today - timedelta(days=offset)
+            if day not in requested:
+                wanted.setdefault(day, []).extend(asset_key(d) for d in extraction.datasets)
+    return dict(sorted(wanted.items()))
+
+
 def requests_for(today: date, tenant_ids: list[str], materialized: set[str]) -> list[RunRequest]:
     requests = []
     for tenant_id in tenant_ids:
-        for day in days_to_request(today, materialized, tenant_id):
+        days = days_to_request(today, materialized, tenant_id)
+        for day in days:
             key = MultiPartitionKey({"tenant": tenant_id, "day": day.isoformat()})
             requests.append(
                 RunRequest(run_key=f"daily|{today}|{key}", partition_key=key, asset_selection=DAILY_KEYS)
             )
+        for day, keys in lookback_requests(today, set(days)).items():
+            key = MultiPartitionKey({"tenant": tenant_id, "day": day.isoformat()})
+            requests.append(RunRequest(run_key=f"lookback|{today}|{key}", partition_key=key, asset_selection=keys))
         key = MultiPartitionKey({"tenant": tenant_id, "day": today.isoformat()})
         requests.append(RunRequest(run_key=f"snapshot|{key}", partition_key=key, asset_selection=SNAPSHOT_KEYS))
     return requests

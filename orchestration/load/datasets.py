@@ -223,7 +223,7 @@ FINANCE_TRANSACTIONS = Dataset(
     report_type="listTransactions",
     columns=(
         _text("transactionId", required=True, name="transaction_id"),
-        _int("lineNumber", required=True, name="line_number"),
+        _int("lineNumber", required=True, name="transaction_line"),
         _text("transactionType", name="transaction_type"),
         _text("transactionStatus", name="transaction_status"),
         _text("description"),
@@ -248,7 +248,7 @@ FINANCE_TRANSACTIONS = Dataset(
         _exact_money("transactionTotal", "transaction_total"),
         _text("transactionCurrency", name="transaction_currency"),
     ),
-    key=("transaction_id", "line_number"),
+    key=("transaction_id", "transaction_line"),
     partition_column="posted_date",
     classification="financial",
     document_format="json",
@@ -535,7 +535,7 @@ FULFILLED_SHIPMENTS = Dataset(
 DATASETS: dict[str, Dataset] = {
     d.name: d
     for d in (
-        ORDERS, SETTLEMENTS, FINANCIAL_EVENTS, FINANCE_TRANSACTIONS, INVENTORY_SNAPSHOTS, INVENTORY_SUMMARIES, INBOUND_SHIPMENTS,
-        LISTINGS, ESTIMATED_FEES, SALES_TRAFFIC_BY_DATE, SALES_TRAFFIC_BY_SKU, FULFILLED_SHIPMENTS,
+        ORDERS, SETTLEMENTS, FINANCIAL_EVENTS, FINANCE_TRANSACTIONS, INVENTORY_SNAPSHOTS, INVENTORY_SUMMARIES,
+        INBOUND_SHIPMENTS, LISTINGS, ESTIMATED_FEES, SALES_TRAFFIC_BY_DATE, SALES_TRAFFIC_BY_SKU, FULFILLED_SHIPMENTS,
     )
 }

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
+from decimal import Decimal, InvalidOperation
+
+from orchestration.load.fee_taxonomy import PATH_SEPARATOR, TRANSACTIONS, FeeTaxonomy, fee_taxonomy
 
 
 def _amount(money: dict | None) -> tuple[object, object]:
@@ -56,6 +59,159 @@ def financial_events(document: dict) -> Iterator[dict]:
                                 "Amount": amount,
                                 "CurrencyCode": currency,
                             }
+
+
+# -- Finances 2024-06-19 listTransactions ---------------------------------------------------------------
+
+# The related identifiers the marts join on, by Amazon's name -> our record field.
+TRANSACTION_IDENTIFIERS = {
+    "ORDER_ID": "orderId",
+    "SETTLEMENT_ID": "settlementId",
+    "FINANCIAL_EVENT_GROUP_ID": "financialEventGroupId",
+    "DEFERRED_TRANSACTION_ID": "deferredTransactionId",
+    "RELEASE_TRANSACTION_ID": "releaseTransactionId",
+}
+CLASSIFIED = "classified"
+UNCLASSIFIED = "unclassified"
+# Path of the line that carries money a breakdown tree does not explain (its parts do not add up to it).
+REMAINDER = "(remainder)"
+# Path of an item or transaction that has an amount but no breakdown at all.
+UNBROKEN = "(no breakdown)"
+
+
+def _decimal(value: object) -> Decimal | None:
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        return Decimal(str(value))
+    except InvalidOperation:
+        return None
+
+
+def _money_of(money: dict | None) -> tuple[Decimal | None, str | None]:
+    money = money or {}
+    return _decimal(money.get("currencyAmount")), money.get("currencyCode")
+
+
+def _contexts(contexts: list | None) -> dict[str, dict]:
+    """The first context of each type (ProductContext, DeferredContext, ...)."""
+    found: dict[str, dict] = {}
+    for context in contexts or []:
+        if isinstance(context, dict) and context.get("contextType"):
+            found.setdefault(context["contextType"], context)
+    return found
+
+
+def _leaves(breakdowns: list | None, path: tuple[str, ...] = ()) -> Iterator[tuple[str, Decimal, str | None]]:
+    """(path, amount, currency) of every leaf of a breakdown tree; where a node's parts do not add up to the
+    node, the difference is one more leaf under it, so the leaves always sum to the top of the tree."""
+    for breakdown in breakdowns or []:
+        if not isinstance(breakdown, dict):
+            continue
+        here = (*path, str(breakdown.get("breakdownType") or "(unnamed)"))
+        amount, currency = _money_of(breakdown.get("breakdownAmount"))
+        children = [b for b in breakdown.get("breakdowns") or [] if isinstance(b, dict)]
+        if not children:
+            yield PATH_SEPARATOR.join(here), amount or Decimal(0), currency
+            continue
+        parts = list(_leaves(children, here))
+        yield from parts
+        if amount is not None:
+            gap = amount - sum((p[1] for p in parts), Decimal(0))
+            if gap:
+                yield PATH_SEPARATOR.join((*here, REMAINDER)), gap, currency
+
+
+def _tree_total(breakdowns: list | None) -> Decimal:
+    return sum((_money_of(b.get("breakdownAmount"))[0] or Decimal(0)
+                for b in breakdowns or [] if isinstance(b, dict)), Decimal(0))
+
+
+def _item_lines(item: dict) -> list[tuple[str, Decimal, str | None]]:
+    total, currency = _money_of(item.get("totalAmount"))
+    lines = list(_leaves(item.get("breakdowns")))
+    if not lines and total:
+        lines = [(UNBROKEN, total, currency)]
+    return lines
+
+
+def _transaction_lines(transaction: dict, total: Decimal) -> list[tuple[int, dict, str, Decimal, str | None]]:
+    """(item number, item, path, amount, currency) of the transaction's money, item 0 = the transaction itself.
+
+    Amazon puts the money either in the items' breakdowns (shipments, refunds) or in the transaction's own
+    breakdowns (reimbursements, whose items have none); when both are present they describe the same money,
+    so the side that adds up to the total is taken (the items first: they carry the SKU).
+    """
+    items = [i for i in transaction.get("items") or [] if isinstance(i, dict)]
+    from_items = [(n, item, *line) for n, item in enumerate(items, start=1) for line in _item_lines(item)]
+    own = transaction.get("breakdowns")
+    from_transaction = [(0, {}, *line) for line in _leaves(own)]
+    items_sum = sum((line[3] for line in from_items), Decimal(0))
+    if from_items and (items_sum == total or not from_transaction or _tree_total(own) != total):
+        return from_items
+    return from_transaction
+
+
+def finance_transactions(document: dict, taxonomy: FeeTaxonomy | None = None) -> Iterator[dict]:
+    """One record per leaf breakdown amount of every transaction; the records of a transaction always sum to
+    its totalAmount (an unexplained difference is a `(remainder)` line). A line the fee taxonomy does not map
+    (a new transaction type, breakdown or description) is kept with its raw type, path and amount, marked
+    `unclassified`."""
+    taxonomy = taxonomy or fee_taxonomy()
+    for page in document.get("pages", []):
+        payload = page.get("payload", page) if isinstance(page, dict) else {}
+        for transaction in (payload or {}).get("transactions") or []:
+            if isinstance(transaction, dict):
+                yield from _transaction_records(transaction, taxonomy)
+
+
+def _transaction_records(transaction: dict, taxonomy: FeeTaxonomy) -> Iterator[dict]:
+    total, total_currency = _money_of(transaction.get("totalAmount"))
+    total = total if total is not None else Decimal(0)
+    identifiers = {field: None for field in TRANSACTION_IDENTIFIERS.values()}
+    for related in transaction.get("relatedIdentifiers") or []:
+        field = TRANSACTION_IDENTIFIERS.get((related or {}).get("relatedIdentifierName"))
+        if field and identifiers[field] is None:
+            identifiers[field] = related.get("relatedIdentifierValue")
+    own_contexts = _contexts(transaction.get("contexts"))
+    marketplace = (transaction.get("marketplaceDetails") or {}).get("marketplaceId") \
+        or (transaction.get("sellingPartnerMetadata") or {}).get("marketplaceId")
+    common = {
+        "transactionId": transaction.get("transactionId"),
+        "transactionType": transaction.get("transactionType"),
+        "transactionStatus": transaction.get("transactionStatus"),
+        "description": transaction.get("description"),
+        "postedDate": transaction.get("postedDate"),
+        "marketplaceId": marketplace,
+        **identifiers,
+        "transactionTotal": str(total),
+        "transactionCurrency": total_currency,
+    }
+    lines = _transaction_lines(transaction, total)
+    explained = sum((line[3] for line in lines), Decimal(0))
+    if explained != total or not lines:
+        lines.append((0, {}, REMAINDER if lines else UNBROKEN, total - explained, total_currency))
+    for number, (item_number, item, path, amount, currency) in enumerate(lines, start=1):
+        contexts = {**own_contexts, **_contexts(item.get("contexts"))}
+        product = contexts.get("ProductContext") or {}
+        deferred = contexts.get("DeferredContext") or {}
+        known = path not in (REMAINDER, UNBROKEN) and not path.endswith(REMAINDER) and taxonomy.knows(
+            TRANSACTIONS, common["transactionType"], common["description"], path)
+        yield {
+            **common,
+            "lineNumber": number,
+            "itemNumber": item_number,
+            "sku": product.get("sku"),
+            "asin": product.get("asin"),
+            "quantity": product.get("quantityShipped"),
+            "fulfillmentNetwork": product.get("fulfillmentNetwork"),
+            "deferralReason": deferred.get("deferralReason"),
+            "maturityDate": deferred.get("maturityDate"),
+            "breakdownPath": path,
+            "amount": str(amount),
+            "currency": currency or total_currency,
+            "lineStatus": CLASSIFIED if known else UNCLASSIFIED,
+        }
 
 
 def inventory_summaries(document: dict) -> Iterator[dict]:
@@ -148,6 +304,7 @@ def sales_traffic_by_sku(document: dict) -> Iterator[dict]:
 
 FLATTENERS: dict[str, Callable[[dict], Iterator[dict]]] = {
     "financial_events": financial_events,
+    "finance_transactions": finance_transactions,
     "inventory_summaries": inventory_summaries,
     "inbound_shipments": inbound_shipments,
     "sales_traffic_by_date": sales_traffic_by_date,

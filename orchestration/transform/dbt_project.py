@@ -63,8 +63,8 @@ def _manifest_is_stale(manifest_path: Path) -> bool:
         return True
     built = manifest_path.stat().st_mtime
     sources = [DBT_PROJECT_DIR / "dbt_project.yml", DBT_PROJECT_DIR / "profiles.yml"]
-    for folder in ("models", "macros", "tests"):
-        sources += [p for p in (DBT_PROJECT_DIR / folder).rglob("*") if p.suffix in (".sql", ".yml", ".yaml")]
+    for folder in ("models", "macros", "tests", "seeds"):
+        sources += [p for p in (DBT_PROJECT_DIR / folder).rglob("*") if p.suffix in (".sql", ".yml", ".yaml", ".csv")]
     return any(p.exists() and p.stat().st_mtime > built for p in sources)
 
 

@@ -1,0 +1,89 @@
+"""Which money lines the fee taxonomy knows: its keys, read from the taxonomy's one home, the dbt seed.
+
+The seed (dbt_project/seeds/fee_taxonomy.csv) maps every spelling Amazon uses for a fee or a transaction
+(Finances 2024-06-19 breakdown paths, Finances v0 line types, settlement report triples) to one P&L category;
+dbt joins it to the money lines. The loader needs only to know whether a line is mapped at all, so that a
+line Amazon invented since the seed was written is marked `unclassified` when it lands (and counted in the
+asset's metadata) instead of being dropped or silently booked as something else.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+SEED_PATH = Path(__file__).resolve().parents[2] / "dbt_project" / "seeds" / "fee_taxonomy.csv"
+SEED_COLUMNS = ("source", "transaction_type", "transaction_description", "amount_type", "amount_description",
+                "category")
+# Where each spelling comes from (the seed's `source` column).
+TRANSACTIONS = "transactions"  # Finances 2024-06-19 listTransactions: amount_type is the breakdown path
+FINANCIAL_EVENTS = "financial_events"  # Finances v0: amount_type is the line kind, amount_description its type
+SETTLEMENTS = "settlements"  # settlement report: transaction-type / amount-type / amount-description
+SOURCES = (TRANSACTIONS, FINANCIAL_EVENTS, SETTLEMENTS)
+# An empty transaction_description in the seed matches every description of that transaction type.
+ANY_DESCRIPTION = ""
+# The categories a line can have (docs/marts.md explains each). Sales lines first, then the seller's costs
+# and credits, then money that moves the balance without being profit.
+CATEGORIES = (
+    "product_sales", "shipping_credits", "gift_wrap_credits", "tax_collected",
+    "promotions", "refunds", "referral", "fulfilment", "storage", "aged_storage", "inbound", "removal_disposal",
+    "advertising", "subscription", "coupons_deals", "reimbursements", "chargebacks_claims", "other",
+    "marketplace_withheld_tax", "reserves_transfers",
+)
+# A breakdown path joins the breakdown types from the top of the tree to the leaf.
+PATH_SEPARATOR = "/"
+
+
+class TaxonomyError(ValueError):
+    """The seed is malformed: a column is missing, a category or source is unknown, a key is mapped twice."""
+
+
+@dataclass(frozen=True)
+class TaxonomyKey:
+    source: str
+    transaction_type: str
+    transaction_description: str
+    amount_type: str
+    amount_description: str
+
+
+class FeeTaxonomy:
+    def __init__(self, rows: list[dict[str, str]]) -> None:
+        self.categories: dict[TaxonomyKey, str] = {}
+        for number, row in enumerate(rows, start=2):
+            missing = [c for c in SEED_COLUMNS if c not in row]
+            if missing:
+                raise TaxonomyError(f"fee taxonomy line {number}: columns {missing} missing")
+            if row["source"] not in SOURCES:
+                raise TaxonomyError(f"fee taxonomy line {number}: unknown source {row['source']!r}")
+            if row["category"] not in CATEGORIES:
+                raise TaxonomyError(f"fee taxonomy line {number}: unknown category {row['category']!r}")
+            key = TaxonomyKey(*(row[c] or "" for c in SEED_COLUMNS[:5]))
+            if key in self.categories:
+                raise TaxonomyError(f"fee taxonomy line {number}: {key} is mapped twice")
+            self.categories[key] = row["category"]
+
+    def category(self, source: str, transaction_type: str | None, description: str | None, amount_type: str | None,
+                 amount_description: str | None = "") -> str | None:
+        """The line's category; a row naming the description wins over the row for any description."""
+        for wanted in ((description or ""), ANY_DESCRIPTION):
+            key = TaxonomyKey(source, transaction_type or "", wanted, amount_type or "", amount_description or "")
+            if key in self.categories:
+                return self.categories[key]
+        return None
+
+    def knows(self, *args: str | None) -> bool:
+        return self.category(*args) is not None
+
+
+def read_taxonomy(path: Path = SEED_PATH) -> FeeTaxonomy:
+    with path.open(newline="", encoding="utf-8") as handle:
+        return FeeTaxonomy(list(csv.DictReader(handle)))
+
+
+@cache
+def fee_taxonomy() -> FeeTaxonomy:
+    """The committed seed, read once per process."""
+    return read_taxonomy()

@@ -1,0 +1,48 @@
+"""The Finances extractions: 2024-06-19 transactions at Amazon's usage plan, asked again over their lookback
+window every day; v0 behind its switch until Amazon removes it."""
+
+from datetime import date, timedelta
+
+import pytest
+from dagster import AssetKey, MultiPartitionKey
+
+from orchestration.defs.schedules import requests_for
+from orchestration.extract.finances_transactions import LOOKBACK_DAYS
+from orchestration.extract.ratelimit import USAGE_PLANS
+from orchestration.ingest import EXTRACTIONS
+from orchestration.settings import SettingsError, finances_v0_enabled
+
+TENANT = "t0123456789ab"
+
+
+def test_list_transactions_is_metered_at_half_a_request_per_second_with_a_burst_of_ten():
+    plan = USAGE_PLANS["listTransactions"]
+    assert (plan.rate_per_second, plan.burst) == (0.5, 10)
+
+
+def test_finances_transactions_are_asked_again_over_their_lookback_window_every_day():
+    today = date(2026, 3, 1)
+    every_day_done = {str(MultiPartitionKey({"tenant": TENANT, "day": (today - timedelta(days=n)).isoformat()}))
+                      for n in range(1, 30)}
+    requests = requests_for(today, [TENANT], every_day_done)
+    lookback = [r for r in requests if r.run_key.startswith("lookback|")]
+    assert len(lookback) == LOOKBACK_DAYS - 1  # yesterday is asked anyway, with every daily table
+    assert all(r.asset_selection == [AssetKey(["raw", "finance_transactions"])] for r in lookback)
+    days = sorted(r.partition_key.keys_by_dimension["day"] for r in lookback)
+    assert days[0] == (today - timedelta(days=LOOKBACK_DAYS)).isoformat()
+    assert days[-1] == (today - timedelta(days=2)).isoformat()
+
+
+def test_finances_v0_runs_until_switched_off_and_then_leaves_its_partitions_as_they_are(monkeypatch):
+    v0 = EXTRACTIONS["financial_events"]
+    today = date(2026, 3, 1)
+    monkeypatch.delenv("RETKEE_FINANCES_V0", raising=False)
+    assert v0.unreachable(date(2026, 2, 28), today) is None
+    monkeypatch.setenv("RETKEE_FINANCES_V0", "off")
+    assert "2027-08-27" in v0.unreachable(date(2026, 2, 28), today)
+    assert EXTRACTIONS["finance_transactions"].unreachable(date(2026, 2, 28), today) is None
+
+
+def test_a_misspelt_v0_switch_is_refused():
+    with pytest.raises(SettingsError, match="RETKEE_FINANCES_V0"):
+        finances_v0_enabled({"RETKEE_FINANCES_V0": "yes"})

@@ -23,7 +23,7 @@ from local_stack.osuser import PgUser
 from local_stack.ports import require_free_port
 from local_stack.processes import pid_alive
 from local_stack.secret_files import random_password, read_json, write_private_json
-from orchestration.compliance.audit_schema import ACCESS_LOG_DDL, ACCESS_LOG_INDEX_DDL
+from orchestration.compliance.audit_schema import ACCESS_LOG_DDL, ACCESS_LOG_INDEX_DDL, RETENTION_AUDIT_DDL
 
 SUPERUSER = "retkee_admin"
 PREFERRED_MAJOR = "15"
@@ -49,6 +49,16 @@ _AUDIT_SQL = [
     "REVOKE ALL ON audit.access_log FROM PUBLIC",
     # Append only: INSERT (ON CONFLICT DO NOTHING needs SELECT on the conflict column), no UPDATE or DELETE.
     f"GRANT INSERT, SELECT (run_id) ON audit.access_log TO {PIPELINE_ROLE}",
+    # The retention records, append only too; both logs lose rows only through audit.prune_audit_logs, which
+    # keeps at least 12 months whatever it is asked (docs/retention.md).
+    *RETENTION_AUDIT_DDL,
+    "REVOKE ALL ON audit.retention_removals FROM PUBLIC",
+    f"GRANT INSERT, SELECT ON audit.retention_removals TO {PIPELINE_ROLE}",
+    "REVOKE ALL ON FUNCTION audit.prune_audit_logs(integer) FROM PUBLIC",
+    f"GRANT EXECUTE ON FUNCTION audit.prune_audit_logs(integer) TO {PIPELINE_ROLE}",
+    # Compliance sees the oldest partition day of each tenant table, and nothing else of it.
+    "REVOKE ALL ON FUNCTION audit.oldest_days_held() FROM PUBLIC",
+    f"GRANT EXECUTE ON FUNCTION audit.oldest_days_held() TO {COMPLIANCE_ROLE}",
     f"GRANT SELECT ON ALL TABLES IN SCHEMA audit TO {COMPLIANCE_ROLE}",
     f"ALTER DEFAULT PRIVILEGES FOR ROLE {PIPELINE_ROLE} IN SCHEMA audit GRANT SELECT ON TABLES TO {COMPLIANCE_ROLE}",
     f"ALTER DEFAULT PRIVILEGES FOR ROLE {SUPERUSER} IN SCHEMA audit GRANT SELECT ON TABLES TO {COMPLIANCE_ROLE}",

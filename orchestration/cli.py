@@ -219,7 +219,8 @@ def _sync_access_log() -> None:
 def compliance_report_command(
     output: str | None = typer.Option(None, help="HTML file (default .data/reports/compliance-report.html)"),
 ) -> None:
-    """Write the HTML compliance report: inventory, tenant lifecycle, erasure, keys, grants, last audit."""
+    """Write the HTML compliance report: inventory, retention caps, tenant lifecycle, erasure, keys, grants, last
+    audit; print each tenant dataset's oldest day held against its cap (past its cap in red)."""
     from pathlib import Path
 
     from orchestration.compliance.report import default_report_path, write_report
@@ -234,6 +235,27 @@ def compliance_report_command(
         _fail(exc)
     tenants = sum(len(t) for t in report.tenants_by_state.values())
     console.print(f"compliance report written to {path} ({tenants} tenants, {len(report.keys)} tenant keys)")
+    _print_retention_caps(report)
+
+
+def _print_retention_caps(report) -> None:
+    """Per tenant and dataset: the oldest day held, its cap and legal basis; anything past its cap in red."""
+    if report.oldest_held is None:
+        errors.print("[red]retention caps: the warehouse cannot tell the oldest day held "
+                     "(audit.oldest_days_held is missing)[/red]")
+        return
+    table = Table(title="retention caps: oldest day held")
+    for column in ("tenant", "dataset", "oldest day held", "cap (months)", "oldest day kept", "legal basis"):
+        table.add_column(column)
+    for row in report.oldest_held:
+        table.add_row(row["tenant_id"], row["dataset"], row["oldest_day_held"], str(row["cap_months"]),
+                      row["oldest_day_kept"], row["legal_basis"], style="bold red" if row["past_cap"] else None)
+    console.print(table)
+    if report.past_cap:
+        console.print(f"[bold red]{len(report.past_cap)} tenant dataset(s) hold data older than the cap[/bold red]")
+    else:
+        console.print("every dataset is within its cap; logs kept "
+                      f"{report.log_retention_months} months")
 
 
 @incident_app.command("scope")

@@ -41,6 +41,7 @@ from orchestration.load.flatten import FLATTENERS, load_json_document
 from orchestration.load.parse import ParsedDocument, parse_records
 from orchestration.load.raw_tables import LoadResult, PartitionLoad
 from orchestration.load.stream import read_tsv
+from orchestration.retain.caps import refuse_beyond_cap
 from orchestration.secrets.vault import Vault
 from orchestration.tenants.registry import Tenant
 from orchestration.settings import FINANCES_V0_REMOVAL, FINANCES_V0_SWITCH, finances_v0_enabled
@@ -366,11 +367,14 @@ def ingest_partition(
 
     Each document streams through the firewall into its dataset's partition load; its landed copy (the
     firewalled text, encrypted) is written before that load commits, so a committed partition can always
-    be replayed from the landing zone.
+    be replayed from the landing zone. A day older than a dataset's retention cap raises BeyondRetentionCap:
+    it would be removed again by the next retention run, and Amazon's policy forbids holding it.
     """
+    today = today or datetime.now(UTC).date()
+    refuse_beyond_cap([d.name for d in extraction.datasets], day, today)
     partition = day.isoformat()
     outcomes = [PartitionOutcome(tenant.tenant_id, d.name, partition) for d in extraction.datasets]
-    reason = extraction.unreachable(day, today or datetime.now(UTC).date())
+    reason = extraction.unreachable(day, today)
     if reason:
         for outcome in outcomes:
             outcome.skipped = reason

@@ -1,11 +1,14 @@
 """The `audit` schema: what the compliance officer reads, written only by the duties that must write it.
 
-The schema and the access log are created by the database administrator when the warehouse is provisioned
-(they are owned by the admin role, so no pipeline code can drop or rewrite them); the pipeline role may only
-append to the access log. Pure DDL strings, so provisioning code can use them without importing Dagster.
+The schema, the access log and the retention records are created by the database administrator when the
+warehouse is provisioned (they are owned by the admin role, so no pipeline code can drop or rewrite them); the
+pipeline role may only append to them, and rows leave them only through `audit.prune_audit_logs`, which keeps
+at least Amazon's 12 months. Pure DDL strings, so provisioning code can use them without importing Dagster.
 """
 
 from __future__ import annotations
+
+from orchestration.retain.policy import LOG_MIN_RETENTION_MONTHS
 
 AUDIT_SCHEMA = "audit"
 ACCESS_LOG_TABLE = "access_log"
@@ -28,3 +31,100 @@ create table if not exists audit.access_log (
 """
 
 ACCESS_LOG_INDEX_DDL = "create index if not exists access_log_window on audit.access_log (started_at, ended_at)"
+
+# What the daily age-based removal took away (orchestration/retain/age.py): one row per tenant, dataset and
+# removal, written in the same transaction that deletes the rows. Append only for the pipeline, like the
+# access log; pruned with it (prune_audit_logs below).
+RETENTION_REMOVALS_TABLE = "retention_removals"
+RETENTION_REMOVALS_DDL = """
+create table if not exists audit.retention_removals (
+    removal_id          bigint generated always as identity primary key,
+    tenant_id           text not null check (tenant_id ~ '^t[0-9a-f]{12}$'),
+    dataset             text not null,
+    first_day           date not null,     -- the oldest partition day removed
+    last_day            date not null,     -- the newest partition day removed
+    oldest_day_kept     date not null,     -- the cutoff: every day before it is gone
+    cap_months          integer not null,
+    cap_source          text not null,     -- catalogue, or the setting that lowered the cap
+    legal_basis         text,              -- the statute when the cap is above Amazon's 18 months
+    rows_removed        bigint not null,   -- raw rows
+    quarantine_rows_removed bigint not null,
+    documents_removed   integer not null,  -- landing-zone documents (encrypted originals)
+    dagster_partitions  integer not null,  -- asset partitions recorded as removed in Dagster
+    marts_dropped       text[] not null default '{}',  -- incremental marts rebuilt in full on their next build
+    run_id              text not null,
+    removed_at          timestamptz not null default now()
+)
+"""
+RETENTION_REMOVALS_INDEX_DDL = (
+    "create index if not exists retention_removals_by_tenant on audit.retention_removals (tenant_id, dataset)"
+)
+
+
+def prune_audit_logs_ddl(floor_months: int) -> str:
+    """The administrator's function that prunes the access log and the retention records.
+
+    SECURITY DEFINER because the pipeline may only append to these logs; the function is the one way rows
+    leave them, and it refuses to keep less than `floor_months` (Amazon's log floor, from retain/policy.py),
+    whatever the caller asks. A row's age is its end (access log: when the run ended, or was recorded).
+    """
+    return f"""
+create or replace function audit.prune_audit_logs(keep_months integer)
+returns table (log text, rows_pruned bigint)
+language plpgsql security definer set search_path = pg_catalog, pg_temp as $fn$
+declare
+    cutoff timestamptz;
+begin
+    if keep_months is null or keep_months < {int(floor_months)} then
+        raise exception 'logs are kept at least {int(floor_months)} months; refused to prune at % months',
+            keep_months using errcode = 'invalid_parameter_value';
+    end if;
+    cutoff := now() - make_interval(months => keep_months);
+    delete from audit.access_log a where coalesce(a.ended_at, a.started_at, a.recorded_at) < cutoff;
+    get diagnostics rows_pruned = row_count;
+    log := 'access_log';
+    return next;
+    delete from audit.retention_removals r where r.removed_at < cutoff;
+    get diagnostics rows_pruned = row_count;
+    log := 'retention_removals';
+    return next;
+end
+$fn$
+"""  # noqa: S608 - an integer constant is the only value put in
+
+
+# The compliance officer must see how old the oldest data held is without reading seller data: this
+# administrator's function returns, per tenant raw and quarantine table, only the oldest partition day
+# (`_partition`, a date string; the raw tables are indexed on it). EXECUTE is granted to compliance.
+OLDEST_DAYS_HELD_DDL = """
+create or replace function audit.oldest_days_held()
+returns table (tenant_id text, layer text, dataset text, oldest_day text)
+language plpgsql security definer set search_path = pg_catalog, pg_temp as $fn$
+declare
+    t record;
+begin
+    for t in
+        select n.nspname as schema_name, c.relname as table_name
+        from pg_class c join pg_namespace n on n.oid = c.relnamespace
+        where n.nspname ~ '^t[0-9a-f]{12}_(raw|quarantine)$' and c.relkind in ('r', 'p')
+          and exists (select 1 from pg_attribute a where a.attrelid = c.oid and a.attname = '_partition'
+                      and not a.attisdropped)
+        order by 1, 2
+    loop
+        tenant_id := split_part(t.schema_name, '_', 1);
+        layer := split_part(t.schema_name, '_', 2);
+        dataset := t.table_name;
+        execute format('select min(_partition) from %I.%I', t.schema_name, t.table_name) into oldest_day;
+        if oldest_day is not null then
+            return next;
+        end if;
+    end loop;
+end
+$fn$
+"""
+
+# Provisioning runs these after ACCESS_LOG_DDL, as the administrator (grants: INSERT for the pipeline, EXECUTE
+# of the prune function for the pipeline, of oldest_days_held for compliance, SELECT for compliance with the
+# rest of the schema).
+RETENTION_AUDIT_DDL = (RETENTION_REMOVALS_DDL, RETENTION_REMOVALS_INDEX_DDL,
+                       prune_audit_logs_ddl(LOG_MIN_RETENTION_MONTHS), OLDEST_DAYS_HELD_DDL)

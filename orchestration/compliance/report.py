@@ -1,7 +1,9 @@
 """The compliance report: one HTML page with the evidence a privacy review asks for.
 
-Data inventory per classification, tenants by lifecycle state, erasure certificates and deadlines, key
-rotation status, database roles and their grants, Vault policies, and the last vulnerability audit. Every
+Data inventory per classification, retention caps (per tenant and dataset the oldest day held against its
+cap and legal basis, what the daily removal took, how long logs are kept), tenants by lifecycle state, erasure
+certificates and deadlines, key rotation status, database roles and their grants, Vault policies, and the last
+vulnerability audit. Every
 figure is read at generation time as the `compliance` role and duty (no seller data); every value is
 HTML-escaped, so nothing read from the warehouse can become markup.
 """
@@ -20,6 +22,8 @@ import hvac.exceptions
 import psycopg
 
 from orchestration.compliance.session import ComplianceSession
+from orchestration.retain.caps import AgeCap, age_caps
+from orchestration.retain.policy import AMAZON_MAX_AGE_MONTHS, LOG_MIN_RETENTION_MONTHS, log_retention_months
 from orchestration.secrets.vault import TRANSIT_MOUNT
 from orchestration.warehouse.schemas import LAYERS, TENANT_ID_PATTERN
 
@@ -41,6 +45,14 @@ class ComplianceReport:
     schema_grants: list[dict] = field(default_factory=list)
     vault_policies: dict[str, str] = field(default_factory=dict)
     vulnerability_audit: dict | None = None
+    dataset_caps: list[dict] = field(default_factory=list)  # dataset, cap_months, source, legal_basis
+    oldest_held: list[dict] | None = None  # per tenant and dataset; None: the warehouse cannot tell (old schema)
+    retention_removals: list[dict] | None = None  # None: the table does not exist yet
+    log_retention_months: int | None = None
+
+    @property
+    def past_cap(self) -> list[dict]:
+        return [row for row in self.oldest_held or [] if row["past_cap"]]
 
 
 # --- gathering ----------------------------------------------------------------------------------------
@@ -121,6 +133,44 @@ def erasure_certificates(conn: psycopg.Connection) -> list[dict] | None:
         return cur.fetchall()
 
 
+def dataset_caps(caps: dict[str, AgeCap]) -> list[dict]:
+    return [{"dataset": name, "cap_months": cap.months, "source": cap.source,
+             "legal_basis": str(cap.legal_basis) if cap.legal_basis else "none"} for name, cap in sorted(caps.items())]
+
+
+def oldest_held(conn: psycopg.Connection, caps: dict[str, AgeCap], today) -> list[dict] | None:
+    """Per tenant and dataset, the oldest partition day held (raw or quarantine) against its cap.
+
+    Read through `audit.oldest_days_held()`, which returns partition days only: the compliance role reads no
+    seller row. None when the warehouse predates that function."""
+    if not conn.execute("select to_regprocedure('audit.oldest_days_held()') is not null").fetchone()[0]:
+        return None
+    oldest: dict[tuple[str, str], str] = {}
+    for tenant_id, _layer, dataset, day in conn.execute("select * from audit.oldest_days_held()").fetchall():
+        if dataset in caps:  # seller-provided tables (unit costs) are not Amazon data and have no cap here
+            key = (tenant_id, dataset)
+            oldest[key] = min(day, oldest.get(key, day))
+    rows = []
+    for (tenant_id, dataset), day in sorted(oldest.items()):
+        cap = caps[dataset]
+        kept_from = cap.oldest_day_kept(today)
+        rows.append({"tenant_id": tenant_id, "dataset": dataset, "oldest_day_held": day,
+                     "cap_months": cap.months, "oldest_day_kept": kept_from.isoformat(),
+                     "legal_basis": str(cap.legal_basis) if cap.legal_basis else "none",
+                     "past_cap": day < kept_from.isoformat()})
+    return rows
+
+
+def retention_removals(conn: psycopg.Connection) -> list[dict] | None:
+    if not _table_exists(conn, "audit", "retention_removals"):
+        return None
+    with conn.cursor(row_factory=psycopg.rows.dict_row) as cur:
+        cur.execute("select tenant_id, dataset, first_day, last_day, oldest_day_kept, cap_months, legal_basis,"
+                    " rows_removed, quarantine_rows_removed, documents_removed, dagster_partitions, removed_at"
+                    " from audit.retention_removals order by removed_at desc, removal_id desc limit 500")
+        return cur.fetchall()
+
+
 def key_rotation(session: ComplianceSession, now: datetime) -> list[dict]:
     client = session.vault.client
     try:
@@ -198,6 +248,11 @@ def gather(session: ComplianceSession, now: datetime | None = None) -> Complianc
     now = now or datetime.now(UTC)
     report = ComplianceReport(generated_at=now)
     report.inventory = inventory(session.conn, asset_labels())
+    caps = age_caps()
+    report.dataset_caps = dataset_caps(caps)
+    report.oldest_held = oldest_held(session.conn, caps, now.date())
+    report.retention_removals = retention_removals(session.conn)
+    report.log_retention_months = log_retention_months()
     report.tenants_by_state = tenants_by_state(session.conn)
     report.erasure_deadlines = erasure_deadlines(report.tenants_by_state, now)
     report.erasure_certificates = erasure_certificates(session.conn)
@@ -255,6 +310,8 @@ def render_html(report: ComplianceReport) -> str:
     parts.append("<p>Rows are PostgreSQL's live-tuple statistics, not counts of seller data. Every asset is "
                  "pii-free: buyer PII never passes the load step's column allowlist.</p>")
 
+    parts.extend(_retention_section(report))
+
     parts.append("<h2>Tenants by lifecycle state</h2>")
     states = [{"state": s, "tenants": len(ts), "ids": ", ".join(t["tenant_id"] for t in ts)}
               for s, ts in sorted(report.tenants_by_state.items())]
@@ -299,6 +356,43 @@ def render_html(report: ComplianceReport) -> str:
                      f"(at {_cell(audit.get('finished_at'))}, from {_cell(audit.get('file'))})</p>")
     parts.append("</body></html>")
     return "\n".join(parts)
+
+
+def _retention_section(report: ComplianceReport) -> list[str]:
+    parts = ["<h2>Retention caps</h2>",
+             f"<p>Amazon's Data Protection Policy: non-PII Amazon data is kept at most {AMAZON_MAX_AGE_MONTHS} months "
+             "unless the law requires longer (then the statute is named below). Every day older than its "
+             "dataset's cap is removed daily (job <code>apply_retention_caps</code>).</p>",
+             _table(report.dataset_caps, ["dataset", "cap_months", "source", "legal_basis"])]
+    parts.append("<h3>Oldest day held, per tenant and dataset</h3>")
+    if report.oldest_held is None:
+        parts.append("<p class='bad'>The warehouse cannot tell (audit.oldest_days_held is missing: provision the "
+                     "warehouse again).</p>")
+    elif not report.oldest_held:
+        parts.append("<p class='empty'>no tenant data held</p>")
+    else:
+        columns = ["tenant_id", "dataset", "oldest_day_held", "cap_months", "oldest_day_kept", "legal_basis",
+                   "status"]
+        head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
+        body = []
+        for row in report.oldest_held:
+            shown = {**row, "status": "PAST CAP" if row["past_cap"] else "within cap"}
+            css = " class='bad'" if row["past_cap"] else ""
+            body.append(f"<tr{css}>" + "".join(f"<td>{_cell(shown[c])}</td>" for c in columns) + "</tr>")
+        parts.append(f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>")
+        if report.past_cap:
+            parts.append(f"<p class='bad'>{len(report.past_cap)} tenant dataset(s) hold data older than the cap.</p>")
+    parts.append("<h3>Removed for age (audit.retention_removals, newest first)</h3>")
+    if report.retention_removals is None:
+        parts.append("<p class='empty'>none yet (no removal has run).</p>")
+    else:
+        parts.append(_table(report.retention_removals, ["tenant_id", "dataset", "first_day", "last_day",
+                                                        "oldest_day_kept", "cap_months", "legal_basis", "rows_removed",
+                                                        "quarantine_rows_removed", "documents_removed",
+                                                        "dagster_partitions", "removed_at"], "none yet."))
+    parts.append(f"<p>Logs (audit.access_log, audit.retention_removals) are kept {report.log_retention_months} months "
+                 f"(RETKEE_LOG_RETENTION_MONTHS; never fewer than {LOG_MIN_RETENTION_MONTHS}), then pruned.</p>")
+    return parts
 
 
 def write_report(session: ComplianceSession, path: Path, now: datetime | None = None) -> ComplianceReport:

@@ -32,6 +32,7 @@ from orchestration.extract.errors import ReportFatal, SellerRevoked
 from orchestration.ingest import EXTRACTIONS, Extraction, PartitionOutcome, ingest_partition
 from orchestration.load.datasets import Dataset
 from orchestration.quality.expectations import validate_query
+from orchestration.retain.caps import BeyondRetentionCap
 from orchestration.warehouse.connection import connect
 from orchestration.warehouse.grants import tenant_scope
 from orchestration.warehouse.schemas import tenant_schema
@@ -203,6 +204,11 @@ def classified_check(dataset: Dataset, counts: dict) -> AssetCheckResult:
                 raise Failure(
                     description=f"tenant {tenant_id} revoked our authorization; marked revoked, run stopped",
                     allow_retries=False,
+                ) from None
+            except BeyondRetentionCap as exc:
+                raise Failure(
+                    description=str(exc), allow_retries=False,
+                    metadata={"oldest_day_kept": exc.oldest_day_kept.isoformat(), "cap_months": exc.months},
                 ) from None
             except ReportFatal as exc:
                 raise Failure(

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from dagster import DailyPartitionsDefinition, DynamicPartitionsDefinition, MultiPartitionsDefinition
 
+from orchestration.retain.caps import partitions_start
+
 TENANTS = DynamicPartitionsDefinition(name="tenants")
-# Sales and traffic reach back two years, the furthest of any dataset; nothing older is ever asked for.
+# The first day is the oldest day any dataset may still hold (today minus the largest retention cap,
+# docs/retention.md): a day older than every cap is never requested again. It moves with the day the code
+# location loads; a cap setting the policy refuses stops the code location here, before any run.
 # end_offset=1: today is a partition too, because snapshots (inventory, listings, fees) can only be taken
 # of the present day.
-DAYS = DailyPartitionsDefinition(start_date="2024-11-01", timezone="UTC", end_offset=1)
+DAYS = DailyPartitionsDefinition(
+    start_date=partitions_start(datetime.now(UTC).date()).isoformat(), timezone="UTC", end_offset=1
+)
 TENANT_DAYS = MultiPartitionsDefinition({"tenant": TENANTS, "day": DAYS})

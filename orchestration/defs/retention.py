@@ -1,4 +1,5 @@
-"""Retention in Dagster: the sensor that launches erasures, the erasure job, key rotation, deadline checks.
+"""Retention in Dagster: the sensor that launches erasures, the erasure job, key rotation, deadline checks,
+and the daily retention caps (age-based removal, log pruning, the check that nothing is older than its cap).
 
 The sensor runs under the daemon (on by default): every minute it lists revoked and terminated tenants and
 launches `erase_tenant` for each whose grace period is over (a seller's own request has none). A failed
@@ -6,22 +7,29 @@ attempt is launched again on a later tick, up to MAX_ATTEMPTS; the `erasure_dead
 sensor's log report any tenant near or past its 30-day deadline. The work itself is in orchestration/retain/.
 """
 
-from datetime import UTC, datetime
+from collections.abc import Mapping
+from datetime import UTC, date, datetime
 
+import psycopg
 from dagster import (
     AssetCheckResult,
     AssetCheckSeverity,
+    AssetCheckSpec,
     AssetKey,
     AssetMaterialization,
+    AssetObservation,
     AssetSelection,
     AssetSpec,
+    Backoff,
     Config,
     DagsterInstance,
     DagsterRunStatus,
     DefaultScheduleStatus,
     DefaultSensorStatus,
     Failure,
+    MultiPartitionKey,
     OpExecutionContext,
+    RetryPolicy,
     RunRequest,
     RunsFilter,
     ScheduleDefinition,
@@ -31,18 +39,26 @@ from dagster import (
     asset_check,
     define_asset_job,
     job,
+    multi_asset_check,
     op,
     sensor,
 )
 
+from orchestration.defs.extraction import asset_key as raw_asset_key
+from orchestration.defs.marts import manifest_json
 from orchestration.defs.partitions import TENANTS
 from orchestration.defs.resources import Platform
+from orchestration.ingest import EXTRACTIONS
+from orchestration.load.datasets import DATASETS
+from orchestration.retain.age import RemovalTools, RetentionError, oldest_day_held, remove_expired
+from orchestration.retain.caps import age_caps
 from orchestration.retain.certificate import requested_tenants
 from orchestration.retain.erasure import ErasureError, ErasureTools, erase_tenant
 from orchestration.retain.pii import PII_TABLES, purge_expired_pii
-from orchestration.retain.policy import ERASABLE_STATUSES, deadline_status, grace_from_env, is_due
+from orchestration.retain.policy import ERASABLE_STATUSES, deadline_status, grace_from_env, is_due, log_retention_months
 from orchestration.retain.rotation import rotate_tenant_key
 from orchestration.secrets.vault import Vault
+from orchestration.transform.dbt_project import upstream_raw_tables
 from orchestration.warehouse.schemas import check_tenant_id
 
 ERASURE_TAG = "retkee/erasure-of"  # value: the pseudonymous tenant id, never a seller id
@@ -266,10 +282,200 @@ rotation_schedule = ScheduleDefinition(
     execution_timezone="UTC", default_status=DefaultScheduleStatus.RUNNING,
 )
 
-RETENTION_ASSETS = [ERASURE_CERTIFICATES]
-RETENTION_CHECKS = [erasure_deadlines]
-RETENTION_JOBS = [erasure_job, pii_purge_job, deadline_check_job, rotation_job]
-RETENTION_SCHEDULES = [deadline_check_schedule, rotation_schedule]
+# --- retention caps: nothing older than its dataset's cap, logs kept 12 months and no more than the setting ---
+# Tenants whose data is still held (an erased tenant has none left).
+HOLDING_STATUSES = ("active", *ERASABLE_STATUSES)
+
+RETENTION_REMOVALS = AssetSpec(
+    key=AssetKey(["audit", "retention_removals"]),
+    description="What the daily retention run removed because it was older than its dataset's cap: tenant, "
+    "dataset, day range, rows, landed documents (audit.retention_removals; see docs/retention.md).",
+    group_name="retention",
+    kinds={"postgres"},
+    metadata={"retention": "kept at least 12 months, pruned after RETKEE_LOG_RETENTION_MONTHS (13 by default)",
+              "owner": "data-engineering"},
+)
+
+
+class DagsterPartitionRecords:
+    """PartitionRecords (orchestration/retain/age.py) on a Dagster instance.
+
+    The PostgreSQL event storage cannot wipe single partitions (`wipe_asset_partitions` raises
+    NotImplementedError in Dagster 1.13), and wiping the whole asset would erase the history of every tenant.
+    So a removed partition is recorded as removed: a runless AssetObservation on the asset partition, with the
+    cutoff and the run. The partitions definition's start has moved past those days (defs/partitions.py), so
+    partition status no longer counts them; their old materialization events stay as run history (they carry
+    counts and pseudonymous tenant ids only, never seller data).
+    """
+
+    def __init__(self, instance: DagsterInstance) -> None:
+        self._instance = instance
+
+    def materialized_days(self, tenant_id: str, dataset: str) -> set[str]:
+        days = set()
+        for key in self._instance.get_materialized_partitions(raw_asset_key(DATASETS[dataset])):
+            day, _, tenant = key.partition("|")
+            if tenant == tenant_id:
+                days.add(day)
+        return days
+
+    def mark_removed(self, tenant_id: str, dataset: str, days: list[str], metadata: dict) -> int:
+        for day in days:
+            self._instance.report_runless_asset_event(AssetObservation(
+                asset_key=raw_asset_key(DATASETS[dataset]),
+                partition=str(MultiPartitionKey({"tenant": tenant_id, "day": day})),
+                description="removed: older than the dataset's retention cap",
+                metadata=metadata,
+            ))
+        return len(days)
+
+
+def incremental_marts(manifest: Mapping) -> dict[str, tuple[str, ...]]:
+    """Raw table -> the incremental marts built from it. Removing old raw rows does not remove the days those
+    marts already hold (an incremental build only replaces days it reloads), so the removal drops them and
+    their next build is a full one."""
+    found: dict[str, list[str]] = {}
+    for unique_id, node in manifest["nodes"].items():
+        config = node.get("config", {})
+        if node["resource_type"] == "model" and config.get("materialized") == "incremental" \
+                and config.get("schema") == "marts":
+            for raw_table in upstream_raw_tables(manifest, unique_id):
+                found.setdefault(raw_table, []).append(node.get("alias") or node["name"])
+    return {table: tuple(sorted(marts)) for table, marts in found.items()}
+
+
+def remove_expired_for_tenants(session, instance: DagsterInstance, run_id: str, today: date,
+                               log=lambda message: None) -> tuple[list, list[str]]:
+    """Remove what is older than its cap for every tenant whose data is held; (removals, failed tenants)."""
+    caps = age_caps()
+    tools = RemovalTools(conn=session.conn, landing=session.landing, partitions=DagsterPartitionRecords(instance),
+                         run_id=run_id, incremental_marts=incremental_marts(manifest_json()), log=log)
+    removals, failed = [], []
+    for tenant in [t for status in HOLDING_STATUSES for t in session.registry.list(status)]:
+        try:
+            removals.extend(remove_expired(tools, tenant.tenant_id, today, caps))
+        except (RetentionError, psycopg.Error, OSError) as exc:
+            # One tenant's failure must not keep the others' old data; its plan is kept and finished next time.
+            log(f"tenant {tenant.tenant_id}: removal failed and is retried ({type(exc).__name__}: {exc})")
+            if not session.conn.closed and session.conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+                session.conn.rollback()
+            failed.append(tenant.tenant_id)
+    return removals, failed
+
+
+@op(name="remove_expired_partitions", retry_policy=RetryPolicy(max_retries=2, delay=300, backoff=Backoff.EXPONENTIAL),
+    description="Remove every partition older than its dataset's retention cap, for every tenant "
+    "(orchestration/retain/age.py); re-runnable, each removal recorded once.")
+def remove_expired_partitions(context: OpExecutionContext, platform: Platform):
+    with platform.session() as session:
+        removals, failed = remove_expired_for_tenants(session, context.instance, context.run_id,
+                                                      datetime.now(UTC).date(), context.log.info)
+    yield AssetMaterialization(
+        asset_key=RETENTION_REMOVALS.key,
+        description=f"{len(removals)} removal(s) recorded",
+        metadata={
+            "removals": len(removals),
+            "tenants": len({r.tenant_id for r in removals}),
+            "rows_removed": sum(r.rows_removed for r in removals),
+            "documents_removed": sum(r.documents_removed for r in removals),
+            "failed_tenants": ", ".join(failed) or "none",
+        },
+    )
+    if failed:
+        raise Failure(description=f"removal of data older than its cap failed for {', '.join(failed)}; their "
+                      "plans are kept and the removal is finished by the retry or the next run")
+
+
+def prune_logs(conn: psycopg.Connection, months: int) -> dict[str, int]:
+    """Prune the access log and the retention records older than `months` (the database refuses below 12)."""
+    with conn.transaction():
+        rows = conn.execute("select log, rows_pruned from audit.prune_audit_logs(%s)", (months,)).fetchall()
+    return {log: int(count) for log, count in rows}
+
+
+@op(name="prune_audit_logs", description="Prune the access log and retention records past "
+    "RETKEE_LOG_RETENTION_MONTHS (13 by default; never below 12).")
+def prune_audit_logs_op(context: OpExecutionContext, platform: Platform):
+    months = log_retention_months()
+    with platform.session() as session:
+        pruned = prune_logs(session.conn, months)
+    context.log.info(f"logs kept {months} months; pruned {pruned}")
+
+
+@job(name="apply_retention_caps", description="Daily: remove data older than its dataset's cap, for every tenant, "
+     "and prune logs past their retention period.", tags={"retkee/duty": "retention"})
+def retention_caps_job():
+    remove_expired_partitions()
+    prune_audit_logs_op()
+
+
+retention_caps_schedule = ScheduleDefinition(
+    name="apply_retention_caps_daily", job=retention_caps_job, cron_schedule="30 2 * * *",
+    execution_timezone="UTC", default_status=DefaultScheduleStatus.RUNNING,
+)
+
+CAP_CHECK = "within_retention_cap"
+# Every raw dataset an extraction asset loads (a catalogue entry with no extraction yet has no asset to check).
+RAW_DATASETS = [d for extraction in EXTRACTIONS.values() for d in extraction.datasets]
+
+
+def past_cap(session, today: date) -> dict[str, list[dict]]:
+    """Dataset -> the tenants holding a day older than its cap, with that oldest day."""
+    caps = age_caps()
+    found: dict[str, list[dict]] = {name: [] for name in DATASETS}
+    for tenant in [t for status in HOLDING_STATUSES for t in session.registry.list(status)]:
+        for name, cap in caps.items():
+            oldest = oldest_day_held(session.conn, tenant.tenant_id, name)
+            if oldest is not None and cap.expired(date.fromisoformat(oldest), today):
+                found[name].append({"tenant_id": tenant.tenant_id, "oldest_day_held": oldest})
+    session.conn.commit()
+    return found
+
+
+@multi_asset_check(
+    specs=[AssetCheckSpec(CAP_CHECK, asset=raw_asset_key(d), description="No tenant holds a partition older than "
+                          f"this dataset's retention cap (by default {d.max_age_months} months; docs/retention.md).")
+           for d in RAW_DATASETS],
+    name="retention_caps",
+)
+def retention_caps_check(platform: Platform):
+    today = datetime.now(UTC).date()
+    caps = age_caps()
+    with platform.session() as session:
+        found = past_cap(session, today)
+    for dataset in RAW_DATASETS:
+        name = dataset.name
+        cap = caps[name]
+        yield AssetCheckResult(
+            asset_key=raw_asset_key(dataset),
+            check_name=CAP_CHECK,
+            passed=not found[name],
+            severity=AssetCheckSeverity.ERROR,
+            metadata={
+                "cap_months": cap.months,
+                "oldest_day_kept": cap.oldest_day_kept(today).isoformat(),
+                "legal_basis": str(cap.legal_basis) if cap.legal_basis else "none",
+                "tenants_past_cap": ", ".join(f"{t['tenant_id']} ({t['oldest_day_held']})" for t in found[name])
+                or "none",
+            },
+        )
+
+
+retention_cap_check_job = define_asset_job(
+    "check_retention_caps", selection=AssetSelection.checks(retention_caps_check),
+    description="Fail each raw dataset's check when a tenant holds data older than its cap.",
+)
+retention_cap_check_schedule = ScheduleDefinition(
+    name="check_retention_caps_daily", job=retention_cap_check_job, cron_schedule="30 5 * * *",
+    execution_timezone="UTC", default_status=DefaultScheduleStatus.RUNNING,
+)
+
+RETENTION_ASSETS = [ERASURE_CERTIFICATES, RETENTION_REMOVALS]
+RETENTION_CHECKS = [erasure_deadlines, retention_caps_check]
+RETENTION_JOBS = [erasure_job, pii_purge_job, deadline_check_job, rotation_job, retention_caps_job,
+                  retention_cap_check_job]
+RETENTION_SCHEDULES = [deadline_check_schedule, rotation_schedule, retention_caps_schedule,
+                       retention_cap_check_schedule]
 RETENTION_SENSORS = [retention_sensor]
 
 

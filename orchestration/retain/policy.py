@@ -14,9 +14,9 @@ retention records) are kept at least LOG_MIN_RETENTION_MONTHS and pruned after a
 from __future__ import annotations
 
 import os
+from calendar import monthrange
 from collections.abc import Mapping
 from dataclasses import dataclass
-from calendar import monthrange
 from datetime import date, datetime, timedelta
 
 # Erasure must be complete within this time of the request (revocation, termination or the seller's ask).

@@ -1,0 +1,165 @@
+"""Retention caps as pure logic: calendar-month cutoffs, the catalogue's caps, the settings that may only lower
+them, the refusal of an extraction older than its cap, the log-retention floor, and how Dagster sees them."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from orchestration.load.datasets import DATASETS, Dataset
+from orchestration.retain.caps import BeyondRetentionCap, age_caps, partitions_start, refuse_beyond_cap
+from orchestration.retain.policy import (
+    LegalBasis,
+    PolicyError,
+    RetentionCapRefused,
+    log_retention_months,
+    months_before,
+    oldest_day_kept,
+)
+
+TAX = LegalBasis(statute="26 U.S.C. 6001; 26 CFR 1.6001-1(e)", purpose="tax records of payouts", months=84)
+
+
+def _dataset(name: str, months: int = 18, basis: LegalBasis | None = None) -> Dataset:
+    return Dataset(name=name, report_type="x", columns=(), key=(), partition_column=None,
+                   classification="financial", max_age_months=months, legal_basis=basis)
+
+
+@pytest.mark.parametrize(("today", "months", "expected"), [
+    (date(2026, 12, 1), 18, date(2025, 6, 1)),
+    (date(2026, 8, 31), 18, date(2025, 2, 28)),  # February is shorter: its last day
+    (date(2028, 8, 31), 6, date(2028, 2, 29)),  # a leap year's February
+    (date(2026, 1, 15), 1, date(2025, 12, 15)),  # across a year
+    (date(2026, 3, 31), 13, date(2025, 2, 28)),
+])
+def test_months_are_counted_in_calendar_months_from_today(today, months, expected):
+    assert months_before(today, months) == expected
+
+
+def test_a_day_exactly_at_the_cap_is_kept_and_the_day_before_is_older():
+    cap = age_caps({})["orders"]
+    today = date(2026, 12, 1)
+    assert cap.months == 18
+    assert not cap.expired(date(2025, 6, 1), today)
+    assert cap.expired(date(2025, 5, 31), today)
+
+
+def test_every_catalogue_dataset_defaults_to_amazons_18_months_without_a_legal_basis():
+    caps = age_caps({})
+    assert set(caps) == set(DATASETS)
+    assert all(cap.months == 18 and cap.legal_basis is None and cap.source == "catalogue" for cap in caps.values())
+
+
+def test_a_catalogue_cap_above_18_months_without_a_legal_basis_is_refused():
+    with pytest.raises(RetentionCapRefused) as refused:
+        _dataset("settlements_for_ever", months=19)
+    assert (refused.value.dataset, refused.value.months, refused.value.ceiling) == ("settlements_for_ever", 19, 18)
+    assert refused.value.legal_basis is None
+    assert "legal basis" in str(refused.value)
+
+
+def test_a_legal_basis_allows_its_statutes_period_and_no_more():
+    kept = _dataset("settlements_taxed", months=84, basis=TAX)
+    assert kept.max_age_months == 84
+    with pytest.raises(RetentionCapRefused) as refused:
+        _dataset("settlements_taxed", months=85, basis=TAX)
+    assert refused.value.ceiling == 84
+
+
+def test_an_operator_setting_above_18_months_is_refused_with_the_setting_named():
+    with pytest.raises(RetentionCapRefused) as refused:
+        age_caps({"RETKEE_RETENTION_MONTHS": "24"})
+    assert refused.value.where == "RETKEE_RETENTION_MONTHS" and refused.value.months == 24
+    with pytest.raises(RetentionCapRefused) as refused:
+        age_caps({"RETKEE_RETENTION_MONTHS_ORDERS": "19"})
+    assert refused.value.where == "RETKEE_RETENTION_MONTHS_ORDERS" and refused.value.dataset == "orders"
+
+
+def test_settings_lower_every_dataset_or_one():
+    caps = age_caps({"RETKEE_RETENTION_MONTHS": "12", "RETKEE_RETENTION_MONTHS_ORDERS": "6"})
+    assert caps["orders"].months == 6 and caps["orders"].source == "RETKEE_RETENTION_MONTHS_ORDERS"
+    assert caps["listings"].months == 12 and caps["listings"].source == "RETKEE_RETENTION_MONTHS"
+
+
+def test_a_dataset_kept_by_law_keeps_its_statutes_period_unless_named():
+    datasets = {"orders": _dataset("orders"), "settlements": _dataset("settlements", months=84, basis=TAX)}
+    caps = age_caps({"RETKEE_RETENTION_MONTHS": "12"}, datasets)
+    assert caps["orders"].months == 12
+    assert caps["settlements"].months == 84 and caps["settlements"].legal_basis == TAX
+    caps = age_caps({"RETKEE_RETENTION_MONTHS_SETTLEMENTS": "60"}, datasets)
+    assert caps["settlements"].months == 60
+    with pytest.raises(RetentionCapRefused):
+        age_caps({"RETKEE_RETENTION_MONTHS_SETTLEMENTS": "85"}, datasets)
+
+
+@pytest.mark.parametrize("environ", [
+    {"RETKEE_RETENTION_MONTHS_ORDER": "12"},  # a typo names no dataset: it must not silently keep 18 months
+    {"RETKEE_RETENTION_MONTHS": "twelve"},
+    {"RETKEE_RETENTION_MONTHS": "0"},
+    {"RETKEE_RETENTION_MONTHS_ORDERS": "-3"},
+])
+def test_settings_that_cannot_be_right_are_refused(environ):
+    with pytest.raises(PolicyError):
+        age_caps(environ)
+
+
+def test_the_partitions_start_is_today_minus_the_largest_cap():
+    datasets = {"orders": _dataset("orders"), "settlements": _dataset("settlements", months=84, basis=TAX)}
+    today = date(2026, 12, 1)
+    assert partitions_start(today, age_caps({}, datasets)) == date(2019, 12, 1)
+    assert partitions_start(today, age_caps({}, {"orders": _dataset("orders")})) == date(2025, 6, 1)
+
+
+def test_an_extraction_older_than_its_cap_is_refused_with_the_facts():
+    caps = age_caps({"RETKEE_RETENTION_MONTHS_SALES_TRAFFIC_BY_SKU": "12"})
+    today = date(2026, 12, 1)
+    refuse_beyond_cap(["orders"], date(2025, 6, 1), today, caps)  # at the cap: extracted
+    with pytest.raises(BeyondRetentionCap) as refused:
+        refuse_beyond_cap(["orders"], date(2025, 5, 31), today, caps)
+    assert refused.value.oldest_day_kept == date(2025, 6, 1) and refused.value.months == 18
+    # One document feeds both sales-and-traffic tables: the shorter cap decides.
+    with pytest.raises(BeyondRetentionCap) as refused:
+        refuse_beyond_cap(["sales_traffic_by_date", "sales_traffic_by_sku"], date(2025, 11, 30), today, caps)
+    assert refused.value.oldest_day_kept == oldest_day_kept(today, 12) == date(2025, 12, 1)
+
+
+def test_logs_are_kept_13_months_by_default_and_never_below_12():
+    assert log_retention_months({}) == 13
+    assert log_retention_months({"RETKEE_LOG_RETENTION_MONTHS": "12"}) == 12
+    assert log_retention_months({"RETKEE_LOG_RETENTION_MONTHS": "36"}) == 36
+    with pytest.raises(PolicyError, match="at least 12 months"):
+        log_retention_months({"RETKEE_LOG_RETENTION_MONTHS": "11"})
+    with pytest.raises(PolicyError):
+        log_retention_months({"RETKEE_LOG_RETENTION_MONTHS": "a year"})
+
+
+def test_the_dagster_partitions_start_follows_the_caps():
+    from datetime import UTC, datetime
+
+    from orchestration.defs.partitions import DAYS
+
+    assert DAYS.start.date() == partitions_start(datetime.now(UTC).date())
+
+
+def test_the_daily_retention_job_is_scheduled_on_by_default_and_every_raw_dataset_has_a_cap_check():
+    from dagster import DefaultScheduleStatus
+
+    from orchestration.definitions import defs
+    from orchestration.defs.extraction import asset_key
+    from orchestration.defs.retention import CAP_CHECK, RAW_DATASETS
+
+    schedules = {s.name: s for s in defs.schedules}
+    for name in ("apply_retention_caps_daily", "check_retention_caps_daily"):
+        assert schedules[name].default_status == DefaultScheduleStatus.RUNNING
+    checks = {(key.asset_key, key.name) for key in defs.resolve_asset_graph().asset_check_keys}
+    assert RAW_DATASETS and all((asset_key(d), CAP_CHECK) in checks for d in RAW_DATASETS)
+
+
+def test_incremental_marts_are_found_under_the_raw_tables_they_read():
+    from orchestration.defs.marts import manifest_json
+    from orchestration.defs.retention import incremental_marts
+
+    marts = incremental_marts(manifest_json())
+    assert "fct_daily_sales" in marts["orders"]  # incremental: keeps old days unless rebuilt in full
+    assert all("fct_fees" not in found for found in marts.values())  # a table mart is rebuilt every time

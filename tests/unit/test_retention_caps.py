@@ -163,3 +163,26 @@ def test_incremental_marts_are_found_under_the_raw_tables_they_read():
     marts = incremental_marts(manifest_json())
     assert "fct_daily_sales" in marts["orders"]  # incremental: keeps old days unless rebuilt in full
     assert all("fct_fees" not in found for found in marts.values())  # a table mart is rebuilt every time
+
+
+def test_docs_give_each_datasets_cap_and_basis_as_the_catalogue_does():
+    import pathlib
+    import re
+
+    text = (pathlib.Path(__file__).resolve().parents[2] / "docs" / "datasets.md").read_text()
+    section = text.split("## Retention caps", 1)[1].split("\n## ", 1)[0]
+    rows = re.findall(r"^\| `(\w+)` \| (\d+) \| (.+?) \|$", section, re.M)
+    documented = {name: (int(months), basis.strip()) for name, months, basis in rows}
+    assert documented == {name: (d.max_age_months, str(d.legal_basis) if d.legal_basis else "none")
+                          for name, d in DATASETS.items()}
+
+
+def test_an_extraction_older_than_its_cap_refuses_before_asking_amazon():
+    from orchestration.ingest import EXTRACTIONS, ingest_partition
+
+    today = date(2026, 12, 1)
+    # Nothing to reach: a refusal must come before any call to Amazon, the landing zone or the warehouse.
+    with pytest.raises(BeyondRetentionCap) as refused:
+        ingest_partition(tenant=None, extraction=EXTRACTIONS["orders"], day=date(2025, 5, 31), vault=None,
+                         seller=None, landing=None, conn=None, today=today)
+    assert refused.value.datasets == ("orders",) and refused.value.day == date(2025, 5, 31)

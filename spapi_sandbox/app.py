@@ -7,7 +7,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from . import admin, finances_api, inbound_api, inventory_api, lwa
+from . import admin, finances_api, inbound_api, inventory_api, lwa, transactions_api
 from .config import SandboxConfig
 from .context import Sandbox
 from .errors import SpApiError
@@ -22,6 +22,7 @@ def create_app(config: SandboxConfig) -> FastAPI:
     app.include_router(lwa.router)
     app.include_router(report_routes.router)
     app.include_router(finances_api.router)
+    app.include_router(transactions_api.router)
     app.include_router(inventory_api.router)
     app.include_router(inbound_api.router)
     app.include_router(admin.router)

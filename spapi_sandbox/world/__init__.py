@@ -22,8 +22,18 @@ from ..report_columns import ALL_ORDERS
 from . import inventory as _inventory
 from . import listings as _listings
 from .catalogue import SellerProfile, Sku, catalogue
-from .finances import MAX_EVENT_LAG, MoneyEvent, Settlement, item_events, settlement_periods
+from .finances import (
+    MAX_EVENT_LAG,
+    MoneyEvent,
+    MoneyRules,
+    Settlement,
+    item_events,
+    money_rules,
+    settlement_at,
+    settlement_periods,
+)
 from .inventory import InboundShipment, InventoryPosition
+from .money import AccountEvent, account_events
 from .orders import OrderItem, day_items
 from .shipments import pii_of, shipment_row
 from .traffic import sales_and_traffic as _sales_and_traffic
@@ -34,6 +44,7 @@ __all__ = [
     "Sku",
     "OrderItem",
     "MoneyEvent",
+    "AccountEvent",
     "Settlement",
     "InventoryPosition",
     "InboundShipment",
@@ -195,7 +206,66 @@ class World:
             },
         }
 
-    # -- money -------------------------------------------------------------------------------------------
+    # -- money ------------------------------------------------------------------------------------------
+    def money_rules(self, seller: str | SellerProfile) -> MoneyRules | None:
+        """The seller's full money rules, or None for a ``{"money": "basic"}`` seller."""
+        return money_rules(self.seed, self.profile(seller))
+
+    def money_days(
+        self,
+        seller: str | SellerProfile,
+        posted_after: DateLike,
+        posted_before: DateLike,
+        marketplace_ids: Iterable[str] | None = None,
+        from_day: dt.date | None = None,
+        claims: bool = True,
+        deferred_at_shipment: bool = False,
+    ) -> Iterator[tuple[dt.date, list[MoneyEvent], list[AccountEvent]]]:
+        """All money posted in [posted_after, posted_before) (and not after now), day by day from ``from_day``:
+        (day, item events of the orders purchased that day, account events posted that day). This is the
+        resumable cursor the Finances APIs page with. Item events include chargebacks and A-to-z claims
+        unless ``claims`` is False. With ``deferred_at_shipment`` a deferred (DD+7) payment counts at its
+        shipment, as Finances 2024-06-19 lists it (v0 and settlements: at its maturity), even if not mature."""
+        profile = self.profile(seller)
+        rules = money_rules(self.seed, profile)
+        mkts = [m for m in profile.marketplace_ids if marketplace_ids is None or m in set(marketplace_ids)]
+        lo, hi = to_utc(posted_after), min(to_utc(posted_before), self.now())
+
+        def _moment(ev: MoneyEvent) -> dt.datetime:
+            return ev.shipped if deferred_at_shipment and ev.shipped is not None else ev.posted
+
+        day = max(from_day or dt.date.min, (lo - MAX_EVENT_LAG).date(), self.first_moment().date())
+        while to_utc(day) < hi:
+            events = [
+                ev
+                for m in mkts
+                for it in day_items(self.seed, profile, m, day)
+                for ev in item_events(it, rules, claims)
+                if lo <= _moment(ev) < hi
+            ]
+            events.sort(key=lambda ev: (_moment(ev), ev.item.amazon_order_id, ev.item.order_item_id, ev.kind))
+            account: list[AccountEvent] = []
+            if rules is not None and to_utc(day) + dt.timedelta(days=1) > lo:
+                account = [
+                    ev for m in mkts for ev in account_events(rules, m, day) if lo <= ev.posted < hi
+                ]
+                account.sort(key=lambda ev: (ev.posted, ev.marketplace_id, ev.kind, ev.reference))
+            yield day, events, account
+            day += dt.timedelta(days=1)
+
+    def all_money(
+        self,
+        seller: str | SellerProfile,
+        posted_after: DateLike,
+        posted_before: DateLike,
+        marketplace_ids: Iterable[str] | None = None,
+    ) -> Iterator[MoneyEvent | AccountEvent]:
+        """Every posting of the money world in [posted_after, posted_before): item events (shipments, refunds,
+        chargebacks, A-to-z claims) and account events (fees, ads, reimbursements, reserves, ...)."""
+        for _, events, account in self.money_days(seller, posted_after, posted_before, marketplace_ids):
+            yield from events
+            yield from account
+
     def money_event_days(
         self,
         seller: str | SellerProfile,
@@ -204,23 +274,12 @@ class World:
         marketplace_ids: Iterable[str] | None = None,
         from_day: dt.date | None = None,
     ) -> Iterator[tuple[dt.date, list[MoneyEvent]]]:
-        """Money events posted in [posted_after, posted_before) (and not after now), grouped by the purchase
-        day of their order, from ``from_day`` on: the resumable cursor Finances paging uses."""
-        profile = self.profile(seller)
-        mkts = [m for m in profile.marketplace_ids if marketplace_ids is None or m in set(marketplace_ids)]
-        lo, hi = to_utc(posted_after), min(to_utc(posted_before), self.now())
-        day = max(from_day or dt.date.min, (lo - MAX_EVENT_LAG).date(), self.first_moment().date())
-        while to_utc(day) < hi:
-            events = [
-                ev
-                for m in mkts
-                for it in day_items(self.seed, profile, m, day)
-                for ev in item_events(it)
-                if lo <= ev.posted < hi
-            ]
-            events.sort(key=lambda ev: (ev.posted, ev.item.amazon_order_id, ev.item.order_item_id, ev.kind))
+        """Shipment and refund events posted in [posted_after, posted_before) (and not after now), grouped by
+        the purchase day of their order, from ``from_day`` on."""
+        for day, events, _ in self.money_days(
+            seller, posted_after, posted_before, marketplace_ids, from_day, claims=False
+        ):
             yield day, events
-            day += dt.timedelta(days=1)
 
     def money_events(
         self,
@@ -229,7 +288,8 @@ class World:
         posted_before: DateLike,
         marketplace_ids: Iterable[str] | None = None,
     ) -> Iterator[MoneyEvent]:
-        """Every money event (shipment or refund of an item) posted in [posted_after, posted_before)."""
+        """Every shipment or refund event of an item posted in [posted_after, posted_before): what Finances
+        v0 lists in ShipmentEventList and RefundEventList (``all_money`` has the rest)."""
         for _, events in self.money_event_days(seller, posted_after, posted_before, marketplace_ids):
             yield from events
 
@@ -238,7 +298,7 @@ class World:
     ) -> list[Settlement]:
         """Settlements published in [published_after, published_before) and by now, oldest first.
 
-        A settlement covers money events posted in [start, end) in one marketplace; only periods that begin
+        A settlement covers all money posted in [start, end) in one marketplace; only periods that begin
         inside the world's history exist.
         """
         profile = self.profile(seller)
@@ -251,13 +311,16 @@ class World:
                     out.append(s)
         return sorted(out, key=lambda s: (s.published, s.marketplace_id))
 
+    def settlement_of(self, seller: str | SellerProfile, marketplace_id: str, moment: DateLike) -> Settlement:
+        """The settlement period of a marketplace that money posted at ``moment`` belongs to."""
+        return settlement_at(self.seed, self.profile(seller).seller_id, marketplace_id, to_utc(moment))
+
     def settlement_total(self, seller: str | SellerProfile, settlement: Settlement) -> Decimal:
+        """What the settlement deposits: every posting of its marketplace in its period (reserves included)."""
         return sum(
             (
                 ev.total()
-                for ev in self.money_events(
-                    seller, settlement.start, settlement.end, [settlement.marketplace_id]
-                )
+                for ev in self.all_money(seller, settlement.start, settlement.end, [settlement.marketplace_id])
             ),
             Decimal(0),
         )

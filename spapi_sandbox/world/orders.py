@@ -124,6 +124,12 @@ def _marketplace_share(
 
 def day_items(seed: int, profile: SellerProfile, marketplace_id: str, day: dt.date) -> list[OrderItem]:
     """All order items purchased on ``day`` (UTC) in one marketplace, sorted by purchase time."""
+    return list(_day_items(seed, profile, marketplace_id, day))
+
+
+# Money views read the same days again (a Finances page walk, a week of coupon sales): keep recent days.
+@lru_cache(maxsize=256)
+def _day_items(seed: int, profile: SellerProfile, marketplace_id: str, day: dt.date) -> tuple[OrderItem, ...]:
     mkt = marketplaces.get(marketplace_id)
     rng = stream(seed, profile.seller_id, marketplace_id, day.isoformat(), "orders")
     skus = [
@@ -132,7 +138,7 @@ def day_items(seed: int, profile: SellerProfile, marketplace_id: str, day: dt.da
         if CATALOGUE_ANCHOR + dt.timedelta(days=s.launch_offset_days) <= day
     ]
     if not skus:
-        return []
+        return ()
     lam = (
         profile.orders_per_day
         * demand_multiplier(day)
@@ -152,7 +158,7 @@ def day_items(seed: int, profile: SellerProfile, marketplace_id: str, day: dt.da
         chosen = [first] + [rng.choice(same_channel) for _ in range(n_items - 1)]
         items.extend(_order(seed, profile, mkt, rng, purchase, list(dict.fromkeys(chosen))))
     items.sort(key=lambda it: (it.purchase_date, it.amazon_order_id, it.order_item_id))
-    return items
+    return tuple(items)
 
 
 def _order(seed, profile, mkt, rng, purchase, skus: list[Sku]) -> list[OrderItem]:

@@ -125,3 +125,27 @@ def test_financial_events_validate_against_the_finances_model(sandbox):
     )
     assert bad.status_code == 400
     check("financesV0.json", "ListFinancialEventsResponse", bad.json())
+
+
+def test_transactions_validate_against_the_finances_2024_06_19_model(sandbox):
+    seller = sandbox.new_seller([US], profile={"deferred_payments": True})
+    token = sandbox.access_token(seller["refresh_token"])
+    now = dt.datetime.now(dt.UTC)
+    url = f"{sandbox.base_url}/finances/2024-06-19/transactions"
+    headers = {"x-amz-access-token": token}
+    params = {"postedAfter": (now - dt.timedelta(days=40)).isoformat(), "marketplaceId": US}
+    seen: set[str] = set()
+    with httpx.Client(verify=sandbox.ssl_context, headers=headers) as client:
+        for _ in range(40):  # every page of 40 days, so every kind of transaction is checked
+            r = client.get(url, params=params)
+            assert r.status_code == 200
+            check("finances_2024-06-19.json", "ListTransactionsResponse", r.json())
+            payload = r.json()["payload"]
+            seen |= {t["transactionType"] for t in payload["transactions"]}
+            if not payload.get("nextToken"):
+                break
+            params["nextToken"] = payload["nextToken"]
+        bad = client.get(url, params={"marketplaceId": US})
+    assert {"Shipment", "Refund", "ServiceFee", "Adjustment", "ProductAdsPayment", "CouponPayment"} <= seen
+    assert bad.status_code == 400
+    check("finances_2024-06-19.json", "ErrorList", bad.json())

@@ -24,7 +24,7 @@ from .errors import invalid_input
 from .gate import Caller, gate
 from .world import AccountEvent, MoneyEvent, World, to_utc
 from .world.finances import DEFERRAL_DAYS, Settlement, settlement_periods
-from .world.money import COMPONENTS, KINDS
+from .world.money import COMPONENTS, KINDS, removal_item_id
 
 router = APIRouter()
 MAX_RANGE = dt.timedelta(days=180)
@@ -57,22 +57,23 @@ class _Tree:
     def __init__(self) -> None:
         self.children: dict[str, _Tree] = {}
         self.amount = Decimal(0)
-        self.tax = Decimal(0)
+        self.tax: Decimal | None = None  # None: no VAT on this leaf; else its VAT part (0 included)
 
-    def add(self, path: tuple[str, ...], amount: Decimal, tax: Decimal = Decimal(0)) -> None:
+    def add(self, path: tuple[str, ...], amount: Decimal, tax: Decimal | None = None) -> None:
         node = self
         for name in path:
             node.amount += amount
             node = node.children.setdefault(name, _Tree())
         node.amount += amount
-        node.tax += tax
+        if tax is not None:
+            node.tax = (node.tax or Decimal(0)) + tax
 
     def render(self, currency: str) -> list[dict]:
         out = []
         for name, node in self.children.items():
             if node.children:
                 children = node.render(currency)
-            elif node.tax:
+            elif node.tax is not None:
                 children = [
                     {"breakdownType": "Base", "breakdownAmount": _currency(currency, node.amount - node.tax)},
                     {"breakdownType": "Tax", "breakdownAmount": _currency(currency, node.tax)},
@@ -93,7 +94,7 @@ def _order_tree(ev: MoneyEvent, tree: _Tree) -> None:
         tree.add(("Promotions", "Shipping" if promotion == "FreeShipping" else "Principal"), amount)
     taxes = dict(ev.fee_taxes)
     for fee, amount in ev.fees:
-        tree.add(("AmazonFees", fee), amount, taxes.get(fee, Decimal(0)))
+        tree.add(("AmazonFees", fee), amount, taxes.get(fee))
 
 
 def _settlement_ids(settlement: Settlement) -> list[dict]:
@@ -104,10 +105,6 @@ def _settlement_ids(settlement: Settlement) -> list[dict]:
             "relatedIdentifierValue": settlement.financial_event_group_id,
         },
     ]
-
-
-def removal_item_id(removal_order_id: str, index: int) -> str:
-    return f"{removal_order_id}-{index + 1}"
 
 
 def _transaction_id(*parts: object) -> str:
@@ -214,7 +211,7 @@ def account_transaction(world: World, seller_id: str, ev: AccountEvent) -> dict:
     # FNSKU). Reimbursements carry their money at transaction level only, as Amazon's do.
     whole, by_item = _Tree(), {}
     for index, line in enumerate(ev.lines):
-        whole.add(COMPONENTS[line.component].path, line.amount, line.tax)
+        whole.add(COMPONENTS[line.component].path, line.amount, line.tax if line.taxable else None)
         if line.sku is not None:
             by_item.setdefault(f"{index}" if ev.kind in ("removal", "disposal") else line.sku.sku, []).append(
                 (index, line)
@@ -224,7 +221,7 @@ def account_transaction(world: World, seller_id: str, ev: AccountEvent) -> dict:
         index, first = lines[0]
         tree = _Tree()
         for _, line in lines:
-            tree.add(COMPONENTS[line.component].path, line.amount, line.tax)
+            tree.add(COMPONENTS[line.component].path, line.amount, line.tax if line.taxable else None)
         item = {
             "description": first.sku.local_name(ev.marketplace_id),
             "totalAmount": _currency(currency, tree.amount),

@@ -23,7 +23,8 @@ from ..report_columns import (
     MERCHANT_LISTINGS_ALL,
     SETTLEMENT_V2,
 )
-from ..world import InventoryPosition, World, to_utc
+from ..world import AccountEvent, InventoryPosition, MoneyEvent, World, to_utc
+from ..world.money import COMPONENTS, settlement_labels
 from .content_faults import apply_content_faults
 
 ORDERS_BY_DATE = "GET_FLAT_FILE_ALL_ORDERS_DATA_BY_ORDER_DATE_GENERAL"
@@ -89,12 +90,22 @@ def settlement_time(moment: dt.datetime) -> str:
     return moment.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
+SETTLEMENT_ORDER_TYPES = {
+    "Order": "Order",
+    "Refund": "Refund",
+    "Chargeback": "Chargeback Refund",
+    "GuaranteeClaim": "A-to-z Guarantee Refund",
+}
+
+
 def _settlement_rows(world: World, report: dict) -> Iterator[dict]:
+    """The summary row, then one row per amount of every posting in the period (reserves included)."""
     info = report["settlement"]
     start, end, mkt = to_utc(info["start"]), to_utc(info["end"]), info["marketplaceId"]
-    events = list(world.money_events(report["sellerId"], start, end, [mkt]))
+    postings = list(world.all_money(report["sellerId"], start, end, [mkt]))
+    labels = settlement_labels(world.seed, world.profile(report["sellerId"]))
     currency = marketplaces.get(mkt).currency
-    total = sum((ev.total() for ev in events), Decimal(0))
+    total = sum((ev.total() for ev in postings), Decimal(0))
     yield {
         "settlement-id": info["settlementId"],
         "settlement-start-date": settlement_time(start),
@@ -103,40 +114,75 @@ def _settlement_rows(world: World, report: dict) -> Iterator[dict]:
         "total-amount": total,
         "currency": currency,
     }
-    for ev in events:
-        it = ev.item
-        common = {
-            "settlement-id": info["settlementId"],
-            "transaction-type": ev.kind,
-            "order-id": it.amazon_order_id,
-            "merchant-order-id": it.merchant_order_id,
-            "adjustment-id": ev.adjustment_id,
-            "shipment-id": it.shipment_id,
-            "marketplace-name": it.sales_channel,
-            "fulfillment-id": it.fulfillment,
-            "posted-date": ev.posted.date().isoformat(),
-            "posted-date-time": settlement_time(ev.posted),
-            "order-item-code": it.order_item_id,
-            "sku": it.sku.sku,
+    for ev in postings:
+        if isinstance(ev, AccountEvent):
+            yield from _account_settlement_rows(info["settlementId"], ev, labels)
+        else:
+            yield from _order_settlement_rows(info["settlementId"], ev)
+
+
+def _order_settlement_rows(settlement_id: str, ev: MoneyEvent) -> Iterator[dict]:
+    it = ev.item
+    common = {
+        "settlement-id": settlement_id,
+        "transaction-type": SETTLEMENT_ORDER_TYPES[ev.kind],
+        "order-id": it.amazon_order_id,
+        "merchant-order-id": it.merchant_order_id,
+        "adjustment-id": ev.adjustment_id,
+        "shipment-id": it.shipment_id,
+        "marketplace-name": it.sales_channel,
+        "fulfillment-id": it.fulfillment,
+        "posted-date": ev.posted.date().isoformat(),
+        "posted-date-time": settlement_time(ev.posted),
+        "order-item-code": it.order_item_id,
+        "sku": it.sku.sku,
+    }
+    for charge, amount in ev.charges:
+        quantity = it.quantity if ev.kind == "Order" and charge == "Principal" else None
+        yield {
+            **common,
+            "amount-type": "ItemPrice",
+            "amount-description": _CHARGE_DESCRIPTIONS.get(charge, charge),
+            "amount": amount,
+            "quantity-purchased": quantity,
         }
-        for charge, amount in ev.charges:
-            quantity = it.quantity if ev.kind == "Order" and charge == "Principal" else None
+    for promotion, amount in ev.promotions:
+        yield {
+            **common,
+            "amount-type": "Promotion",
+            "amount-description": "Shipping" if promotion == "FreeShipping" else "Principal",
+            "amount": amount,
+        }
+    for fee, amount in ev.fees:
+        yield {**common, "amount-type": "ItemFees", "amount-description": fee, "amount": amount}
+
+
+def _account_settlement_rows(settlement_id: str, ev: AccountEvent, labels: str) -> Iterator[dict]:
+    """Rows of a posting that is not an order's, labelled by COMPONENTS in the seller's label format."""
+    reference = ev.reference if ev.kind in ("inbound_placement", "removal", "disposal") else ""
+    case = ev.reference if ev.kind in ("reimbursement", "clawback") else ""
+    common = {
+        "settlement-id": settlement_id,
+        "order-id": reference,
+        "adjustment-id": case,
+        "shipment-id": ev.reference if ev.kind == "inbound_placement" else "",
+        "marketplace-name": marketplaces.get(ev.marketplace_id).sales_channel,
+        "posted-date": ev.posted.date().isoformat(),
+        "posted-date-time": settlement_time(ev.posted),
+    }
+    for line in ev.lines:
+        extra = {"sku": line.sku.sku, "fulfillment-id": "AFN"} if line.sku is not None else {}
+        for transaction_type, amount_type, description, amount in COMPONENTS[line.component].settlement_rows(
+            line.base, line.tax, labels
+        ):
             yield {
                 **common,
-                "amount-type": "ItemPrice",
-                "amount-description": _CHARGE_DESCRIPTIONS.get(charge, charge),
-                "amount": amount,
-                "quantity-purchased": quantity,
-            }
-        for promotion, amount in ev.promotions:
-            yield {
-                **common,
-                "amount-type": "Promotion",
-                "amount-description": "Shipping" if promotion == "FreeShipping" else "Principal",
+                **extra,
+                "transaction-type": transaction_type,
+                "amount-type": amount_type,
+                "amount-description": description,
                 "amount": amount,
             }
-        for fee, amount in ev.fees:
-            yield {**common, "amount-type": "ItemFees", "amount-description": fee, "amount": amount}
 
 
 def _myi_rows(world: World, report: dict) -> Iterator[dict]:

@@ -67,7 +67,7 @@ class MoneyEvent:
     charges: tuple[tuple[str, Decimal], ...]  # (ChargeType, amount): Principal, Tax, ShippingCharge, ...
     fees: tuple[tuple[str, Decimal], ...]  # (FeeType, amount), negative when the seller pays
     promotions: tuple[tuple[str, Decimal], ...]  # (promotion id, amount), negative
-    fee_taxes: tuple[tuple[str, Decimal], ...] = ()  # (FeeType, VAT part of that fee's amount), EU only
+    fee_taxes: tuple[tuple[str, Decimal], ...] = ()  # (FeeType, VAT part of its amount) where fees bear VAT
     shipped: dt.datetime | None = None  # a deferred (DD+7) payment: when it shipped; ``posted`` is maturity
 
     @property
@@ -95,9 +95,13 @@ def money_rules(seed: int, profile: SellerProfile) -> MoneyRules | None:
     return None if profile.extra.get("money", "full") == "basic" else MoneyRules(seed, profile)
 
 
+def fee_vat_applies(mkt: marketplaces.Marketplace, posted: dt.datetime) -> bool:
+    return mkt.is_eu and posted >= FEE_VAT_FROM
+
+
 def fee_vat(base: Decimal, mkt: marketplaces.Marketplace, posted: dt.datetime) -> Decimal:
     """The VAT Amazon charges on a fee (or gives back on a fee refund): EU marketplaces, from 2024-08-01."""
-    if not mkt.is_eu or posted < FEE_VAT_FROM:
+    if not fee_vat_applies(mkt, posted):
         return _money(Decimal(0), mkt)
     return _money(base * mkt.tax_rate, mkt)
 
@@ -140,7 +144,7 @@ def _with_vat(
     """(fees VAT-inclusive, VAT part per fee) of a list of base fees."""
     taxes = [(t, fee_vat(a, mkt, posted)) for t, a in fees]
     inclusive = tuple((t, a + tax) for (t, a), (_, tax) in zip(fees, taxes, strict=True))
-    return inclusive, tuple((t, tax) for t, tax in taxes if tax)
+    return inclusive, tuple(taxes) if fee_vat_applies(mkt, posted) else ()
 
 
 def item_fees(item: OrderItem, rules: MoneyRules | None = None) -> tuple[tuple[str, Decimal], ...]:

@@ -22,7 +22,7 @@ from functools import lru_cache
 from .. import marketplaces
 from . import inventory as _inventory
 from .catalogue import SellerProfile, Sku, catalogue, promotion
-from .finances import MoneyRules, fee_vat, settlement_at, settlement_number
+from .finances import MoneyRules, fee_vat, fee_vat_applies, settlement_at, settlement_number
 from .orders import CATALOGUE_ANCHOR, _marketplace_share, day_items, demand_multiplier
 from .rng import alnum, digits, poisson, stream
 
@@ -207,6 +207,7 @@ class AccountLine:
     tax: Decimal
     sku: Sku | None = None
     quantity: int = 0
+    taxable: bool = False  # a fee under the EU fee-VAT regime: its VAT is shown even when it rounds to 0
 
     @property
     def amount(self) -> Decimal:
@@ -232,6 +233,19 @@ class AccountEvent:
         return sum((line.amount for line in self.lines), Decimal(0))
 
 
+def settlement_labels(seed: int, profile: SellerProfile) -> str:
+    """ "old" or "new" settlement labels: the profile's ``settlement_labels``, else about half the sellers each."""
+    chosen = profile.extra.get("settlement_labels")
+    if chosen in ("old", "new"):
+        return chosen
+    return "new" if stream(seed, profile.seller_id, "settlement-labels").random() < 0.5 else "old"
+
+
+def removal_item_id(removal_order_id: str, index: int) -> str:
+    """The id of a removal order's line, the same in v0 (RemovalShipmentItemId) and 2024-06-19."""
+    return f"{removal_order_id}-{index + 1}"
+
+
 def _money(value: Decimal, mkt: marketplaces.Marketplace) -> Decimal:
     return value.quantize(Decimal(1).scaleb(-mkt.currency_decimals), rounding=ROUND_HALF_UP)
 
@@ -243,7 +257,7 @@ def _at(day: dt.date, hours: float) -> dt.datetime:
 def _fee(component: str, usd: Decimal, mkt, posted, sku: Sku | None = None, quantity: int = 0) -> AccountLine:
     """A fee line of ``usd`` (positive, in USD) charged in the marketplace's currency, VAT where due."""
     base = -_money(usd * mkt.fx_from_usd, mkt)
-    return AccountLine(component, base, fee_vat(base, mkt, posted), sku, quantity)
+    return AccountLine(component, base, fee_vat(base, mkt, posted), sku, quantity, fee_vat_applies(mkt, posted))
 
 
 def _launched(item: Sku, day: dt.date) -> bool:
@@ -322,7 +336,7 @@ def _subscription(rules: MoneyRules, mkt: marketplaces.Marketplace, day: dt.date
         return []
     posted = _at(day, 8)
     base = -SUBSCRIPTION[mkt.currency]
-    line = AccountLine("Subscription", base, fee_vat(base, mkt, posted))
+    line = AccountLine("Subscription", base, fee_vat(base, mkt, posted), taxable=fee_vat_applies(mkt, posted))
     month_end = (day.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
     return [
         AccountEvent(
@@ -547,7 +561,7 @@ def _reimbursements(rules: MoneyRules, mkt: marketplaces.Marketplace, day: dt.da
         for event, clawback in _reimbursements_of(rules, mkt, day - dt.timedelta(days=back)):
             if clawback is not None and clawback.date() == day:
                 line = event.lines[0]
-                reclaimed = AccountLine("COMPENSATED_CLAWBACK", -line.base, line.tax, line.sku, line.quantity)
+                reclaimed = AccountLine("COMPENSATED_CLAWBACK", -line.base, -line.tax, line.sku, line.quantity)
                 out.append(AccountEvent("clawback", clawback, mkt.marketplace_id, event.reference, (reclaimed,)))
     return out
 

@@ -113,6 +113,26 @@ def truth_orders(
     return {**summary, "range": "[start, end) in UTC; end is exclusive"}
 
 
+@router.get("/sellers/{seller_id}/truth/money")
+def truth_money(
+    seller_id: str,
+    start: dt.date,
+    end: dt.date,
+    sandbox: AdminSandbox,
+    marketplace_ids: Annotated[str | None, Query(description="comma-separated")] = None,
+) -> dict:
+    """The money world's truth over [start, end): for the sandbox's own tests, never for a pipeline's numbers
+    (those are recomputed from the raw API answers)."""
+    _seller_or_404(sandbox, seller_id)
+    if end < start:
+        raise HTTPException(400, "end must not be before start")
+    if (end - start).days > 62:
+        raise HTTPException(400, "at most 62 days at a time")
+    mkts = marketplace_ids.split(",") if marketplace_ids else None
+    summary = sandbox.state.world().money_summary(seller_id, start, end, mkts)
+    return {**summary, "range": "[start, end) in UTC by posting; end is exclusive"}
+
+
 @router.get("/calls")
 def call_counts(sandbox: AdminSandbox, seller_id: str | None = None) -> dict:
     """Read-only: the SP-API calls answered so far per seller and operation (admitted, throttled, faulted),

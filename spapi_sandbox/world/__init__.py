@@ -325,6 +325,57 @@ class World:
             Decimal(0),
         )
 
+    def money_summary(
+        self,
+        seller: str | SellerProfile,
+        start: DateLike,
+        end: DateLike,
+        marketplace_ids: Iterable[str] | None = None,
+    ) -> dict:
+        """All money posted in [start, end), per currency: the total and the sum per category, as Decimal
+        strings. Item money is keyed "<kind>/<ChargeType|FeeType|Promotion>" (kinds Order, Refund, Chargeback,
+        GuaranteeClaim), account money by its kind (storage, ads, reserve_current, ...); plus the settlements
+        whose period ends in the range, with their financial event group id and deposit."""
+        by_currency: dict[str, dict[str, Decimal]] = {}
+        for ev in self.all_money(seller, start, end, marketplace_ids):
+            money = by_currency.setdefault(ev.currency, {})
+            if isinstance(ev, AccountEvent):
+                money[ev.kind] = money.get(ev.kind, Decimal(0)) + ev.total()
+                continue
+            for name, amount in (*ev.charges, *ev.fees, *(("Promotion", a) for _, a in ev.promotions)):
+                key = f"{ev.kind}/{name}"
+                money[key] = money.get(key, Decimal(0)) + amount
+        profile = self.profile(seller)
+        lo, hi = to_utc(start), min(to_utc(end), self.now())
+        settlements = [
+            s
+            for m in profile.marketplace_ids
+            if marketplace_ids is None or m in set(marketplace_ids)
+            for s in settlement_periods(self.seed, profile.seller_id, m, lo, hi + dt.timedelta(microseconds=1))
+            if s.start >= self.first_moment()
+        ]
+        return {
+            "seller_id": profile.seller_id,
+            "start": lo.isoformat(),
+            "end": hi.isoformat(),
+            "by_currency": {
+                c: {"total": str(sum(v.values(), Decimal(0))), "categories": {k: str(a) for k, a in sorted(v.items())}}
+                for c, v in sorted(by_currency.items())
+            },
+            "settlements": [
+                {
+                    "settlement_id": s.settlement_id,
+                    "financial_event_group_id": s.financial_event_group_id,
+                    "marketplace_id": s.marketplace_id,
+                    "start": s.start.isoformat(),
+                    "end": s.end.isoformat(),
+                    "deposit_date": s.deposit_date.isoformat(),
+                    "total": str(self.settlement_total(profile, s)),
+                }
+                for s in sorted(settlements, key=lambda s: (s.end, s.marketplace_id))
+            ],
+        }
+
     # -- FBA inventory and inbound -----------------------------------------------------------------------
     def _marketplace(self, seller: str | SellerProfile, marketplace_id: str) -> SellerProfile:
         profile = self.profile(seller)

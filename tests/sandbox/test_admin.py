@@ -119,3 +119,25 @@ def test_a_state_dir_refuses_another_seed(pki, tmp_path):
         timeout=30,
     )
     assert done.returncode == 2 and "--seed 1" in done.stderr
+
+
+def test_money_truth_endpoint_matches_the_published_settlement_totals(sandbox):
+    seller = sandbox.new_seller([US], profile={"orders_per_day": 8, "skus": 12})
+    reports = sandbox.reports(seller["refresh_token"])
+    listed = reports.get_reports(reportTypes=["GET_V2_SETTLEMENT_REPORT_DATA_FLAT_FILE_V2"]).payload["reports"]
+    report = listed[0]
+    document = reports.get_report_document(report["reportDocumentId"], download=True).payload["document"]
+    summary = dict(zip(*[line.split("\t") for line in document.splitlines()[:2]], strict=True))
+    start, end = report["dataStartTime"][:10], report["dataEndTime"][:10]
+    with sandbox.admin() as admin:
+        truth = admin.get(f"/_sandbox/sellers/{seller['seller_id']}/truth/money", params={"start": start, "end": end})
+        too_long = admin.get(
+            f"/_sandbox/sellers/{seller['seller_id']}/truth/money", params={"start": "2026-01-01", "end": "2026-06-01"}
+        )
+    assert truth.status_code == 200 and too_long.status_code == 400
+    body = truth.json()
+    assert body["by_currency"]["USD"]["total"] == summary["total-amount"]
+    (settlement,) = [s for s in body["settlements"] if s["settlement_id"] == summary["settlement-id"]]
+    assert settlement["total"] == summary["total-amount"]
+    categories = body["by_currency"]["USD"]["categories"]
+    assert categories["reserve_current"].startswith("-") and not categories["reserve_previous"].startswith("-")

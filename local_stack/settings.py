@@ -1,8 +1,9 @@
 """Connection settings handed to the pipeline and to Dagster.
 
-`.data/local.env` holds only non-secret `KEY=value` lines (sourced by `make`). The one secret Dagster needs
-for its own run/event storage, DAGSTER_PG_PASSWORD, is never written there: `dagster_env()` reads it from
-`.data/secrets/dagster-pg.json` and puts it only into the environment of the Dagster processes it starts.
+`.data/local.env` holds only non-secret `KEY=value` lines (`retkee` reads it from the repository root). The one
+secret Dagster needs for its own run/event storage, DAGSTER_PG_PASSWORD, is never written there: `dagster_env()`
+reads it from `.data/secrets/dagster-pg.json` and puts it only into the environment of the Dagster processes it
+starts, and local.env names that file (DAGSTER_PG_PASSWORD_FILE) for `retkee` to read when it opens Dagster.
 The pipeline gets no secret at all: it logs into Vault with the AppRole file named in its settings.
 """
 
@@ -71,7 +72,9 @@ def write_local_env(config: StackConfig) -> None:
     if dagster_yaml.exists():
         shutil.copyfile(dagster_yaml, config.dagster_home / "dagster.yaml")
     lines = ["# Written by `python -m local_stack up`. Non-secret settings only; safe to source from make."]
-    for key, value in {**pipeline_env(config), **dagster_settings(config)}.items():
+    # The Dagster password itself stays in its secret file; `retkee` reads it from there (the path is no secret).
+    password_file = {"DAGSTER_PG_PASSWORD_FILE": str(config.dagster_pg_file)}
+    for key, value in {**pipeline_env(config), **dagster_settings(config), **password_file}.items():
         if any(ch in value for ch in " \t\"'$#\\"):
             raise StackError(f"{key}={value!r}: the data dir path must not contain spaces or quotes")
         lines.append(f"{key}={value}")

@@ -15,7 +15,7 @@ from orchestration.defs.resources import open_session
 from orchestration.extract.errors import ExtractionError
 from orchestration.secrets.redaction import Secret, install_log_redaction
 from orchestration.secrets.vault import Vault, VaultError
-from orchestration.settings import Settings, SettingsError
+from orchestration.settings import Settings, SettingsError, load_settings_file, require_dagster_storage
 from orchestration.tenants.registry import TenantError
 
 app = typer.Typer(help="Retkee Seller Analytics: tenants, refreshes and summaries.", no_args_is_help=True)
@@ -75,10 +75,39 @@ def tenants_add(
     console.print(f"onboarded seller as tenant [bold]{tenant.tenant_id}[/bold]")
 
 
+OUTPUTS = ("table", "json", "csv")
+
+
+def _id_column(table: Table, header: str) -> None:
+    """An id column is never cut: ids are what the next command takes, so they fold rather than end in '…'."""
+    table.add_column(header, no_wrap=True, overflow="fold", min_width=13)
+
+
+def _print_rows(rows: list[dict], output: str, table: Table, cells) -> None:
+    """Print list rows as a table (for people), JSON lines or CSV (for scripts: every field, nothing cut)."""
+    if output not in OUTPUTS:
+        _fail(ValueError(f"--output must be one of {', '.join(OUTPUTS)} (got {output!r})"))
+    if output == "json":
+        for row in rows:
+            print(json.dumps(row, default=str))
+    elif output == "csv":
+        import csv
+
+        writer = csv.DictWriter(sys.stdout, fieldnames=list(rows[0]) if rows else [], lineterminator="\n")
+        writer.writeheader()
+        writer.writerows({k: ",".join(v) if isinstance(v, list | tuple) else v for k, v in row.items()}
+                         for row in rows)
+    else:
+        for row in rows:
+            table.add_row(*cells(row))
+        console.print(table)
+
+
 @tenants_app.command("list")
 def tenants_list(
     status: str | None = typer.Option(None, help="Only tenants in this lifecycle state"),
-    as_json: bool = typer.Option(False, "--json", help="One JSON object per line, for scripts"),
+    output: str = typer.Option("table", help="table, json (one object per line) or csv"),
+    as_json: bool = typer.Option(False, "--json", help="Same as --output json"),
 ) -> None:
     """List tenants with their lifecycle state."""
     try:
@@ -86,15 +115,15 @@ def tenants_list(
             tenants = session.registry.list(status)
     except KNOWN_ERRORS as exc:
         _fail(exc)
-    if as_json:
-        for t in tenants:
-            print(json.dumps({**t.__dict__}, default=str))
-        return
-    table = Table("tenant", "seller", "region", "marketplaces", "status", "since")
-    for t in tenants:
-        table.add_row(t.tenant_id, t.seller_id or "-", t.region, ",".join(t.marketplace_ids), t.status,
-                      t.status_changed_at.isoformat(timespec="seconds"))
-    console.print(table)
+    table = Table(title=None)
+    _id_column(table, "tenant")
+    _id_column(table, "seller")
+    for header in ("region", "marketplaces", "status", "since"):
+        table.add_column(header)
+    rows = [{**t.__dict__, "marketplace_ids": list(t.marketplace_ids)} for t in tenants]
+    _print_rows(rows, "json" if as_json else output, table, lambda r: (
+        r["tenant_id"], r["seller_id"] or "-", r["region"], ",".join(r["marketplace_ids"]), r["status"],
+        r["status_changed_at"].isoformat(timespec="seconds")))
 
 
 @tenants_app.command("show")
@@ -144,6 +173,7 @@ def refresh_command(
     from orchestration.refresh import day_range, refresh
 
     try:
+        require_dagster_storage()
         last = date.fromisoformat(end) if end else (datetime.now(UTC) - timedelta(days=1)).date()
         with open_session() as session:
             tenant_ids = tenant or [t.tenant_id for t in session.registry.list("active")]
@@ -211,6 +241,7 @@ def _sync_access_log() -> None:
 
     from orchestration.compliance.access_log import sync_access_log
 
+    require_dagster_storage()
     with DagsterInstance.get() as instance, open_session() as session:
         sync_access_log(instance, session.conn)
 
@@ -329,6 +360,7 @@ def tenants_erase(
     if not yes:
         _fail(TenantError("erasure destroys the tenant's data and key for good; add --yes to confirm"))
     try:
+        require_dagster_storage()  # before anything is recorded: the erasure runs through Dagster
         with open_session() as session:
             tenant = session.registry.get(tenant_id)
             if tenant.status == "active":
@@ -372,6 +404,16 @@ def erasure_certificates(
                       str(d["landing_objects"]), ",".join(str(v) for v in d["transit_key"]["versions"]) or "-",
                       "yes" if c.verified else "NO", c.run_id[:8])
     console.print(table)
+
+
+@app.callback()
+def _settings() -> None:
+    """Read the settings file (.data/local.env of the repository root, or RETKEE_SETTINGS_FILE) before any
+    command, so that commands work as the README writes them, with nothing exported first."""
+    try:
+        load_settings_file()
+    except SettingsError as exc:
+        _fail(exc)
 
 
 def main() -> None:

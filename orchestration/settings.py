@@ -29,10 +29,88 @@ def _required(name: str) -> str:
     value = os.environ.get(name)
     if not value:
         raise SettingsError(
-            f"{name} is not set. Run `make run` (it writes .data/local.env) or export it; "
-            "see docs/operations.md for every setting."
+            f"{name} is not set. Run `make run` (it writes .data/local.env, which `retkee` reads from the "
+            "repository root) or export it; see docs/operations.md for every setting."
         )
     return value
+
+
+# A file of non-secret `KEY=value` settings. `retkee` reads it at start so that its commands work as the README
+# writes them, with nothing sourced first: RETKEE_SETTINGS_FILE names it; in a local environment, without that
+# setting, `.data/local.env` of the current directory (what `make run` writes) is used when it exists.
+SETTINGS_FILE_VARIABLE = "RETKEE_SETTINGS_FILE"
+LOCAL_SETTINGS_FILE = Path(".data") / "local.env"
+
+
+def load_settings_file(environ: dict[str, str] | None = None, cwd: Path | None = None) -> Path | None:
+    """Fill the settings the environment lacks from the settings file; what is exported already wins.
+
+    Returns the file read, or None. A named file that is missing, or a line that is not `KEY=value`, is refused
+    with its line number (never its value, in case someone put a secret there)."""
+    environ = os.environ if environ is None else environ
+    named = environ.get(SETTINGS_FILE_VARIABLE)
+    if named:
+        path = Path(named)
+        if not path.is_file():
+            raise SettingsError(f"{SETTINGS_FILE_VARIABLE} names {path}, which does not exist")
+    else:
+        if environment(environ) == "production":
+            return None  # production names its settings; it never picks up a file lying in the cwd
+        path = (cwd or Path.cwd()) / LOCAL_SETTINGS_FILE
+        if not path.is_file():
+            return None
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        key, sep, value = line.partition("=")
+        if not sep or not key.replace("_", "").isalnum() or not key[0].isalpha():
+            raise SettingsError(f"{path}:{number} is not a KEY=value line")
+        environ.setdefault(key, value)
+    return path
+
+
+# Dagster's own run and event storage (dagster.yaml reads these). The password may come as a file of its own
+# (DAGSTER_PG_PASSWORD_FILE: the local stack's secret file, or a mounted secret in production), so that it is
+# never written into a settings file nor exported into the user's shell.
+DAGSTER_STORAGE_SETTINGS = ("DAGSTER_HOME", "DAGSTER_PG_HOST", "DAGSTER_PG_PORT", "DAGSTER_PG_DB",
+                            "DAGSTER_PG_USERNAME")
+DAGSTER_PASSWORD_FILE_VARIABLE = "DAGSTER_PG_PASSWORD_FILE"  # noqa: S105 - the name of a setting
+
+
+def require_dagster_storage(environ: dict[str, str] | None = None) -> None:
+    """Make sure Dagster's storage can be opened, before a command changes anything; one line if not.
+
+    DAGSTER_PG_PASSWORD is read from DAGSTER_PG_PASSWORD_FILE when only the file is given (a JSON object with
+    `password`, or the password alone)."""
+    environ = os.environ if environ is None else environ
+    missing = [name for name in DAGSTER_STORAGE_SETTINGS if not environ.get(name)]
+    if not environ.get("DAGSTER_PG_PASSWORD"):
+        password_file = environ.get(DAGSTER_PASSWORD_FILE_VARIABLE)
+        if password_file:
+            environ["DAGSTER_PG_PASSWORD"] = _read_password_file(Path(password_file))
+        else:
+            missing.append(f"DAGSTER_PG_PASSWORD (or {DAGSTER_PASSWORD_FILE_VARIABLE})")
+    if missing:
+        raise SettingsError(
+            f"Dagster's storage is not configured: {', '.join(missing)} not set. Run `make run` first (it "
+            "writes .data/local.env) and run `retkee` from the repository root; see docs/operations.md."
+        )
+
+
+def _read_password_file(path: Path) -> str:
+    try:
+        text = path.read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise SettingsError(f"{DAGSTER_PASSWORD_FILE_VARIABLE} {path} cannot be read ({exc.strerror})") from None
+    try:
+        data = json.loads(text)
+    except ValueError:
+        data = text
+    password = data.get("password") if isinstance(data, dict) else data
+    if not isinstance(password, str) or not password:
+        raise SettingsError(f"{DAGSTER_PASSWORD_FILE_VARIABLE} {path} holds no password")
+    return password
 
 
 @dataclass(frozen=True)
@@ -73,6 +151,20 @@ class Settings:
             raise SettingsError(f"unknown Vault duty {duty!r}")
         approle_file = self.vault_approle_file.with_name(f"approle-{duty}.json")
         return Settings(**{**self.__dict__, "vault_approle_file": approle_file})
+
+
+# Finances v0 (listFinancialEvents) is deprecated; Amazon removes it on 2027-08-27 (docs/amazon/spapi-money.md
+# section 2). Until then RETKEE_FINANCES_V0 keeps its extraction running beside Finances 2024-06-19, which is
+# the marts' money source either way: `on` (default, so the v0 table stays comparable) or `off`.
+FINANCES_V0_REMOVAL = "2027-08-27"
+FINANCES_V0_SWITCH = "RETKEE_FINANCES_V0"
+
+
+def finances_v0_enabled(environ: Mapping[str, str] | None = None) -> bool:
+    value = (os.environ if environ is None else environ).get(FINANCES_V0_SWITCH, "on")
+    if value not in ("on", "off"):
+        raise SettingsError(f"{FINANCES_V0_SWITCH} must be on or off (got {value!r})")
+    return value == "on"
 
 
 def environment(environ: Mapping[str, str] | None = None) -> str:
@@ -140,17 +232,3 @@ def _root_token_file_beside(approle_file: Path) -> Path | None:
         if isinstance(data, dict) and data.get("root_token"):
             return candidate
     return None
-# Finances v0 (listFinancialEvents) is deprecated; Amazon removes it on 2027-08-27 (docs/amazon/spapi-money.md
-# section 2). Until then RETKEE_FINANCES_V0 keeps its extraction running beside Finances 2024-06-19, which is
-# the marts' money source either way: `on` (default, so the v0 table stays comparable) or `off`.
-FINANCES_V0_REMOVAL = "2027-08-27"
-FINANCES_V0_SWITCH = "RETKEE_FINANCES_V0"
-
-
-def finances_v0_enabled(environ: Mapping[str, str] | None = None) -> bool:
-    value = (os.environ if environ is None else environ).get(FINANCES_V0_SWITCH, "on")
-    if value not in ("on", "off"):
-        raise SettingsError(f"{FINANCES_V0_SWITCH} must be on or off (got {value!r})")
-    return value == "on"
-
-

@@ -79,4 +79,8 @@ def test_dagster_role_owns_its_database_with_the_password_from_its_secret_file(s
     ) as conn:
         owner = conn.execute("SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = 'dagster'")
         assert owner.fetchone() == ("dagster",)
-    assert "DAGSTER_PG_PASSWORD" not in stack.config.local_env_file.read_text()
+    local_env = stack.config.local_env_file.read_text()
+    # The settings file names the secret file; neither the password nor a DAGSTER_PG_PASSWORD line is in it.
+    assert env["DAGSTER_PG_PASSWORD"] not in local_env
+    assert "\nDAGSTER_PG_PASSWORD=" not in local_env
+    assert f"\nDAGSTER_PG_PASSWORD_FILE={stack.config.dagster_pg_file}\n" in local_env

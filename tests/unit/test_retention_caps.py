@@ -186,3 +186,24 @@ def test_an_extraction_older_than_its_cap_refuses_before_asking_amazon():
         ingest_partition(tenant=None, extraction=EXTRACTIONS["orders"], day=date(2025, 5, 31), vault=None,
                          seller=None, landing=None, conn=None, today=today)
     assert refused.value.datasets == ("orders",) and refused.value.day == date(2025, 5, 31)
+
+
+def test_the_compliance_report_shows_cap_and_basis_and_marks_past_cap_in_red():
+    from datetime import UTC, datetime
+
+    from orchestration.compliance.report import ComplianceReport, dataset_caps, render_html
+
+    datasets = {"orders": _dataset("orders"), "settlements": _dataset("settlements", months=84, basis=TAX)}
+    report = ComplianceReport(generated_at=datetime(2026, 12, 1, tzinfo=UTC), log_retention_months=13,
+                              dataset_caps=dataset_caps(age_caps({}, datasets)), retention_removals=[])
+    report.oldest_held = [
+        {"tenant_id": "t0123456789ab", "dataset": "orders", "oldest_day_held": "2025-05-31", "cap_months": 18,
+         "oldest_day_kept": "2025-06-01", "legal_basis": "none", "past_cap": True},
+        {"tenant_id": "t0123456789ab", "dataset": "settlements", "oldest_day_held": "2020-01-01", "cap_months": 84,
+         "oldest_day_kept": "2019-12-01", "legal_basis": str(TAX), "past_cap": False},
+    ]
+    page = render_html(report)
+    red = [row for row in page.split("<tr") if row.startswith(" class='bad'")]
+    assert len(red) == 1 and "2025-05-31" in red[0] and "PAST CAP" in red[0]
+    assert "26 U.S.C. 6001; 26 CFR 1.6001-1(e): tax records of payouts (84 months)" in page
+    assert report.past_cap == [report.oldest_held[0]]

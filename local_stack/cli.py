@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from local_stack.config import StackConfig
+from local_stack.config import PORT_SETTINGS, StackConfig
 from local_stack.errors import StackError
 from local_stack.stack import Stack
 
@@ -25,11 +25,15 @@ DataDir = Annotated[
     Path | None,
     typer.Option("--data-dir", help="State directory (default: $RETKEE_DATA_DIR or <repo>/.data)."),
 ]
-PgPort = Annotated[int | None, typer.Option(help="PostgreSQL port (default: 55432).")]
-VaultPort = Annotated[int | None, typer.Option(help="OpenBao API port (default: 58200).")]
-VaultClusterPort = Annotated[int | None, typer.Option(help="OpenBao raft cluster port (default: API+1).")]
-SandboxPort = Annotated[int | None, typer.Option(help="SP-API sandbox port (default: 58443).")]
-DagsterPort = Annotated[int | None, typer.Option(help="Dagster webserver port (default: 3000).")]
+PgPort = Annotated[int | None, typer.Option(envvar=PORT_SETTINGS["pg_port"], help="PostgreSQL port (default: 55432).")]
+VaultPort = Annotated[int | None, typer.Option(envvar=PORT_SETTINGS["vault_port"],
+                                               help="OpenBao API port (default: 58200).")]
+VaultClusterPort = Annotated[int | None, typer.Option(envvar=PORT_SETTINGS["vault_cluster_port"],
+                                                      help="OpenBao raft cluster port (default: API+1).")]
+SandboxPort = Annotated[int | None, typer.Option(envvar=PORT_SETTINGS["sandbox_port"],
+                                                 help="SP-API sandbox port (default: 58443).")]
+DagsterPort = Annotated[int | None, typer.Option(envvar=PORT_SETTINGS["dagster_port"],
+                                                 help="Dagster webserver port (default: 3000).")]
 
 
 def _stack(data_dir: Path | None, **overrides: object) -> Stack:

@@ -14,6 +14,18 @@ def _default_data_dir() -> Path:
     return Path(os.environ.get("RETKEE_DATA_DIR") or REPO_ROOT / ".data").resolve()
 
 
+# The environment variable that sets each port for `make run` and `python -m local_stack up` (one home: the CLI's
+# options and the port-clash message both read it from here). RETKEE_PG_PORT is also what the pipeline reads to
+# find the warehouse, and .data/local.env writes it back with the port the stack runs on.
+PORT_SETTINGS: dict[str, str] = {
+    "pg_port": "RETKEE_PG_PORT",
+    "vault_port": "RETKEE_VAULT_PORT",
+    "vault_cluster_port": "RETKEE_VAULT_CLUSTER_PORT",
+    "sandbox_port": "RETKEE_SANDBOX_PORT",
+    "dagster_port": "RETKEE_DAGSTER_PORT",
+}
+
+
 @dataclass(frozen=True)
 class StackConfig:
     """Everything that differs between the developer's stack and a throw-away stack in a test."""

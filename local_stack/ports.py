@@ -19,10 +19,12 @@ def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
 
 
 def require_free_port(port: int, service: str, setting: str) -> None:
+    """`setting` is the environment variable that moves the service (config.PORT_SETTINGS)."""
     if not port_is_free(port):
         raise StackError(
             f"{service} cannot start: port {port} on 127.0.0.1 is already in use by another process "
-            f"(see `ss -ltnp 'sport = :{port}'`). Stop that process or choose another port ({setting})."
+            f"(see `ss -ltnp 'sport = :{port}'`). Stop that process, or choose another port: "
+            f"`{setting}={port + 1} make run`."
         )
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
-from local_stack.config import StackConfig
+from local_stack.config import PORT_SETTINGS, StackConfig
 from local_stack.errors import StackError
 from local_stack.osuser import PgUser
 from local_stack.ports import require_free_port
@@ -227,7 +227,7 @@ class PostgresCluster:
         if not (self.config.pg_data_dir / "PG_VERSION").exists():
             self._initdb()
         if self.running_pid() is None:
-            require_free_port(self.config.pg_port, "PostgreSQL", "StackConfig.pg_port")
+            require_free_port(self.config.pg_port, "PostgreSQL", PORT_SETTINGS["pg_port"])
             self._write_config()
             self._pg_ctl("start", "-l", str(self._log_file), "-w", "-t", "60", "-s")
         self._wait_until_accepting()

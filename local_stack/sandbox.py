@@ -16,7 +16,7 @@ import urllib.error
 import urllib.request
 
 from local_stack import processes
-from local_stack.config import StackConfig
+from local_stack.config import PORT_SETTINGS, StackConfig
 from local_stack.errors import StackError
 from local_stack.ports import require_free_port
 from local_stack.secret_files import read_json, write_private_json, write_private_text
@@ -67,7 +67,7 @@ def start(config: StackConfig) -> int | None:
         print("local_stack: WARNING: spapi_sandbox has no __main__ yet; the SP-API sandbox was NOT started.",
               file=sys.stderr)
         return None
-    require_free_port(config.sandbox_port, "SP-API sandbox", "StackConfig.sandbox_port")
+    require_free_port(config.sandbox_port, "SP-API sandbox", PORT_SETTINGS["sandbox_port"])
     argv = [
         sys.executable, "-m", "spapi_sandbox", "serve",
         "--host", "127.0.0.1", "--port", str(config.sandbox_port),

@@ -16,7 +16,7 @@ import hvac.exceptions
 import requests
 
 from local_stack import processes
-from local_stack.config import StackConfig
+from local_stack.config import PORT_SETTINGS, StackConfig
 from local_stack.errors import StackError
 from local_stack.ports import require_free_port
 from local_stack.secret_files import read_json, write_private_json
@@ -88,9 +88,9 @@ class OpenBaoServer:
         self.config.vault_dir.mkdir(parents=True, exist_ok=True)
         self.config.vault_dir.chmod(0o700)
         if not processes.is_running(self.config, PROCESS_NAME):
-            require_free_port(self.config.vault_port, "OpenBao", "StackConfig.vault_port")
+            require_free_port(self.config.vault_port, "OpenBao", PORT_SETTINGS["vault_port"])
             require_free_port(self.config.vault_cluster_port, "OpenBao (raft cluster)",
-                              "StackConfig.vault_cluster_port")
+                              PORT_SETTINGS["vault_cluster_port"])
             self._write_config()
             processes.start_process(
                 self.config, PROCESS_NAME,

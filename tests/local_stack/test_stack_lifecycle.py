@@ -74,6 +74,25 @@ def test_a_port_taken_by_another_program_gives_a_clear_error(stack_config: Stack
             Stack(config).clean()
 
 
+def test_a_port_clash_names_the_setting_that_moves_the_service_and_make_run_honours_it(
+    stack_config: StackConfig,
+) -> None:
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", 0))
+        squatter.listen()
+        port = squatter.getsockname()[1]
+        data_dir = stack_config.data_dir.parent / "port-clash-env"
+        # As `RETKEE_PG_PORT=... make run` calls it: the port comes from the environment, not an option.
+        result = CliRunner().invoke(app, ["up", "--data-dir", str(data_dir), "--no-sandbox"],
+                                    env={"RETKEE_PG_PORT": str(port), "RETKEE_VAULT_PORT": str(free_port())})
+        try:
+            assert result.exit_code != 0
+            assert f"port {port} on 127.0.0.1 is already in use" in result.output
+            assert f"`RETKEE_PG_PORT={port + 1} make run`" in result.output
+        finally:
+            Stack(StackConfig(data_dir=data_dir)).clean()
+
+
 def test_clean_refuses_a_directory_local_stack_did_not_create(tmp_path: Path) -> None:
     (tmp_path / "precious.txt").write_text("keep me")
     with pytest.raises(StackError, match="refusing to delete"):

@@ -29,6 +29,8 @@ def pipeline_env(config: StackConfig) -> dict[str, str]:
         "RETKEE_VAULT_ADDR": config.vault_addr,
         "RETKEE_VAULT_APPROLE_FILE": str(config.approle_file("pipeline")),
         "RETKEE_LANDING_DIR": str(config.landing_dir),
+        # Where `retkee refresh` writes Dagster's events of its runs (the console shows progress only).
+        "RETKEE_LOG_DIR": str(config.log_dir),
         # The local sandbox runs Amazon's clock `sandbox_time_scale` times faster; the client-side buckets keep
         # pace with it (production leaves this unset: Amazon's published rates).
         "RETKEE_SPAPI_RATE_SCALE": str(config.sandbox_time_scale),

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import psycopg
 import typer
@@ -181,14 +184,40 @@ def refresh_command(
         _fail(exc)
     if not tenant_ids:
         _fail(TenantError("no active tenants; onboard one with `retkee tenants add`"))
+    window = day_range(last, days)
+    runs = len(tenant_ids) * (len(window) + (snapshots and datetime.now(UTC).date() not in window) + marts)
+    event_log = Path(os.environ["RETKEE_LOG_DIR"]) / "dagster-runs.log" if os.environ.get("RETKEE_LOG_DIR") else None
     try:
-        report = refresh(tenant_ids, day_range(last, days), progress=console.print, snapshots=snapshots,
-                         marts=marts)
+        with _run_progress(runs) as progress:
+            report = refresh(tenant_ids, window, progress=progress, snapshots=snapshots, marts=marts,
+                             event_log=event_log)
     except KNOWN_ERRORS as exc:
         _fail(exc)
     console.print(f"{len(report.succeeded)} runs succeeded, {len(report.failed)} failed")
+    where = f"{event_log} and " if event_log else ""
+    console.print(f"every Dagster event of these runs: {where}the Dagster UI (Runs)", markup=False)
     if report.failed:
         raise typer.Exit(code=1)
+
+
+@contextmanager
+def _run_progress(runs: int):
+    """On a terminal, a progress bar over the refresh's runs with a line per finished run above it; elsewhere
+    (CI, a pipe) the lines alone. Lines are printed as text, never as Rich markup."""
+    if not console.is_terminal:
+        yield lambda line: console.print(line, markup=False, highlight=False)
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    with Progress(TextColumn("refresh"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                  console=console, transient=True) as bar:
+        task = bar.add_task("runs", total=runs)
+
+        def advance(line: str) -> None:
+            bar.console.print(line, markup=False, highlight=False)
+            bar.advance(task)
+
+        yield advance
 
 
 @app.command("summary")
@@ -252,7 +281,6 @@ def compliance_report_command(
 ) -> None:
     """Write the HTML compliance report: inventory, retention caps, tenant lifecycle, erasure, keys, grants, last
     audit; print each tenant dataset's oldest day held against its cap (past its cap in red)."""
-    from pathlib import Path
 
     from orchestration.compliance.report import default_report_path, write_report
     from orchestration.compliance.session import compliance_session
@@ -332,7 +360,6 @@ def tenants_export(
     fmt: str = typer.Option("csv", "--format", help="csv or parquet"),
 ) -> None:
     """Write everything we hold about a tenant: each table as a file, plus manifest.json (rows, SHA-256)."""
-    from pathlib import Path
 
     from orchestration.retain.export import ExportError, export_tenant
 

@@ -13,10 +13,12 @@ long-running process; a refresh writes hundreds of events per tenant, so it hold
 
 from __future__ import annotations
 
+import logging
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 from dagster import DagsterInstance, MultiPartitionKey
 from sqlalchemy import event as pool_events
@@ -83,24 +85,29 @@ def refresh(
     progress: Callable[[str], None] = lambda message: None,
     snapshots: bool = False,
     marts: bool = True,
+    event_log: Path | None = None,
 ) -> RefreshReport:
+    """`event_log`: a file that gets every Dagster event and log line of these runs, one line each (the console
+    then shows only progress; the same events are in the Dagster UI)."""
     from orchestration.definitions import defs
 
     if instance is None:  # the instance DAGSTER_HOME names, closed (its pool with it) when the refresh ends
         with DagsterInstance.get() as owned:
-            return refresh(tenant_ids, days, instance=owned, progress=progress, snapshots=snapshots, marts=marts)
+            return refresh(tenant_ids, days, instance=owned, progress=progress, snapshots=snapshots, marts=marts,
+                           event_log=event_log)
     hold_storage_connections(instance)
     _register_tenants(instance, tenant_ids)
     extract_job = defs.resolve_job_def("extract_reports")
     marts_job = defs.resolve_job_def("build_marts")
     report = RefreshReport()
+    recorder = _RunRecorder(report, progress, instance, event_log)
     for tenant_id in tenant_ids:
         stopped = False
         for day in days:
             key = MultiPartitionKey({"tenant": tenant_id, "day": day.isoformat()})
             label = f"{tenant_id} {day.isoformat()} extract"
             result = extract_job.execute_in_process(instance=instance, partition_key=key, raise_on_error=False)
-            _record(report, label, result, progress)
+            recorder.record(label, result)
             if not result.success and _tenant_stopped(result):
                 stopped = True
                 break
@@ -110,12 +117,12 @@ def refresh(
             result = extract_job.execute_in_process(
                 instance=instance, partition_key=key, raise_on_error=False, asset_selection=SNAPSHOT_KEYS
             )
-            _record(report, f"{tenant_id} {today.isoformat()} snapshots", result, progress)
+            recorder.record(f"{tenant_id} {today.isoformat()} snapshots", result)
         if not marts:
             continue
         label = f"{tenant_id} marts"
         result = marts_job.execute_in_process(instance=instance, partition_key=tenant_id, raise_on_error=False)
-        _record(report, label, result, progress)
+        recorder.record(label, result)
     return report
 
 
@@ -147,6 +154,29 @@ def _failure_text(result) -> str:
 def _tenant_stopped(result) -> bool:
     text = _failure_text(result)
     return "revoked" in text or "is not active" in text or " is revoked" in text or "terminated" in text
+
+
+class _RunRecorder:
+    """Counts each run in the report, says one progress line for it, and appends its events to the event log."""
+
+    def __init__(self, report: RefreshReport, progress: Callable[[str], None], instance: DagsterInstance,
+                 event_log: Path | None) -> None:
+        self.report, self.progress, self.instance, self.event_log = report, progress, instance, event_log
+
+    def record(self, label: str, result) -> None:
+        if self.event_log is not None:
+            self._append_events(result.run_id)
+        _record(self.report, label, result, self.progress)
+
+    def _append_events(self, run_id: str) -> None:
+        self.event_log.parent.mkdir(parents=True, exist_ok=True)
+        with self.event_log.open("a", encoding="utf-8") as out:
+            for entry in self.instance.all_logs(run_id):
+                when = datetime.fromtimestamp(entry.timestamp, UTC).isoformat(timespec="milliseconds")
+                kind = entry.dagster_event.event_type_value if entry.dagster_event else "LOG"
+                message = " ".join((entry.message or entry.user_message or "").split())
+                out.write(f"{when} {logging.getLevelName(entry.level)} {run_id[:8]} {entry.step_key or '-'} "
+                          f"{kind} {message}\n")
 
 
 def _record(report: RefreshReport, label: str, result, progress) -> None:

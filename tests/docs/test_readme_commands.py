@@ -109,6 +109,8 @@ def test_the_readme_commands_work_as_written_after_make_run(tmp_path):
         (clone / ".venv").symlink_to(REPO_ROOT / ".venv")
         (clone / ".data").symlink_to(config.data_dir)
         results = run_commands(commands, clone, user_shell_environment(canary))
+        event_log_file = config.log_dir / "dagster-runs.log"
+        event_log = event_log_file.read_text() if event_log_file.exists() else ""
     assert not problems(results, canary), "\n\n".join(problems(results, canary))
     assert len(results) == len(commands), f"only {len(results)} of {len(commands)} commands ran"
     by_command = {r["command"].split("#")[0].strip(): r["stdout"] for r in results}
@@ -117,3 +119,9 @@ def test_the_readme_commands_work_as_written_after_make_run(tmp_path):
     assert tenant_ids, f"no whole tenant id in an 80-column `tenants list`:\n{listed}"
     erased = next(out for cmd, out in by_command.items() if cmd.startswith(".venv/bin/retkee tenants erase"))
     assert f"tenant {tenant_ids[0]} erased" in erased
+    # A refresh shows progress, not Dagster's log: a line per run and the totals; its events go to a file.
+    refreshed = next(r for r in results if r["command"].startswith(".venv/bin/retkee refresh"))
+    lines = (refreshed["stdout"] + refreshed["stderr"]).splitlines()
+    assert not [line for line in lines if " - DEBUG - " in line or " - INFO - " in line], lines[:5]
+    assert len(lines) <= 3 + 3 + 2, lines  # 3 days + today's snapshots + marts, the totals, where the log is
+    assert event_log.count(" STEP_SUCCESS ") >= 3 and " RUN_SUCCESS " in event_log

@@ -263,8 +263,13 @@ def list_financial_events(request: Request, caller: Annotated[Caller, Depends(ga
         raise invalid_input("Date range is invalid. PostedAfter must be before PostedBefore.")
     if before - after > MAX_RANGE:
         raise invalid_input("Date range is invalid. PostedAfter and PostedBefore must be at most 180 days apart.")
-    args = {"after": after.isoformat(), "before": before.isoformat(), "size": size}
-    cursor = _decode(caller, params["NextToken"], args) if "NextToken" in params else {"day": None, "skip": 0}
+    # The arguments as sent: a defaulted PostedBefore (now - 2 min) moves between pages, so the first page's
+    # value travels in the token and holds for every page.
+    args = {"after": after.isoformat(), "before": params.get("PostedBefore"), "size": size}
+    cursor = {"day": None, "skip": 0}
+    if "NextToken" in params:
+        cursor = _decode(caller, params["NextToken"], args)
+        before = to_utc(cursor.get("before", before.isoformat()))
     world = caller.sandbox.state.world()
     from_day = dt.date.fromordinal(cursor["day"]) if cursor["day"] else None
     lists: dict[str, list] = {name: [] for name in V0_LISTS}
@@ -283,7 +288,10 @@ def list_financial_events(request: Request, caller: Annotated[Caller, Depends(ga
             break
     payload: dict = {"FinancialEvents": lists}
     if next_cursor:
-        payload["NextToken"] = _encode(caller, {**next_cursor, "args": _args_digest(args), "seller": caller.seller_id})
+        payload["NextToken"] = _encode(
+            caller,
+            {**next_cursor, "before": before.isoformat(), "args": _args_digest(args), "seller": caller.seller_id},
+        )
     return {"payload": payload}
 
 
@@ -354,8 +362,16 @@ def list_financial_event_groups(request: Request, caller: Annotated[Caller, Depe
     payload: dict = {"FinancialEventGroupList": []}
     if before - after > MAX_RANGE:  # Amazon: more than 180 days apart, no groups
         return {"payload": payload}
-    args = {"after": after.isoformat(), "before": before.isoformat(), "size": size}
-    skip = _decode(caller, params["NextToken"], args)["skip"] if "NextToken" in params else 0
+    args = {
+        "after": params.get("FinancialEventGroupStartedAfter"),
+        "before": params.get("FinancialEventGroupStartedBefore"),
+        "size": size,
+    }
+    skip = 0
+    if "NextToken" in params:
+        cursor = _decode(caller, params["NextToken"], args)
+        skip, before = cursor["skip"], to_utc(cursor["before"])
+        after = to_utc(params["FinancialEventGroupStartedAfter"]) if args["after"] else before - MAX_RANGE
     world = caller.sandbox.state.world()
     periods = sorted(
         (
@@ -370,6 +386,7 @@ def list_financial_event_groups(request: Request, caller: Annotated[Caller, Depe
     payload["FinancialEventGroupList"] = [_group(world, caller.seller_id, s, now) for s in page]
     if skip + size < len(periods):
         payload["NextToken"] = _encode(
-            caller, {"skip": skip + size, "args": _args_digest(args), "seller": caller.seller_id}
+            caller,
+            {"skip": skip + size, "before": before.isoformat(), "args": _args_digest(args), "seller": caller.seller_id},
         )
     return {"payload": payload}

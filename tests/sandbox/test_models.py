@@ -149,3 +149,41 @@ def test_transactions_validate_against_the_finances_2024_06_19_model(sandbox):
     assert {"Shipment", "Refund", "ServiceFee", "Adjustment", "ProductAdsPayment", "CouponPayment"} <= seen
     assert bad.status_code == 400
     check("finances_2024-06-19.json", "ErrorList", bad.json())
+
+
+def test_every_v0_event_list_and_the_event_groups_validate_against_the_finances_v0_model(sandbox):
+    seller = sandbox.new_seller([US], profile={"orders_per_day": 15, "skus": 30})
+    token = sandbox.access_token(seller["refresh_token"])
+    now = dt.datetime.now(dt.UTC)
+    headers = {"x-amz-access-token": token}
+    params = {"PostedAfter": (now - dt.timedelta(days=40)).isoformat(), "MaxResultsPerPage": 100}
+    filled: set[str] = set()
+    with httpx.Client(base_url=sandbox.base_url, verify=sandbox.ssl_context, headers=headers) as client:
+        for _ in range(60):
+            r = client.get("/finances/v0/financialEvents", params=params)
+            assert r.status_code == 200
+            check("financesV0.json", "ListFinancialEventsResponse", r.json())
+            payload = r.json()["payload"]
+            filled |= {name for name, events in payload["FinancialEvents"].items() if events}
+            if not payload.get("NextToken"):
+                break
+            params["NextToken"] = payload["NextToken"]
+        groups = client.get(
+            "/finances/v0/financialEventGroups",
+            params={"FinancialEventGroupStartedAfter": (now - dt.timedelta(days=60)).isoformat()},
+        )
+        bad = client.get("/finances/v0/financialEventGroups", params={"MaxResultsPerPage": 101})
+    assert {
+        "ShipmentEventList",
+        "RefundEventList",
+        "ServiceFeeEventList",
+        "ProductAdsPaymentEventList",
+        "CouponPaymentEventList",
+        "AdjustmentEventList",
+    } <= filled
+    assert groups.status_code == 200
+    check("financesV0.json", "ListFinancialEventGroupsResponse", groups.json())
+    listed = groups.json()["payload"]["FinancialEventGroupList"]
+    assert listed and {g["ProcessingStatus"] for g in listed} == {"Open", "Closed"}
+    assert bad.status_code == 400
+    check("financesV0.json", "ListFinancialEventGroupsResponse", bad.json())

@@ -331,3 +331,60 @@ def test_financial_event_groups_are_the_settlements_and_their_deposits(sandbox, 
             relatedIdentifierValue=group["FinancialEventGroupId"],
         )
         assert sum(money(t["totalAmount"]) for t in by_group) == Decimal(summary["total-amount"])
+
+
+# -- the world itself (no server) ---------------------------------------------------------------------------
+NOW = dt.datetime(2026, 11, 20, 12, tzinfo=dt.UTC)
+
+
+def _world(**profile):
+    from spapi_sandbox.world import SellerProfile, World
+
+    return World(7, [SellerProfile.from_dict("A1MONEYWORLD", [US, FR], {"skus": 30, **profile})], now=NOW)
+
+
+def test_money_is_the_same_made_day_by_day_or_over_a_range():
+    world = _world()
+    whole = [(ev.kind, ev.posted, ev.total()) for ev in world.all_money("A1MONEYWORLD", "2026-09-01", "2026-09-15")]
+    days = [
+        (ev.kind, ev.posted, ev.total())
+        for offset in range(14)
+        for ev in world.all_money(
+            "A1MONEYWORLD",
+            dt.date(2026, 9, 1) + dt.timedelta(days=offset),
+            dt.date(2026, 9, 2) + dt.timedelta(days=offset),
+        )
+    ]
+    assert sorted(whole) == sorted(days) and len(whole) > 300
+    again = [(ev.kind, ev.posted, ev.total()) for ev in _world().all_money("A1MONEYWORLD", "2026-09-01", "2026-09-15")]
+    assert again == whole
+
+
+def test_a_month_of_a_mid_size_seller_has_realistic_magnitudes():
+    world = _world()
+    sales: Decimal = Decimal(0)
+    per_kind: dict = defaultdict(Decimal)
+    count: dict = defaultdict(int)
+    for ev in world.all_money("A1MONEYWORLD", "2026-10-01", "2026-11-01", [US]):
+        if ev.kind == "Order":
+            sales += sum((a for t, a in ev.charges if t == "Principal"), Decimal(0))
+        per_kind[ev.kind] += ev.total()
+        count[ev.kind] += 1
+    assert Decimal("0.05") <= -per_kind["ads"] / sales <= Decimal("0.15") * Decimal("1.3")
+    assert Decimal("10") < -per_kind["storage"] < Decimal("1500"), "September's storage, billed in October"
+    assert count["subscription"] == 1 and per_kind["subscription"] == Decimal("-39.99")
+    assert 1 <= count["reimbursement"] <= 8 and per_kind["reimbursement"] > 0
+    assert count["reserve_current"] >= 2 and count["reserve_previous"] >= 2
+    storage = [ev for ev in world.all_money("A1MONEYWORLD", "2026-10-01", "2026-11-01", [US]) if ev.kind == "storage"]
+    (bill,) = storage
+    assert bill.posted.day <= 8 and len({line.sku.fnsku for line in bill.lines}) == len(bill.lines) > 5
+
+
+def test_the_basic_world_has_only_shipments_and_refunds_with_the_three_old_fees():
+    world = _world(money="basic")
+    kinds, fees = set(), set()
+    for ev in world.all_money("A1MONEYWORLD", "2026-09-01", "2026-09-15"):
+        kinds.add(ev.kind)
+        fees |= {t for t, _ in ev.fees}
+    assert kinds == {"Order", "Refund"}
+    assert fees == {"Commission", "FBAPerUnitFulfillmentFee", "RefundCommission"}

@@ -25,6 +25,7 @@ from sqlalchemy import event as pool_events
 from sqlalchemy import exc
 from sqlalchemy.pool import QueuePool
 
+from orchestration.defs.extraction import TENANT_STOPPED
 from orchestration.defs.partitions import TENANTS
 from orchestration.defs.schedules import SNAPSHOT_KEYS
 
@@ -152,8 +153,14 @@ def _failure_text(result) -> str:
 
 
 def _tenant_stopped(result) -> bool:
-    text = _failure_text(result)
-    return "revoked" in text or "is not active" in text or " is revoked" in text or "terminated" in text
+    """The run failed because its tenant is not active (revoked, terminated, erased): say so from the failure's
+    structured metadata (defs.extraction.TENANT_STOPPED), so no later partition of the tenant is tried."""
+    for event in result.all_events:
+        if event.is_step_failure and event.step_failure_data and event.step_failure_data.user_failure_data:
+            metadata = event.step_failure_data.user_failure_data.metadata or {}
+            if TENANT_STOPPED in metadata:
+                return True
+    return False
 
 
 class _RunRecorder:

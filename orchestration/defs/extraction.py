@@ -37,6 +37,9 @@ from orchestration.warehouse.connection import connect
 from orchestration.warehouse.grants import tenant_scope
 from orchestration.warehouse.schemas import tenant_schema
 
+# Failure metadata of a run stopped because its tenant is no longer active: the tenant's status. Whoever runs
+# the tenant's other partitions (refresh) stops on it, reading this key, never the failure's text.
+TENANT_STOPPED = "tenant_stopped"
 RETENTION_RULE = "kept while the subscription is active; erased within 30 days of revocation or termination"
 # Amazon's FATAL and exhausted retries are tried again later by Dagster; revocation never is.
 RETRY_LATER = RetryPolicy(max_retries=2, delay=60, backoff=Backoff.EXPONENTIAL, jitter=Jitter.PLUS_MINUS)
@@ -122,7 +125,6 @@ def quality_check(dataset: Dataset, day: date, outcome: PartitionOutcome, sessio
     )
 
 
-def build_extraction_asset(extraction: Extraction):
 # Money lines the fee taxonomy does not map land as `unclassified` (load/flatten.py): counted per partition and
 # shown as a WARN check, so a fee Amazon invented is seen in the UI while its money is already in the totals.
 CLASSIFIED_CHECK = "money_lines_classified"
@@ -154,15 +156,16 @@ def classified_check(dataset: Dataset, counts: dict) -> AssetCheckResult:
     )
 
 
+def build_extraction_asset(extraction: Extraction):
     specs = [_spec(extraction, d) for d in extraction.datasets]
     checks = [
         AssetCheckSpec(name=check_name(d), asset=asset_key(d), description="great-expectations suite")
         for d in extraction.datasets
-    ]
     ] + [
         AssetCheckSpec(name=CLASSIFIED_CHECK, asset=asset_key(d),
                        description="every money line is mapped by the fee taxonomy (dbt_project/seeds)")
         for d in extraction.datasets if _has_line_status(d)
+    ]
 
     @multi_asset(
         name=f"extract_{extraction.name}",
@@ -179,7 +182,7 @@ def classified_check(dataset: Dataset, counts: dict) -> AssetCheckResult:
             if tenant.status != "active":
                 raise Failure(
                     description=f"tenant {tenant_id} is {tenant.status}; nothing is extracted for it",
-                    allow_retries=False,
+                    allow_retries=False, metadata={TENANT_STOPPED: tenant.status},
                 )
             # The load runs as the tenant's owner role: its schemas belong to the tenant, no other is reachable.
             session.conn.commit()
@@ -194,16 +197,16 @@ def classified_check(dataset: Dataset, counts: dict) -> AssetCheckResult:
                         landing=session.landing,
                         conn=session.conn,
                     )
-            except SellerRevoked as exc:
                     classification = {
                         d.name: unclassified_lines(session.conn, tenant_id, d, o.partition)
                         for d, o in zip(extraction.datasets, outcomes, strict=True)
                         if _has_line_status(d) and o.load is not None
                     }
+            except SellerRevoked as exc:
                 session.registry.set_status(tenant_id, "revoked", str(exc))
                 raise Failure(
                     description=f"tenant {tenant_id} revoked our authorization; marked revoked, run stopped",
-                    allow_retries=False,
+                    allow_retries=False, metadata={TENANT_STOPPED: "revoked"},
                 ) from None
             except BeyondRetentionCap as exc:
                 raise Failure(
@@ -219,21 +222,21 @@ def classified_check(dataset: Dataset, counts: dict) -> AssetCheckResult:
             for dataset, outcome in zip(extraction.datasets, outcomes, strict=True):
                 if outcome.skipped:
                     context.log.info(f"{dataset.name} {tenant_id} {day}: left as it is ({outcome.skipped})")
+                counts = classification.get(dataset.name)
                 yield MaterializeResult(
                     asset_key=asset_key(dataset),
                     metadata={**outcome.metadata(), "data_classification": dataset.classification, **(counts or {})},
                 )
                 yield quality_check(dataset, day, outcome, session)
+                if _has_line_status(dataset):
+                    yield classified_check(dataset, counts or {"unclassified_lines": 0, "unclassified_amount": 0.0,
+                                                               "unclassified_types": "none (nothing loaded)"})
 
-                counts = classification.get(dataset.name)
     return extraction_asset
 
 
 EXTRACTION_ASSETS = [build_extraction_asset(e) for e in EXTRACTIONS.values()]
 SNAPSHOT_ASSETS = [a for a, e in zip(EXTRACTION_ASSETS, EXTRACTIONS.values(), strict=True) if e.snapshot]
-                if _has_line_status(dataset):
-                    yield classified_check(dataset, counts or {"unclassified_lines": 0, "unclassified_amount": 0.0,
-                                                               "unclassified_types": "none (nothing loaded)"})
 DAILY_ASSETS = [a for a, e in zip(EXTRACTION_ASSETS, EXTRACTIONS.values(), strict=True) if not e.snapshot]
 # The name older code and the docs use for the extraction assets.
 REPORT_ASSETS = EXTRACTION_ASSETS

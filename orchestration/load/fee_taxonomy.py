@@ -24,20 +24,14 @@ SETTLEMENTS = "settlements"  # settlement report: transaction-type / amount-type
 SOURCES = (TRANSACTIONS, FINANCIAL_EVENTS, SETTLEMENTS)
 # An empty transaction_description in the seed matches every description of that transaction type.
 ANY_DESCRIPTION = ""
-# The categories a line can have (docs/marts.md explains each). Sales lines first, then the seller's costs
-# and credits, then money that moves the balance without being profit.
-CATEGORIES = (
-    "product_sales", "shipping_credits", "gift_wrap_credits", "tax_collected",
-    "promotions", "refunds", "referral", "fulfilment", "storage", "aged_storage", "inbound", "removal_disposal",
-    "advertising", "subscription", "coupons_deals", "reimbursements", "chargebacks_claims", "other",
-    "marketplace_withheld_tax", "reserves_transfers",
-)
+# The categories and what the P&L does with each live in dbt_project/macros/pnl_categories.sql; a dbt test
+# checks that every category of the seed is one of them.
 # A breakdown path joins the breakdown types from the top of the tree to the leaf.
 PATH_SEPARATOR = "/"
 
 
 class TaxonomyError(ValueError):
-    """The seed is malformed: a column is missing, a category or source is unknown, a key is mapped twice."""
+    """The seed is malformed: a column is missing, a source is unknown, a key is mapped twice."""
 
 
 @dataclass(frozen=True)
@@ -58,8 +52,8 @@ class FeeTaxonomy:
                 raise TaxonomyError(f"fee taxonomy line {number}: columns {missing} missing")
             if row["source"] not in SOURCES:
                 raise TaxonomyError(f"fee taxonomy line {number}: unknown source {row['source']!r}")
-            if row["category"] not in CATEGORIES:
-                raise TaxonomyError(f"fee taxonomy line {number}: unknown category {row['category']!r}")
+            if not row["category"]:
+                raise TaxonomyError(f"fee taxonomy line {number}: no category")
             key = TaxonomyKey(*(row[c] or "" for c in SEED_COLUMNS[:5]))
             if key in self.categories:
                 raise TaxonomyError(f"fee taxonomy line {number}: {key} is mapped twice")
@@ -87,3 +81,30 @@ def read_taxonomy(path: Path = SEED_PATH) -> FeeTaxonomy:
 def fee_taxonomy() -> FeeTaxonomy:
     """The committed seed, read once per process."""
     return read_taxonomy()
+
+
+def markdown_table(path: Path = SEED_PATH) -> str:
+    """The seed as docs/marts.md shows it: per category, every spelling from each source (generated, so the
+    docs cannot drift from the seed: `python -m orchestration.load.fee_taxonomy`)."""
+    with path.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    spellings: dict[str, dict[str, list[str]]] = {}
+    for row in rows:
+        if row["source"] == TRANSACTIONS:
+            described = f" ({row['transaction_description']})" if row["transaction_description"] else ""
+            text = f"{row['transaction_type']}{described}: {row['amount_type']}"
+        elif row["source"] == FINANCIAL_EVENTS:
+            text = f"{row['transaction_type']} {row['amount_type']} {row['amount_description']}"
+        else:
+            text = f"{row['transaction_type']} / {row['amount_type']} / {row['amount_description']}"
+        by_source = spellings.setdefault(row["category"], {s: [] for s in SOURCES})
+        by_source[row["source"]].append(f"`{text}`")
+    lines = ["| category | Finances 2024-06-19 (type (description): breakdown path) | Finances v0 (event, line, type) "
+             "| settlement (transaction-type / amount-type / amount-description) |", "|---|---|---|---|"]
+    for category, by_source in spellings.items():
+        lines.append(f"| `{category}` | " + " | ".join(", ".join(by_source[s]) or "-" for s in SOURCES) + " |")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    print(markdown_table(), end="")

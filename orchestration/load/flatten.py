@@ -139,13 +139,18 @@ def _transaction_lines(transaction: dict, total: Decimal) -> list[tuple[int, dic
     """(item number, item, path, amount, currency) of the transaction's money, item 0 = the transaction itself.
 
     Amazon puts the money either in the items' breakdowns (shipments, refunds) or in the transaction's own
-    breakdowns (reimbursements, whose items have none); when both are present they describe the same money,
-    so the side that adds up to the total is taken (the items first: they carry the SKU).
+    breakdowns (reimbursements, whose items have none: a single item still names the SKU); when both are
+    present they are the same tree summed (docs/sandbox.md, Money world), so one side is read, never both: the
+    side that adds up to the total, the items first since they carry the SKU.
     """
     items = [i for i in transaction.get("items") or [] if isinstance(i, dict)]
-    from_items = [(n, item, *line) for n, item in enumerate(items, start=1) for line in _item_lines(item)]
     own = transaction.get("breakdowns")
-    from_transaction = [(0, {}, *line) for line in _leaves(own)]
+    # A single item is what the transaction-level money is about (a reimbursement of one FNSKU).
+    whole = (0, items[0] if len(items) == 1 else {})
+    from_transaction = [(*whole, *line) for line in _leaves(own)]
+    if from_transaction and not any(item.get("breakdowns") for item in items):
+        return from_transaction
+    from_items = [(n, item, *line) for n, item in enumerate(items, start=1) for line in _item_lines(item)]
     items_sum = sum((line[3] for line in from_items), Decimal(0))
     if from_items and (items_sum == total or not from_transaction or _tree_total(own) != total):
         return from_items

@@ -117,8 +117,8 @@ def test_reimbursement_money_in_the_transaction_breakdowns_is_taken_when_items_h
                      "items": [{"breakdowns": None, "contexts": [{"contextType": "ProductContext", "sku": "SKU-2"}]}],
                      "breakdowns": [_breakdown("FBAInventoryReimbursement", 6.22)]}
     lines = _lines(reimbursement)
-    assert [(r["breakdownPath"], r["amount"], r["itemNumber"]) for r in lines] == [
-        ("FBAInventoryReimbursement", "6.22", 0)]
+    assert [(r["breakdownPath"], r["amount"], r["itemNumber"], r["sku"]) for r in lines] == [
+        ("FBAInventoryReimbursement", "6.22", 0, "SKU-2")]
 
 
 def test_items_and_transaction_breakdowns_describing_the_same_money_are_counted_once():

@@ -1,21 +1,34 @@
--- Each settlement checked three ways: Amazon's total against the sum of the settlement's own lines, and
--- against what we computed from the Finances API's money events posted in the settlement period (same
--- marketplace and currency): the total, the fees and the revenue. Any difference is flagged, never hidden.
+-- Each settlement checked three ways: Amazon's total against the sum of the settlement's own lines; against
+-- the Finances 2024-06-19 transactions that carry the settlement's id (SETTLEMENT_ID), in total, fees and
+-- sales; and the fees and sales compared by the P&L category the fee taxonomy seed gives each side's labels.
+-- Matching is by settlement id, never by marketplace name (the summary row has none).
+--
+-- A settlement whose period the loaded Finances days do not fully cover cannot be reconciled yet: when its
+-- totals differ it is `partial`, not a mismatch. The days needed are the UTC days of [start, end); for a
+-- seller on Amazon's delivery-date deferral (DD+7: a payment is posted when it ships and settled when it
+-- matures) also the `deferral_reach_days` before the start, when the payments of the period were posted.
+-- A day counts as loaded when it holds any transaction line.
+{%- set categories = pnl_categories() %}
+{%- set fees = categories | selectattr('kind', 'equalto', 'fee') | map(attribute='category') | list %}
+{%- set sales = categories | selectattr('kind', 'equalto', 'sales') | map(attribute='category') | list %}
 with
 
 settlement_rows as (
     select * from {{ ref('stg_amazon__settlements') }}
 ),
 
-events as (
-    select * from {{ ref('stg_amazon__financial_events') }}
+transaction_lines as (
+    select * from {{ ref('int_finance_lines_classified') }}
+),
+
+taxonomy as (
+    select * from {{ ref('fee_taxonomy') }} where source = 'settlements'
 ),
 
 summaries as (
     select distinct on (settlement_id)
         settlement_id,
         marketplace_id,
-        marketplace_name,
         currency_code,
         settlement_start_date,
         settlement_end_date,
@@ -26,71 +39,135 @@ summaries as (
     order by settlement_id, _loaded_at desc
 ),
 
+settlement_lines as (
+    select
+        settlement_rows.settlement_id,
+        settlement_rows.amount,
+        coalesce(taxonomy.category, 'unclassified') as category
+    from settlement_rows
+    left join taxonomy
+        on taxonomy.transaction_type = settlement_rows.transaction_type
+        and taxonomy.amount_type = settlement_rows.amount_type
+        and taxonomy.amount_description = settlement_rows.amount_description
+    where not settlement_rows.is_summary
+),
+
 lines as (
     select
         settlement_id,
         sum(amount) as lines_total,
-        sum(amount) filter (where amount_type = 'ItemFees') as lines_fees,
-        sum(amount) filter (
-            where amount_type = 'Promotion'
-                or (amount_type = 'ItemPrice' and amount_description not in ('Tax', 'ShippingTax', 'GiftWrapTax'))
-        ) as lines_revenue,
-        count(*) as line_count
-    from settlement_rows
-    where not is_summary
+        sum(amount) filter (where category in ({{ "'" ~ fees | join("', '") ~ "'" }})) as lines_fees,
+        sum(amount) filter (where category in ({{ "'" ~ sales | join("', '") ~ "'" }})) as lines_sales,
+        count(*) as line_count,
+        count(*) filter (where category = 'unclassified') as unclassified_lines
+    from settlement_lines
     group by settlement_id
 ),
 
 computed as (
     select
+        settlement_id,
+        sum(amount) as computed_total,
+        sum(amount) filter (where category in ({{ "'" ~ fees | join("', '") ~ "'" }})) as computed_fees,
+        sum(amount) filter (where category in ({{ "'" ~ sales | join("', '") ~ "'" }})) as computed_sales,
+        count(distinct transaction_id) as transactions
+    from transaction_lines
+    where settlement_id is not null
+    group by settlement_id
+),
+
+deferral as (
+    -- a seller whose payments are deferred shows it on any of its transactions
+    select exists (select 1 from {{ ref('stg_amazon__finance_transactions') }} where deferral_reason is not null)
+        as deferred_seller
+),
+
+days_needed as (
+    select
         summaries.settlement_id,
-        sum(events.amount) as computed_total,
-        sum(events.amount) filter (where events.line_kind = 'Fee') as computed_fees,
-        sum(events.amount) filter (
-            where events.line_kind = 'Promotion'
-                or (events.line_kind = 'Charge' and events.amount_type not in ('Tax', 'ShippingTax', 'GiftWrapTax'))
-        ) as computed_revenue,
-        count(events.amount) as event_lines
+        day::date as posted_day
     from summaries
-    left join events
-        on events.currency_code = summaries.currency_code
-        and coalesce(events.marketplace_name, '') = coalesce(summaries.marketplace_name, '')
-        and events.posted_date >= summaries.settlement_start_date
-        and events.posted_date < summaries.settlement_end_date
-    group by summaries.settlement_id
+    cross join deferral
+    cross join lateral generate_series(
+        (summaries.settlement_start_date at time zone 'UTC')::date
+            - case when deferral.deferred_seller then {{ var('deferral_reach_days', 13) }} else 0 end,
+        ((summaries.settlement_end_date - interval '1 microsecond') at time zone 'UTC')::date,
+        interval '1 day'
+    ) as day
+),
+
+days_loaded as (
+    select distinct posted_day from transaction_lines
+),
+
+coverage as (
+    select
+        days_needed.settlement_id,
+        count(*) as days_needed,
+        count(days_loaded.posted_day) as days_loaded
+    from days_needed
+    left join days_loaded on days_loaded.posted_day = days_needed.posted_day
+    group by days_needed.settlement_id
+),
+
+compared as (
+    select
+        summaries.*,
+        coalesce(lines.lines_total, 0) as lines_total,
+        coalesce(lines.lines_fees, 0) as lines_fees,
+        coalesce(lines.lines_sales, 0) as lines_sales,
+        coalesce(lines.line_count, 0) as line_count,
+        coalesce(lines.unclassified_lines, 0) as unclassified_lines,
+        coalesce(computed.computed_total, 0) as computed_total,
+        coalesce(computed.computed_fees, 0) as computed_fees,
+        coalesce(computed.computed_sales, 0) as computed_sales,
+        coalesce(computed.transactions, 0) as transactions,
+        coalesce(coverage.days_needed, 0) as days_needed,
+        coalesce(coverage.days_loaded, 0) as days_loaded
+    from summaries
+    left join lines on lines.settlement_id = summaries.settlement_id
+    left join computed on computed.settlement_id = summaries.settlement_id
+    left join coverage on coverage.settlement_id = summaries.settlement_id
 ),
 
 final as (
     select
-        summaries.settlement_id,
-        summaries.marketplace_id,
-        summaries.currency_code,
-        summaries.settlement_start_date,
-        summaries.settlement_end_date,
-        summaries.deposit_date,
-        summaries.total_amount::numeric(14, 2) as amazon_total,
-        coalesce(lines.lines_total, 0)::numeric(14, 2) as lines_total,
-        (summaries.total_amount - coalesce(lines.lines_total, 0))::numeric(14, 2) as lines_difference,
-        coalesce(computed.computed_total, 0)::numeric(14, 2) as computed_total,
-        (summaries.total_amount - coalesce(computed.computed_total, 0))::numeric(14, 2) as computed_difference,
-        coalesce(lines.lines_fees, 0)::numeric(14, 2) as settlement_fees,
-        coalesce(computed.computed_fees, 0)::numeric(14, 2) as computed_fees,
-        (coalesce(lines.lines_fees, 0) - coalesce(computed.computed_fees, 0))::numeric(14, 2) as fees_difference,
-        coalesce(lines.lines_revenue, 0)::numeric(14, 2) as settlement_revenue,
-        coalesce(computed.computed_revenue, 0)::numeric(14, 2) as computed_revenue,
-        (coalesce(lines.lines_revenue, 0) - coalesce(computed.computed_revenue, 0))::numeric(14, 2)
-            as revenue_difference,
-        coalesce(lines.line_count, 0)::bigint as settlement_lines,
-        computed.event_lines::bigint as computed_event_lines,
-        (summaries.total_amount <> coalesce(lines.lines_total, 0)) as lines_mismatch,
+        settlement_id,
+        marketplace_id,
+        currency_code,
+        settlement_start_date,
+        settlement_end_date,
+        deposit_date,
+        total_amount::numeric(14, 2) as amazon_total,
+        lines_total::numeric(14, 2) as lines_total,
+        (total_amount - lines_total)::numeric(14, 2) as lines_difference,
+        computed_total::numeric(14, 2) as computed_total,
+        (total_amount - computed_total)::numeric(14, 2) as computed_difference,
+        lines_fees::numeric(14, 2) as settlement_fees,
+        computed_fees::numeric(14, 2) as computed_fees,
+        (lines_fees - computed_fees)::numeric(14, 2) as fees_difference,
+        lines_sales::numeric(14, 2) as settlement_revenue,
+        computed_sales::numeric(14, 2) as computed_revenue,
+        (lines_sales - computed_sales)::numeric(14, 2) as revenue_difference,
+        line_count::bigint as settlement_lines,
+        unclassified_lines::bigint as unclassified_settlement_lines,
+        transactions::bigint as computed_transactions,
+        days_needed::integer as finances_days_needed,
+        days_loaded::integer as finances_days_loaded,
+        days_loaded >= days_needed as finances_complete,
+        (total_amount <> lines_total) as lines_mismatch,
         (
-            summaries.total_amount <> coalesce(computed.computed_total, 0)
-            or coalesce(lines.lines_fees, 0) <> coalesce(computed.computed_fees, 0)
-            or coalesce(lines.lines_revenue, 0) <> coalesce(computed.computed_revenue, 0)
-        ) as computed_mismatch
-    from summaries
-    left join lines on lines.settlement_id = summaries.settlement_id
-    left join computed on computed.settlement_id = summaries.settlement_id
+            total_amount <> computed_total
+            or lines_fees <> computed_fees
+            or lines_sales <> computed_sales
+        ) as computed_differs,
+        case
+            when total_amount = lines_total and total_amount = computed_total and lines_fees = computed_fees
+                and lines_sales = computed_sales then 'matched'
+            when total_amount = lines_total and days_loaded < days_needed then 'partial'
+            else 'mismatch'
+        end as status
+    from compared
 )
 
 select * from final

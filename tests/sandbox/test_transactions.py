@@ -54,10 +54,11 @@ def seller(sandbox):
 
 @pytest.fixture(scope="module")
 def month(sandbox, seller):
-    """Every transaction of the last 30 settled days, read page by page with the real client."""
+    """Every transaction of last calendar month, read page by page with the real client."""
     client = sandbox.client(FinancesV20240619, seller["refresh_token"])
-    end = dt.datetime.now(dt.UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-    args = dict(postedAfter=(end - dt.timedelta(days=30)).isoformat(), postedBefore=end.isoformat(), marketplaceId=US)
+    end = dt.datetime.now(dt.UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    start = (end - dt.timedelta(days=1)).replace(day=1)
+    args = dict(postedAfter=start.isoformat(), postedBefore=end.isoformat(), marketplaceId=US)
     return all_transactions(client, **args)
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import psycopg
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from orchestration.defs.resources import open_session
@@ -20,6 +21,7 @@ from orchestration.secrets.redaction import Secret, install_log_redaction
 from orchestration.secrets.vault import Vault, VaultError
 from orchestration.settings import Settings, SettingsError, load_settings_file, require_dagster_storage
 from orchestration.tenants.registry import TenantError
+from orchestration.warehouse.schemas import check_tenant_id
 
 app = typer.Typer(help="Retkee Seller Analytics: tenants, refreshes and summaries.", no_args_is_help=True)
 tenants_app = typer.Typer(help="Onboard sellers and move tenants through their lifecycle.", no_args_is_help=True)
@@ -42,11 +44,24 @@ class WarehouseUnreachable(RuntimeError):
 KNOWN_ERRORS = (TenantError, VaultError, SettingsError, ExtractionError, ValueError, psycopg.OperationalError)
 
 
+# An error is one line a person can read: what the user typed may be anything (markup, control characters,
+# a megabyte), so it is folded to one line, cut, and never interpreted as Rich markup.
+MAX_ERROR_CHARACTERS = 400
+
+
+def error_line(exc: Exception) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    text = "".join(ch if ch.isprintable() else "\ufffd" for ch in text)
+    if len(text) > MAX_ERROR_CHARACTERS:
+        text = text[: MAX_ERROR_CHARACTERS - 1] + "…"
+    return text
+
+
 def _fail(exc: Exception) -> None:
     if isinstance(exc, psycopg.OperationalError):
         # libpq's text names host and port only, never the password.
         exc = WarehouseUnreachable(f"warehouse unreachable: {str(exc).strip().splitlines()[0]}")
-    errors.print(f"[red]error:[/red] {exc}")
+    errors.print("[red]error:[/red] " + escape(error_line(exc)), soft_wrap=True)
     raise typer.Exit(code=1)
 
 
@@ -138,16 +153,21 @@ def tenants_show(tenant_id: str) -> None:
     except KNOWN_ERRORS as exc:
         _fail(exc)
     for key, value in tenant.__dict__.items():
-        console.print(f"{key:22} {value}")
+        console.print(f"{key:22} {value}", markup=False, highlight=False)
 
 
 def _set_status(tenant_id: str, status: str, reason: str) -> None:
     try:
         with open_session() as session:
+            before = session.registry.get(tenant_id)
             tenant = session.registry.set_status(tenant_id, status, reason)
     except KNOWN_ERRORS as exc:
         _fail(exc)
-    console.print(f"tenant {tenant.tenant_id} is now {tenant.status}")
+    if before.status == status:
+        console.print(f"tenant {tenant.tenant_id} was already {status} (since "
+                      f"{before.status_changed_at.isoformat(timespec='seconds')}); nothing changed", markup=False)
+        return
+    console.print(f"tenant {tenant.tenant_id} is now {tenant.status}", markup=False)
 
 
 @tenants_app.command("revoke")
@@ -179,7 +199,9 @@ def refresh_command(
         require_dagster_storage()
         last = date.fromisoformat(end) if end else (datetime.now(UTC) - timedelta(days=1)).date()
         with open_session() as session:
-            tenant_ids = tenant or [t.tenant_id for t in session.registry.list("active")]
+            # A named tenant must exist (its id is checked before it reaches Dagster's partitions).
+            tenant_ids = [session.registry.get(t).tenant_id for t in tenant] or [
+                t.tenant_id for t in session.registry.list("active")]
     except KNOWN_ERRORS as exc:
         _fail(exc)
     if not tenant_ids:
@@ -293,7 +315,8 @@ def compliance_report_command(
     except KNOWN_ERRORS as exc:
         _fail(exc)
     tenants = sum(len(t) for t in report.tenants_by_state.values())
-    console.print(f"compliance report written to {path} ({tenants} tenants, {len(report.keys)} tenant keys)")
+    console.print(f"compliance report written to {path} ({tenants} tenants, {len(report.keys)} tenant keys)",
+                  markup=False)
     _print_retention_caps(report)
 
 
@@ -309,7 +332,8 @@ def _print_retention_caps(report) -> None:
     for row in report.oldest_held:
         table.add_row(row["tenant_id"], row["dataset"], row["oldest_day_held"], str(row["cap_months"]),
                       row["oldest_day_kept"], row["legal_basis"], style="bold red" if row["past_cap"] else None)
-    console.print(table)
+    # Piped into a file or another program, the table keeps whole rows (a terminal's own width applies there).
+    console.print(table, width=None if console.is_terminal else 160)
     if report.past_cap:
         console.print(f"[bold red]{len(report.past_cap)} tenant dataset(s) hold data older than the cap[/bold red]")
     else:
@@ -369,7 +393,8 @@ def tenants_export(
     except (*KNOWN_ERRORS, ExportError) as exc:
         _fail(exc)
     rows = sum(f["rows"] for f in manifest["files"])
-    console.print(f"exported {len(manifest['files'])} tables ({rows} rows) of tenant {tenant_id} to {out}")
+    console.print(f"exported {len(manifest['files'])} tables ({rows} rows) of tenant {tenant_id} to {out}",
+                  markup=False)
 
 
 @tenants_app.command("erase")
@@ -414,8 +439,12 @@ def erasure_certificates(
     from orchestration.retain.certificate import list_certificates
 
     try:
+        if tenant is not None:
+            check_tenant_id(tenant)
         with open_session() as session:
             certificates = [c for c in list_certificates(session.conn) if tenant in (None, c.tenant_id)]
+        if tenant is not None and not certificates:
+            raise TenantError(f"no erasure certificate for tenant {tenant}: it has not been erased")
     except KNOWN_ERRORS as exc:
         _fail(exc)
     if as_json:

@@ -1,8 +1,11 @@
-"""The demo: registers a few sellers in the SP-API sandbox, onboards them, refreshes, prints a summary.
+"""The demo: registers a few sellers in the SP-API sandbox, onboards them, imports their unit costs and the
+exchange rates, refreshes, prints a summary.
 
 This is what `make run` shows a newcomer. It talks to the sandbox's admin API (as a seller authorizing
 our app would, in Seller Central) and then only through the product's own `retkee` commands, in the
-same environment a Dagster process gets.
+same environment a Dagster process gets. The unit costs and exchange rates are sample files shipped in
+local_stack/demo_data/ (made by local_stack/demo_samples.py), imported as a seller's and an operator's
+files would be; nothing is downloaded.
 """
 
 from __future__ import annotations
@@ -30,11 +33,18 @@ class DemoSeller:
     profile: dict
 
 
+DEMO_DATA = Path(__file__).resolve().parent / "demo_data"
+FX_SAMPLE = DEMO_DATA / "eurofxref-hist.csv"
+
 DEMO_SELLERS = (
     DemoSeller("A1RETKEEDEMOUS", "na", ("ATVPDKIKX0DER",), {"skus": 12, "orders_per_day": 40}),
     DemoSeller("A2RETKEEDEMONA", "na", ("ATVPDKIKX0DER", "A2EUQ1WTGCTBG2"), {"skus": 8, "orders_per_day": 25}),
     DemoSeller("A3RETKEEDEMODE", "eu", ("A1PA6795UKMFR9",), {"skus": 10, "orders_per_day": 30}),
 )
+
+
+def unit_costs_sample(seller: DemoSeller) -> Path:
+    return DEMO_DATA / f"unit_costs_{seller.seller_id}.csv"
 
 
 def admin_request(config: StackConfig, method: str, path: str, body: dict | None = None) -> dict:
@@ -70,14 +80,20 @@ def _retkee(config: StackConfig, *args: str, stdin: str | None = None, check: bo
     )
 
 
-def onboard_demo_sellers(config: StackConfig, sellers: tuple[DemoSeller, ...] = DEMO_SELLERS) -> None:
+def active_tenants(config: StackConfig) -> dict[str, str]:
+    """Seller id -> tenant id of every active tenant, as `retkee tenants list` reports them."""
     listed = subprocess.run(  # noqa: S603
         [str(Path(sys.executable).with_name("retkee")), "tenants", "list", "--status", "active", "--json"],
         text=True, capture_output=True, env=dagster_env(config), cwd=config.repo_root,
     )
     if listed.returncode != 0:
         raise StackError(f"`retkee tenants list` failed: {listed.stderr.strip()}")
-    onboarded = {json.loads(line)["seller_id"] for line in listed.stdout.splitlines() if line.strip()}
+    tenants = [json.loads(line) for line in listed.stdout.splitlines() if line.strip()]
+    return {t["seller_id"]: t["tenant_id"] for t in tenants}
+
+
+def onboard_demo_sellers(config: StackConfig, sellers: tuple[DemoSeller, ...] = DEMO_SELLERS) -> None:
+    onboarded = active_tenants(config)
     for seller in sellers:
         token = register_seller(config, seller)
         if seller.seller_id in onboarded:
@@ -88,9 +104,20 @@ def onboard_demo_sellers(config: StackConfig, sellers: tuple[DemoSeller, ...] = 
                 *marketplace_args, stdin=token + "\n")
 
 
+def import_demo_samples(config: StackConfig, sellers: tuple[DemoSeller, ...] = DEMO_SELLERS) -> None:
+    """The exchange rates, and each demo seller's unit costs, through the product's own import commands.
+    Importing them again on a later run changes nothing the marts show (the latest import of a cost wins)."""
+    _retkee(config, "fx", "import", str(FX_SAMPLE))
+    tenants = active_tenants(config)
+    for seller in sellers:
+        if seller.seller_id in tenants:
+            _retkee(config, "costs", "import", str(unit_costs_sample(seller)), "--tenant", tenants[seller.seller_id])
+
+
 def run_demo(config: StackConfig, days: int) -> None:
     ensure_dagster_home(config)
     onboard_demo_sellers(config)
+    import_demo_samples(config)
     _retkee(config, "refresh", "--days", str(days))
     _retkee(config, "summary")
 

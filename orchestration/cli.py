@@ -32,6 +32,8 @@ incident_app = typer.Typer(help="Security incidents: who and what a window of ac
 app.add_typer(incident_app, name="incident")
 costs_app = typer.Typer(help="Sellers' unit costs (cost of goods) for margins.", no_args_is_help=True)
 app.add_typer(costs_app, name="costs")
+fx_app = typer.Typer(help="Exchange rates (ECB euro reference rates) for converted amounts.", no_args_is_help=True)
+app.add_typer(fx_app, name="fx")
 erasure_app = typer.Typer(help="Erasure certificates: proof that erased tenants are gone.", no_args_is_help=True)
 app.add_typer(erasure_app, name="erasure")
 console = Console()
@@ -284,6 +286,24 @@ def costs_import(
         _fail(exc)
     console.print(f"imported {result.rows} unit costs for {result.skus} SKUs (import {result.import_id}); "
                   "margins use them from the next marts build")
+
+
+@fx_app.command("import")
+def fx_import(
+    file: typer.FileText = typer.Argument(..., help="CSV in the ECB's eurofxref-hist.csv layout: Date,USD,JPY,..."),
+) -> None:
+    """Import euro reference rates: every row is checked first; a file with any bad row imports nothing."""
+    from orchestration.fx.parse import parse_ecb_rates
+    from orchestration.fx.store import import_fx_rates
+
+    try:
+        rates = parse_ecb_rates(file.read())
+        with open_session() as session:
+            result = import_fx_rates(session.conn, rates, source_name=getattr(file, "name", None))
+    except KNOWN_ERRORS as exc:
+        _fail(exc)
+    console.print(f"imported {result.rates} exchange rates for {result.days} days ({result.first_day} to "
+                  f"{result.last_day}; import {result.import_id}); marts use them from the next build")
 
 
 def _sync_access_log() -> None:

@@ -42,6 +42,8 @@ from sqlglot import MappingSchema, exp, parse_one
 from sqlglot.optimizer import optimize
 
 from orchestration.costs.store import ensure_unit_costs_table
+from orchestration.fx.store import SCHEMA as REFERENCE_SCHEMA
+from orchestration.fx.store import ensure_fx_rates_table
 from orchestration.load.datasets import DATASETS
 from orchestration.load.raw_tables import ensure_tables
 from orchestration.transform.tenant_runner import TEMPLATE_TENANT, _environment
@@ -73,6 +75,7 @@ def raw_ddl() -> list[str]:
     for dataset in DATASETS.values():
         ensure_tables(recorder, _DDL_TENANT, dataset)  # type: ignore[arg-type]
     ensure_unit_costs_table(recorder, _DDL_TENANT)  # type: ignore[arg-type]
+    ensure_fx_rates_table(recorder)  # type: ignore[arg-type]
     return [s for s in recorder.statements if s.lstrip().lower().startswith("create table")]
 
 
@@ -82,7 +85,7 @@ def raw_table_columns() -> dict[str, Columns]:
     for statement in raw_ddl():
         create = parse_one(statement, dialect=DIALECT)
         table = create.find(exp.Table)
-        if table is None or not table.db.endswith("_raw"):
+        if table is None or not (table.db.endswith("_raw") or table.db == REFERENCE_SCHEMA):
             continue  # the quarantine tables, which no model reads
         tables[table.name] = {
             column.name: {"data_type": column.args["kind"].sql(DIALECT)}

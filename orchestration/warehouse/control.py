@@ -1,9 +1,11 @@
-"""The control schema: the tenant registry and its history. Created idempotently on first use."""
+"""The control schema: the tenant registry and its history. Created idempotently on first use, together with the
+shared reference tables every tenant's marts read (exchange rates, orchestration/fx/store.py)."""
 
 from __future__ import annotations
 
 import psycopg
 
+from orchestration.fx.store import ensure_fx_rates_table
 from orchestration.warehouse.grants import grant_compliance_lifecycle_read
 
 CONTROL_DDL = [
@@ -44,4 +46,5 @@ def ensure_control_schema(conn: psycopg.Connection) -> None:
         cur.execute("select pg_advisory_xact_lock(hashtext('retkee.control.ddl'))")
         for statement in CONTROL_DDL:
             cur.execute(statement)
+        ensure_fx_rates_table(cur)
     grant_compliance_lifecycle_read(conn)

@@ -13,6 +13,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
+from orchestration.extract.marketplaces import time_zone_of
 from tests.integration.conftest import CA, US, settled_days, world_for
 
 pytestmark = pytest.mark.integration
@@ -55,11 +56,13 @@ def _expected(world, seller_id, days, costs):
         row = out[(row_sku(item), item.currency)]
         row["revenue"] += item.revenue()
         row["units"] += item.quantity
-    # Cost of goods is rounded per day, SKU and currency (units x unit cost of that day).
+    # Cost of goods is rounded per day, SKU and currency (units x unit cost of that day); sales days are the
+    # marketplace's local days (Seller Central's: Pacific for US and CA).
     units_by_day: dict[tuple[str, str, object], int] = defaultdict(int)
     for item in world.items(seller_id, start, end):
         if not item.cancelled:
-            units_by_day[(row_sku(item), item.currency, item.purchase_date.date())] += item.quantity
+            local_day = item.purchase_date.astimezone(time_zone_of(item.marketplace_id)).date()
+            units_by_day[(row_sku(item), item.currency, local_day)] += item.quantity
     for (sku, currency, day), units in units_by_day.items():
         unit_cost = _cost_on(costs, sku, currency, day)
         out[(sku, currency)]["cost_of_goods"] += (units * unit_cost).quantize(CENT, rounding=ROUND_HALF_UP)
@@ -144,7 +147,8 @@ def test_revenue_fees_refunds_and_net_margin_match_the_truth_to_the_cent(pipelin
             " sum(cost_of_goods), sum(net_margin) from {}.fct_margins"
             " where date_day between %s and %s group by 1, 2"
         ).format(marts),
-        (days[0], days[-1]),
+        # The first UTC day's first hours are the Pacific day before.
+        (days[0] - timedelta(days=1), days[-1]),
     )
     got = {(r[0], r[1]): r[2:] for r in rows}
     assert set(got) == set(expected)
@@ -217,7 +221,7 @@ def test_materializations_carry_column_lineage_back_to_the_raw_tables(built, ins
     assert TableColumnDep(asset_key=AssetKey(["intermediate", "int_money_events_grouped_by_day"]),
                           column_name="refunds") in margins["net_margin"]
     orders = lineage("staging", "stg_amazon__orders")
-    assert orders["order_date"] == [TableColumnDep(asset_key=AssetKey(["raw", "orders"]), column_name="purchase_date")]
+    assert sorted(d.column_name for d in orders["order_date"]) == ["purchase_date", "sales_channel"]
 
 
 def test_incremental_daily_sales_equal_a_full_refresh(pipeline_stack, settings, built, instance):
@@ -241,7 +245,8 @@ def test_incremental_daily_sales_equal_a_full_refresh(pipeline_stack, settings, 
     )
     assert full.success, full.problems()
     assert [r[:-1] for r in _query(settings, table)] == incremental
-    assert len({r[0] for r in incremental}) == len(days) + 1
+    # len(days) + 1 UTC days extracted: their Pacific days run from the day before the first one.
+    assert len({r[0] for r in incremental}) == len(days) + 2
 
 
 def test_analyst_reads_every_mart_and_nothing_else(pipeline_stack, settings, built):

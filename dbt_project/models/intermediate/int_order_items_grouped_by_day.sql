@@ -1,7 +1,8 @@
--- Order items summed per purchase day, SKU and currency. Every (day, SKU, currency) that has any item keeps
--- a row, even when all its items were cancelled (zeros), so an incremental rebuild of a day always replaces
--- what a cancellation changed. Revenue is what the buyer paid the seller for the items: item price less item
--- promotions, plus shipping less shipping promotions, plus gift wrap (taxes are not the seller's money).
+-- Order items summed per purchase day (the marketplace's local day, as Seller Central counts it), SKU and
+-- currency. Every (day, SKU, currency) that has any item keeps a row, even when all its items were cancelled
+-- (zeros), so an incremental rebuild of a day always replaces what a cancellation changed. The sales
+-- definitions (ordered product sales, revenue, VAT, net sales) are in macros/sales_definitions.sql and are
+-- applied per order item in stg_amazon__orders; here they are only summed.
 with
 
 order_items as (
@@ -24,17 +25,14 @@ grouped as (
         coalesce(sum(shipping_price + gift_wrap_price) filter (where not is_cancelled), 0)
             ::numeric(14, 2) as shipping_and_gift_wrap_charged,
         coalesce(sum(ship_promotion_discount) filter (where not is_cancelled), 0)::numeric(14, 2) as shipping_promotions,
+        sum(ordered_product_sales)::numeric(14, 2) as ordered_product_sales,
+        sum(gross_sales)::numeric(14, 2) as revenue,
+        sum(tax_included)::numeric(14, 2) as vat,
+        sum(net_sales)::numeric(14, 2) as net_sales,
         -- lineage: the newest load of the raw rows behind this row
         max(_loaded_at) as source_loaded_at
     from order_items
     group by order_date, sku, currency_code
-),
-
-final as (
-    select
-        *,
-        (gross_revenue - promotions + shipping_and_gift_wrap)::numeric(14, 2) as revenue
-    from grouped
 )
 
-select * from final
+select * from grouped

@@ -1,5 +1,6 @@
 -- Daily sales per SKU and currency with a row for every day from the SKU's first sale to the last day of
 -- data (zero on days without sales), so that rolling windows and day-offset comparisons count calendar days.
+-- Days are the marketplace's local days (int_order_items_grouped_by_day).
 with
 
 daily as (
@@ -33,7 +34,9 @@ filled as (
         spine.currency_code,
         coalesce(daily.units, 0)::bigint as units,
         coalesce(daily.orders, 0)::bigint as orders,
-        coalesce(daily.revenue, 0)::numeric(14, 2) as revenue
+        coalesce(daily.revenue, 0)::numeric(14, 2) as revenue,
+        coalesce(daily.ordered_product_sales, 0)::numeric(14, 2) as ordered_product_sales,
+        coalesce(daily.net_sales, 0)::numeric(14, 2) as net_sales
     from spine
     left join daily
         on daily.order_date = spine.date_day

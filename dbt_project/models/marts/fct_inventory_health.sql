@@ -1,7 +1,17 @@
--- FBA stock per day, marketplace and SKU (the last inventory snapshot of each UTC day) against how fast it
--- sells: velocity is the average units ordered per day over the 28 days ending that day (all marketplaces of
--- the same currency), days of cover is fulfillable units / velocity, and a SKU is at risk of a stock-out
--- when its cover is under 14 days, or when it sells and nothing is fulfillable.
+-- FBA stock per day, marketplace and SKU (the last inventory snapshot of the marketplace's local day) against
+-- how fast the SKU sells in that same marketplace:
+-- - units_sold_28d: units ordered (not cancelled) in the marketplace over the 28 local days ending on the
+--   snapshot day;
+-- - sales_days_28d: how much of that window the loaded orders cover, in days (orders are extracted by UTC
+--   day, so a local day at the edge of the extracted range counts for the hours it covers); a snapshot
+--   taken after the last extracted day, or a seller with less than 28 days of history, still gets a
+--   velocity from the days there are;
+-- - daily_velocity_28d = units_sold_28d / sales_days_28d; days_of_cover = fulfillable / velocity;
+-- - restock_quantity: units to send so that stock and inbound last the lead time (var
+--   restock_lead_time_days, default 30) at this velocity; stock_out_risk when cover is shorter than the
+--   lead time (stock runs out before a shipment sent today arrives).
+-- Aged inventory (storage-fee and inventory-planning reports) is not extracted yet and has no columns here.
+{%- set lead_time_days = var('restock_lead_time_days', 30) | int %}
 with
 
 snapshots as (
@@ -18,45 +28,90 @@ snapshots as (
     order by snapshot_day, marketplace_id, sku, snapshot_at desc
 ),
 
+order_items as (
+    select * from {{ ref('stg_amazon__orders') }}
+),
+
 sales as (
-    select * from {{ ref('int_sales_days_filled') }}
+    select
+        marketplace_id,
+        sku,
+        order_date,
+        coalesce(sum(quantity) filter (where not is_cancelled), 0) as units
+    from order_items
+    group by marketplace_id, sku, order_date
+),
+
+-- The span of time the loaded orders cover, per marketplace: from the first extracted UTC day's midnight to
+-- the end of the last one.
+extracted as (
+    select
+        marketplace_id,
+        (min(_partition)::date)::timestamp at time zone 'UTC' as covered_from,
+        ((max(_partition)::date + 1)::timestamp) at time zone 'UTC' as covered_to
+    from order_items
+    where marketplace_id is not null
+    group by marketplace_id
+),
+
+windows as (
+    select
+        snapshots.*,
+        (snapshots.date_day - 27)::timestamp at time zone {{ marketplace_time_zone('snapshots.marketplace_id') }}
+            as window_from,
+        (snapshots.date_day + 1)::timestamp at time zone {{ marketplace_time_zone('snapshots.marketplace_id') }}
+            as window_to
+    from snapshots
 ),
 
 velocity as (
     select
-        date_day,
-        sku,
-        sum(units) over (
-            partition by sku, currency_code order by date_day rows between 27 preceding and current row
-        ) as units_28d
-    from sales
+        windows.*,
+        coalesce((
+            select sum(sales.units)
+            from sales
+            where sales.marketplace_id = windows.marketplace_id
+                and sales.sku = windows.sku
+                and sales.order_date between windows.date_day - 27 and windows.date_day
+        ), 0) as units_sold_28d,
+        round(greatest(extract(epoch from
+            least(windows.window_to, extracted.covered_to) - greatest(windows.window_from, extracted.covered_from)
+        ), 0) / 86400.0, 4) as sales_days_28d
+    from windows
+    left join extracted on extracted.marketplace_id = windows.marketplace_id
 ),
 
-velocity_by_sku as (
-    select date_day, sku, sum(units_28d) as units_28d from velocity group by date_day, sku
+rated as (
+    select
+        velocity.*,
+        case when sales_days_28d > 0 then round(units_sold_28d / sales_days_28d, 4) end as daily_velocity_28d
+    from velocity
 ),
 
 final as (
     select
-        snapshots.date_day,
-        snapshots.marketplace_id,
-        snapshots.sku,
-        snapshots.fulfillable::bigint as fulfillable,
-        snapshots.reserved::bigint as reserved,
-        snapshots.inbound_working::bigint as inbound_working,
-        snapshots.inbound_shipped::bigint as inbound_shipped,
-        snapshots.inbound_receiving::bigint as inbound_receiving,
-        coalesce(velocity_by_sku.units_28d, 0)::bigint as units_sold_28d,
-        round(coalesce(velocity_by_sku.units_28d, 0) / 28.0, 4)::numeric(12, 4) as daily_velocity_28d,
-        {{ days_of_cover('snapshots.fulfillable', 'coalesce(velocity_by_sku.units_28d, 0) / 28.0') }}
-            ::numeric(12, 1) as days_of_cover,
-        coalesce(
-            {{ days_of_cover('snapshots.fulfillable', 'coalesce(velocity_by_sku.units_28d, 0) / 28.0') }} < 14,
-            false
-        ) as stock_out_risk
-    from snapshots
-    left join velocity_by_sku
-        on velocity_by_sku.sku = snapshots.sku and velocity_by_sku.date_day = snapshots.date_day
+        date_day,
+        marketplace_id,
+        sku,
+        fulfillable::bigint as fulfillable,
+        reserved::bigint as reserved,
+        inbound_working::bigint as inbound_working,
+        inbound_shipped::bigint as inbound_shipped,
+        inbound_receiving::bigint as inbound_receiving,
+        units_sold_28d::bigint as units_sold_28d,
+        coalesce(sales_days_28d, 0)::numeric(8, 4) as sales_days_28d,
+        daily_velocity_28d::numeric(12, 4) as daily_velocity_28d,
+        {{ days_of_cover('fulfillable', 'daily_velocity_28d') }}::numeric(12, 1) as days_of_cover,
+        {{ lead_time_days }}::integer as lead_time_days,
+        (case when daily_velocity_28d is not null then greatest(
+            0,
+            ceil(daily_velocity_28d * {{ lead_time_days }})
+                - (fulfillable + inbound_working + inbound_shipped + inbound_receiving)
+        ) end)::bigint as restock_quantity,
+        fulfillable = 0 as out_of_stock,
+        coalesce({{ days_of_cover('fulfillable', 'daily_velocity_28d') }} < {{ lead_time_days }}, false)
+            as stock_out_risk
+    from rated
 )
 
 select * from final

@@ -1,5 +1,7 @@
 -- Sales trends per day: for each SKU (grain = 'sku') and for the whole store (grain = 'store', sku null),
--- per currency. Rolling sums cover calendar days ending on date_day (days without sales count as zero).
+-- per currency. Days are the marketplace's local days (stg_amazon__orders). Traffic (sessions, page views)
+-- joins on the Sales and Traffic report's own date, which is Amazon's marketplace-local day (the sandbox's
+-- is the UTC day: docs/marts.md). Rolling sums cover calendar days ending on date_day (days without sales count as zero).
 -- Week-over-week compares the 7 days ending on date_day with the 7 days before them; year-over-year compares
 -- them with the same 7 weekdays 52 weeks earlier (364 days, so weekdays line up).
 with
@@ -12,7 +14,9 @@ sku_days as (
         currency_code,
         units,
         orders,
-        revenue
+        revenue,
+        ordered_product_sales,
+        net_sales
     from {{ ref('int_sales_days_filled') }}
 ),
 
@@ -24,7 +28,9 @@ store_days as (
         currency_code,
         units,
         orders,
-        revenue
+        revenue,
+        ordered_product_sales,
+        net_sales
     from {{ ref('int_store_days_filled') }}
 ),
 
@@ -108,7 +114,9 @@ final as (
         sessions::bigint as sessions,
         page_views::bigint as page_views,
         -- Orders per session; none where Amazon reported no sessions.
-        (case when sessions > 0 then round(orders::numeric / sessions, 4) end)::numeric(12, 4) as conversion_rate
+        (case when sessions > 0 then round(orders::numeric / sessions, 4) end)::numeric(12, 4) as conversion_rate,
+        ordered_product_sales,
+        net_sales
     from with_traffic
 )
 

@@ -1,4 +1,5 @@
--- FBA inventory per SKU and marketplace at each snapshot (FBA Inventory API, details=true).
+-- FBA inventory per SKU and marketplace at each snapshot (FBA Inventory API, details=true). snapshot_day is
+-- the marketplace's local day of the snapshot, so stock meets the sales of the same local days.
 with
 
 source as (
@@ -19,7 +20,8 @@ renamed as (
         coalesce(total_quantity, 0) as total_quantity,
         -- dates
         snapshot_at,
-        (snapshot_at at time zone 'UTC')::date as snapshot_day,
+        {{ marketplace_local_date('snapshot_at', 'marketplace_id') }} as snapshot_day,
+        (snapshot_at at time zone 'UTC')::date as snapshot_day_utc,
         -- lineage
         _partition,
         _loaded_at

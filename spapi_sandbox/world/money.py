@@ -467,7 +467,7 @@ def _coupons(rules: MoneyRules, mkt: marketplaces.Marketplace, day: dt.date) -> 
 
 def _deals_of_month(rules: MoneyRules, mkt_id: str, year: int, month: int) -> list[tuple[Sku, dt.date, int]]:
     """(SKU, first day, days) of the deals run in a month: Prime Day, Black Friday week and a random one."""
-    skus = [s for s in catalogue(rules.seed, rules.profile)][:5]
+    skus = list(catalogue(rules.seed, rules.profile)[:5])  # deals run on best sellers
     rng = stream(rules.seed, rules.profile.seller_id, mkt_id, "deals", year, month)
     deals = []
     if month == 7:

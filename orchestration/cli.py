@@ -11,6 +11,7 @@ from pathlib import Path
 
 import psycopg
 import typer
+from rich import box
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -346,14 +347,17 @@ def _print_retention_caps(report) -> None:
         errors.print("[red]retention caps: the warehouse cannot tell the oldest day held "
                      "(audit.oldest_days_held is missing)[/red]")
         return
-    table = Table(title="retention caps: oldest day held")
-    for column in ("tenant", "dataset", "oldest day held", "cap (months)", "oldest day kept", "legal basis"):
-        table.add_column(column)
+    table = Table(title="retention caps: oldest day held", box=box.SIMPLE_HEAD)
+    widest = max([len(row["dataset"]) for row in report.oldest_held] + [7])
+    for column, width in (("tenant", 13), ("dataset", widest), ("oldest\nheld", 10), ("cap\n(months)", 8),
+                          ("kept\nfrom", 10)):
+        table.add_column(column, no_wrap=True, min_width=width)
+    table.add_column("legal basis")
     for row in report.oldest_held:
         table.add_row(row["tenant_id"], row["dataset"], row["oldest_day_held"], str(row["cap_months"]),
                       row["oldest_day_kept"], row["legal_basis"], style="bold red" if row["past_cap"] else None)
-    # Piped into a file or another program, the table keeps whole rows (a terminal's own width applies there).
-    console.print(table, width=None if console.is_terminal else 160)
+    # Ids, names and days are never cut: a pipe (a file, grep, a test) gets whole rows, a terminal its own width.
+    (console if console.is_terminal else Console(width=200)).print(table)
     if report.past_cap:
         console.print(f"[bold red]{len(report.past_cap)} tenant dataset(s) hold data older than the cap[/bold red]")
     else:

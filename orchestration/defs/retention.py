@@ -365,7 +365,8 @@ def remove_expired_for_tenants(session, instance: DagsterInstance, run_id: str, 
     return removals, failed
 
 
-@op(name="remove_expired_partitions", out={}, retry_policy=RetryPolicy(max_retries=2, delay=300, backoff=Backoff.EXPONENTIAL),
+@op(name="remove_expired_partitions", out={},
+    retry_policy=RetryPolicy(max_retries=2, delay=300, backoff=Backoff.EXPONENTIAL),
     description="Remove every partition older than its dataset's retention cap, for every tenant "
     "(orchestration/retain/age.py); re-runnable, each removal recorded once.")
 def remove_expired_partitions(context: OpExecutionContext, platform: Platform):

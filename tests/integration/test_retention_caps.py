@@ -155,6 +155,7 @@ def aged(pipeline_stack, settings, onboard, instance):
                     for d in (kept_from, day)}
     neighbour_before = tenant_fingerprint(pipeline_stack, neighbour.tenant_id)
     check_before = _check_evaluations(instance)
+    report_before = _compliance_report(pipeline_stack)
 
     # A removal killed after the documents went and before the rows: nothing recorded, the plan kept.
     def kill(step, dataset):
@@ -176,12 +177,26 @@ def aged(pipeline_stack, settings, onboard, instance):
     from orchestration.definitions import defs
 
     run = defs.resolve_job_def("apply_retention_caps").execute_in_process(instance=instance, raise_on_error=False)
+    report_after = _compliance_report(pipeline_stack)
     return {
+        "report_before": report_before, "report_after": report_after,
         "tenant": tenant, "neighbour": neighbour, "day": day, "far": far, "near": near, "kept_from": kept_from,
         "planted_rows": planted_rows, "planted_documents": planted_documents, "old_keys": old_keys,
         "inside": inside, "inside_files": inside_files, "neighbour_before": neighbour_before,
         "check_before": check_before, "after_kill": after_kill, "run": run, "mart_before": mart_before,
     }
+
+
+def _compliance_report(config) -> tuple[str, str]:
+    """`retkee compliance report`: what it prints, and the HTML page it writes."""
+    from typer.testing import CliRunner
+
+    from orchestration.cli import app
+
+    output = config.data_dir / "retention-report.html"
+    result = CliRunner().invoke(app, ["compliance", "report", "--output", str(output)])
+    assert result.exit_code == 0, result.output
+    return result.output, output.read_text()
 
 
 def _records(config, tenant_id: str) -> list[dict]:
@@ -316,3 +331,18 @@ def test_the_pipeline_cannot_rewrite_the_retention_records_itself(settings, aged
             with pytest.raises(psycopg.errors.InsufficientPrivilege):
                 session.conn.execute(statement)
             session.conn.rollback()
+
+
+def test_the_compliance_report_shows_the_oldest_day_held_against_its_cap_in_red(aged):
+    tenant_id, neighbour_id, far = aged["tenant"].tenant_id, aged["neighbour"].tenant_id, aged["far"].isoformat()
+    printed, page = aged["report_before"]
+    assert "hold data older than the cap" in printed
+    row = next(line for line in printed.splitlines() if tenant_id in line and " orders " in line)
+    assert far in row and "18" in row and "none" in row
+    red = [r for r in page.split("<tr") if r.startswith(" class='bad'")]
+    assert any(tenant_id in r and "<td>orders</td>" in r and far in r for r in red)
+    assert not any(neighbour_id in r for r in red)
+    printed_after, page_after = aged["report_after"]
+    assert "every dataset is within its cap" in printed_after
+    assert not [r for r in page_after.split("<tr") if r.startswith(" class='bad'")]
+    assert f"<td>{tenant_id}</td><td>orders</td><td>{far}</td>" in page_after

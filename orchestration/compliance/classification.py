@@ -8,9 +8,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-# The same rule as defs/extraction.py states for raw data: everything derived from a seller's data lives
-# exactly as long as the data it came from.
-RETENTION_RULE = "kept while the subscription is active; erased within 30 days of revocation or termination"
+from orchestration.retain.policy import AMAZON_MAX_AGE_MONTHS
+
+# Raw data (defs/extraction.py) and everything derived from it: a derived table lives exactly as long as the
+# data it came from.
+RETENTION_RULE = (
+    "kept while the subscription is active, no partition older than its dataset's retention cap "
+    f"({AMAZON_MAX_AGE_MONTHS} months unless a recorded statute requires longer; older partitions are removed "
+    "daily); erased within 30 days of revocation or termination"
+)
 OWNER = "data-engineering"
 REPORTS_API = "Reports API 2021-06-30"
 # Most sensitive first: a model that reads financial and operational data is financial.

@@ -26,6 +26,7 @@ from dagster import (
 )
 from psycopg import sql
 
+from orchestration.compliance.classification import RETENTION_RULE
 from orchestration.defs.partitions import TENANT_DAYS
 from orchestration.defs.resources import Platform
 from orchestration.extract.errors import ReportFatal, SellerRevoked
@@ -40,7 +41,6 @@ from orchestration.warehouse.schemas import tenant_schema
 # Failure metadata of a run stopped because its tenant is no longer active: the tenant's status. Whoever runs
 # the tenant's other partitions (refresh) stops on it, reading this key, never the failure's text.
 TENANT_STOPPED = "tenant_stopped"
-RETENTION_RULE = "kept while the subscription is active; erased within 30 days of revocation or termination"
 # Amazon's FATAL and exhausted retries are tried again later by Dagster; revocation never is.
 RETRY_LATER = RetryPolicy(max_retries=2, delay=60, backoff=Backoff.EXPONENTIAL, jitter=Jitter.PLUS_MINUS)
 

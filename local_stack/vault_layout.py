@@ -44,7 +44,8 @@ path "{TRANSIT_MOUNT}/encrypt/tenant-*" {{ capabilities = ["update"] }}
 {_SELF_SERVICE_PATHS}""",
     "onboarding": f"""
 # Onboarding a seller: store its refresh token, create its transit key; maintain the LWA app credentials.
-path "{KV_MOUNT}/data/tenants/+/spapi" {{ capabilities = ["create", "update", "read"] }}
+# Write only: onboarding never reads a refresh token back (only the pipeline does, to call Amazon).
+path "{KV_MOUNT}/data/tenants/+/spapi" {{ capabilities = ["create", "update"] }}
 path "{KV_MOUNT}/data/{LWA_APP_PATH}" {{ capabilities = ["create", "update"] }}
 # Creating a transit key is an update on keys/<name>. `+` (exactly one segment), not `tenant-*`: a glob
 # would also grant update on keys/<name>/config, /rotate and /trim, i.e. the power to make a key deletable
@@ -60,7 +61,12 @@ path "{KV_MOUNT}/metadata/tenants/+/spapi" {{ capabilities = ["delete", "read"] 
 path "{KV_MOUNT}/destroy/tenants/+/spapi" {{ capabilities = ["update"] }}
 # Vault globs only at the end of a path (`tenant-*/config` would be a literal `*`), and a `keys/tenant-*`
 # rule would outrank `keys/+/config` for keys/<name>/config; so both rules use `+` (one segment).
-path "{TRANSIT_MOUNT}/keys/+/config" {{ capabilities = ["update"] }}
+# Only deletion_allowed, and only to true: erasure can make a key deletable, never exportable, never backed
+# up in plaintext, never change which versions decrypt.
+path "{TRANSIT_MOUNT}/keys/+/config" {{
+  capabilities = ["update"]
+  allowed_parameters = {{ "deletion_allowed" = [true] }}
+}}
 path "{TRANSIT_MOUNT}/keys/+" {{ capabilities = ["read", "delete"] }}
 # Verification that a ciphertext no longer decrypts after the key is gone.
 path "{TRANSIT_MOUNT}/decrypt/tenant-*" {{ capabilities = ["update"] }}

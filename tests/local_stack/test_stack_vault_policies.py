@@ -71,3 +71,30 @@ def test_onboarding_creates_a_tenant_key_the_pipeline_uses_and_only_erasure_dele
     erasure.secrets.transit.delete_key("tenant-t42", mount_point=TRANSIT_MOUNT)
     with pytest.raises(hvac.exceptions.InvalidPath):
         erasure.secrets.transit.read_key("tenant-t42", mount_point=TRANSIT_MOUNT)
+
+
+def test_onboarding_writes_a_refresh_token_and_cannot_read_it_back(stack: Stack) -> None:
+    onboarding = approle_login(stack.config, "onboarding")
+    onboarding.secrets.kv.v2.create_or_update_secret(
+        "tenants/t0000000000aa/spapi", secret={"refresh_token": "Atzr|written-not-read"}, mount_point=KV_MOUNT)
+    with pytest.raises(hvac.exceptions.Forbidden):
+        onboarding.secrets.kv.v2.read_secret_version("tenants/t0000000000aa/spapi", mount_point=KV_MOUNT)
+    pipeline = approle_login(stack.config, "pipeline")
+    read = pipeline.secrets.kv.v2.read_secret_version("tenants/t0000000000aa/spapi", mount_point=KV_MOUNT)
+    assert read["data"]["data"]["refresh_token"] == "Atzr|written-not-read"
+
+
+@pytest.mark.parametrize("change", [{"exportable": True}, {"allow_plaintext_backup": True},
+                                    {"min_decryption_version": 2}, {"deletion_allowed": False},
+                                    {"deletion_allowed": True, "exportable": True}],
+                         ids=["exportable", "plaintext-backup", "min-decryption-version", "undeletable",
+                              "deletable-and-exportable"])
+def test_erasure_may_only_make_a_key_deletable(stack: Stack, change: dict) -> None:
+    root = stack.vault.root_client()
+    root.secrets.transit.create_key("tenant-t0000000000bb", key_type="aes256-gcm96", mount_point=TRANSIT_MOUNT)
+    erasure = approle_login(stack.config, "erasure")
+    with pytest.raises(hvac.exceptions.Forbidden):
+        erasure.secrets.transit.update_key_configuration("tenant-t0000000000bb", mount_point=TRANSIT_MOUNT, **change)
+    key = root.secrets.transit.read_key("tenant-t0000000000bb", mount_point=TRANSIT_MOUNT)["data"]
+    assert key["exportable"] is False and key["allow_plaintext_backup"] is False
+    assert key["deletion_allowed"] is False and key["min_decryption_version"] == 1

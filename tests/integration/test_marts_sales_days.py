@@ -1,7 +1,8 @@
 """The sales marts as Seller Central counts them, against the sandbox's truth computed here in Python from
 `spapi_sandbox.world` and Amazon's definitions (docs/amazon/spapi-money.md sections 5 and 6), never from the SQL:
 sales on the marketplace's local day, ordered product sales and sales without VAT for a German seller, inventory
-velocity and cover per marketplace, margins filled by the demo's own cost import, and exchange rates by day.
+velocity and cover per marketplace, margins filled by the demo's own cost import, exchange rates by day, and a
+bad exchange-rate file refused whole.
 
 Two of the demo's sellers are onboarded and given the demo's sample files exactly as `make run` does
 (local_stack/demo.py: `retkee tenants add`, `retkee fx import`, `retkee costs import`)."""
@@ -9,9 +10,12 @@ Two of the demo's sellers are onboarded and given the demo's sample files exactl
 from __future__ import annotations
 
 import math
+import subprocess  # noqa: S404 - runs our own console script
+import sys
 from collections import defaultdict
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
 
 import pytest
 from psycopg import sql
@@ -195,3 +199,18 @@ def test_exchange_rates_are_the_ecb_rate_of_the_day_or_of_its_last_publication(s
     assert got[(saturday, "EUR", "USD")] == (usd, friday, False)  # no ECB rate on Saturdays: Friday's, said so
     assert "INR" not in published[not_available]
     assert got[(not_available, "EUR", "INR")] == (None, not_available, True)  # N/A stays missing, flagged
+
+
+def test_a_bad_exchange_rate_file_imports_nothing_and_names_the_row(pipeline_stack, settings, demo, tmp_path):
+    from local_stack.settings import dagster_env
+
+    before = _query(settings, "select count(*), max(_imported_at) from reference.fx_rates")
+    rates = tmp_path / "eurofxref-hist.csv"
+    rates.write_text("Date,USD,JPY,\n2030-01-03,1.0500,160.00,\n2030-01-02,1.0400,abc,\n")
+    refused = subprocess.run(  # noqa: S603 - our own console script
+        [str(Path(sys.executable).with_name("retkee")), "fx", "import", str(rates)],
+        env=dagster_env(pipeline_stack), capture_output=True, text=True, cwd=pipeline_stack.repo_root,
+    )
+    assert refused.returncode == 1
+    assert "line 3: JPY 'abc' is not a number or N/A" in " ".join(refused.stderr.split())  # the console wraps
+    assert _query(settings, "select count(*), max(_imported_at) from reference.fx_rates") == before

@@ -22,7 +22,7 @@ import psycopg
 
 from orchestration.extract.connection import SellerConnection
 from orchestration.extract.errors import ReportFatal
-from orchestration.extract.finances import list_financial_events
+from orchestration.extract.finances import list_financial_event_groups, list_financial_events
 from orchestration.extract.finances_transactions import LOOKBACK_DAYS as FINANCES_LOOKBACK_DAYS
 from orchestration.extract.finances_transactions import list_transactions
 from orchestration.extract.inbound import get_shipments
@@ -43,12 +43,15 @@ from orchestration.load.raw_tables import LoadResult, PartitionLoad
 from orchestration.load.stream import read_tsv
 from orchestration.retain.caps import refuse_beyond_cap
 from orchestration.secrets.vault import Vault
-from orchestration.tenants.registry import Tenant
 from orchestration.settings import FINANCES_V0_REMOVAL, FINANCES_V0_SWITCH, finances_v0_enabled
+from orchestration.tenants.registry import Tenant
 
 log = logging.getLogger(__name__)
 
-FATAL_ATTEMPTS = 3  # a FATAL report is requested again this many times before the partition fails
+FATAL_ATTEMPTS = 3
+# A settlement's group starts, closes 14 days later and is deposited about 2 days after that: three weeks of
+# start days are asked again every day, so the group's final status and deposit are seen.
+GROUP_LOOKBACK_DAYS = 21  # a FATAL report is requested again this many times before the partition fails
 
 
 @dataclass
@@ -134,13 +137,20 @@ def _finances_fetch(seller: SellerConnection, tenant: Tenant, day: date) -> list
     return [document] if document is not None else []
 
 
-def _inventory_fetch(seller: SellerConnection, tenant: Tenant, day: date) -> list[ReportDocument]:
+def _event_groups_fetch(seller: SellerConnection, tenant: Tenant, day: date) -> list[ReportDocument]:
+    # One listing serves every marketplace of the seller: a group names its currency, not its marketplace.
+    start, end = day_bounds(day)
+    document = list_financial_event_groups(seller, tenant.marketplace_ids[0], start, end)
+    return [document] if document is not None else []
+
+
 def _transactions_fetch(seller: SellerConnection, tenant: Tenant, day: date) -> list[ReportDocument]:
     start, end = day_bounds(day)
     documents = (list_transactions(seller, m, start, end) for m in tenant.marketplace_ids)
     return [d for d in documents if d is not None]
 
 
+def _inventory_fetch(seller: SellerConnection, tenant: Tenant, day: date) -> list[ReportDocument]:
     return [get_inventory_summaries(seller, m) for m in tenant.marketplace_ids]
 
 
@@ -148,13 +158,13 @@ def _inbound_fetch(seller: SellerConnection, tenant: Tenant, day: date) -> list[
     return [get_shipments(seller, m) for m in tenant.marketplace_ids]
 
 
-@dataclass(frozen=True)
 def _v0_switched_off() -> str | None:
     if finances_v0_enabled():
         return None
     return f"Finances v0 is switched off ({FINANCES_V0_SWITCH}=off; Amazon removes it on {FINANCES_V0_REMOVAL})"
 
 
+@dataclass(frozen=True)
 class Extraction:
     name: str  # landing-zone folder and Dagster asset group member
     datasets: tuple[Dataset, ...]
@@ -163,17 +173,17 @@ class Extraction:
     snapshot: bool = False  # Amazon serves only the present: only today's partition can be taken
     history_days: int | None = None  # how far back Amazon serves this data
     rule: str = ""  # the backfill rule, shown in the asset's metadata
-
     lookback_days: int = 0  # the schedule asks this many past days again every day (late, restated data)
     switch: Callable[[], str | None] | None = None  # why the extraction is switched off, or None
+
     def unreachable(self, day: date, today: date) -> str | None:
         """Why Amazon cannot serve `day` (the partition is then left as it is), or None."""
         if day > today:
             return f"{day} is in the future"
-        if self.snapshot and day != today:
         off = self.switch() if self.switch else None
         if off:
             return off
+        if self.snapshot and day != today:
             return f"{self.name} is a snapshot: Amazon serves only the present, so only {today} can be taken"
         if self.history_days is not None and (today - day).days >= self.history_days:
             return f"{self.name} reaches back {self.history_days} days; {day} is older"
@@ -199,6 +209,11 @@ EXTRACTIONS: dict[str, Extraction] = {
                    rule="one listTransactions window per marketplace and UTC posted day; the last "
                         f"{FINANCES_LOOKBACK_DAYS} days are asked again every day (deferred money is released "
                         "and restated later)"),
+        Extraction("financial_event_groups", (ds.FINANCIAL_EVENT_GROUPS,), _event_groups_fetch, "Finances v0",
+                   lookback_days=GROUP_LOOKBACK_DAYS,
+                   rule="one listFinancialEventGroups window per UTC day the groups started; the last "
+                        f"{GROUP_LOOKBACK_DAYS} days are asked again every day (a group closes 14 days after it "
+                        "starts and is paid out 2 days later)"),
         Extraction("inventory_snapshots", (ds.INVENTORY_SNAPSHOTS,),
                    report_fetch(ds.INVENTORY_SNAPSHOTS.report_type, snapshot=True), "Reports API 2021-06-30",
                    snapshot=True, rule="snapshot of today"),

@@ -1,4 +1,5 @@
-"""Finances v0 listFinancialEvents: every money event posted in a window, every page.
+"""Finances v0: listFinancialEvents (every money event posted in a window, every page) and
+listFinancialEventGroups (the settlements' deposits).
 
 Amazon's rules: PostedAfter/PostedBefore at most 180 days apart and PostedBefore at least 2 minutes
 before now; NextToken is sent WITH the same arguments. The pipeline asks one UTC day per partition, so
@@ -55,3 +56,34 @@ def list_financial_events(
             break
     context = {"posted_after": arguments["PostedAfter"], "posted_before": arguments["PostedBefore"]}
     return pages_document("listFinancialEvents", pages, context, arguments)
+
+
+def list_financial_event_groups(
+    connection: SellerConnection, marketplace_id: str, start: datetime, end: datetime
+) -> ReportDocument | None:
+    """The financial event groups (one per settlement and marketplace: its period, total and deposit) that
+    started in [start, end). Not deprecated: Amazon's 2025 notice removes only the event listings."""
+    window = posted_window(start, end)
+    if window is None:
+        return None
+    client = connection.client(FinancesV0, marketplace_id)
+    arguments = {
+        "FinancialEventGroupStartedAfter": window[0].isoformat().replace("+00:00", "Z"),
+        "FinancialEventGroupStartedBefore": window[1].isoformat().replace("+00:00", "Z"),
+        "MaxResultsPerPage": 100,
+    }
+    pages = []
+    token = None
+    while True:
+        extra = {"NextToken": token} if token else {}
+        payload = call_api(
+            "listFinancialEventGroups", client.list_financial_event_groups, connection=connection, **arguments,
+            **extra,
+        ).payload
+        pages.append(payload)
+        token = payload.get("NextToken")
+        if not token:
+            break
+    context = {"started_after": arguments["FinancialEventGroupStartedAfter"],
+               "started_before": arguments["FinancialEventGroupStartedBefore"]}
+    return pages_document("listFinancialEventGroups", pages, context, arguments)

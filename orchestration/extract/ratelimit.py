@@ -34,6 +34,7 @@ USAGE_PLANS: dict[str, UsagePlan] = {
     "cancelReport": UsagePlan(0.0222, 10),
     "getReportDocument": UsagePlan(0.0167, 15),
     "listFinancialEvents": UsagePlan(0.5, 30),
+    "listFinancialEventGroups": UsagePlan(0.5, 30),
     "listTransactions": UsagePlan(0.5, 10),
     "getInventorySummaries": UsagePlan(2.0, 2),
     "getShipments": UsagePlan(2.0, 30),

@@ -256,6 +256,31 @@ FINANCE_TRANSACTIONS = Dataset(
     "a transaction's rows sum to its total, lines the fee taxonomy does not map are marked unclassified",
 )
 
+FINANCIAL_EVENT_GROUPS = Dataset(
+    name="financial_event_groups",
+    report_type="listFinancialEventGroups",
+    columns=(
+        _text("FinancialEventGroupId", required=True, name="financial_event_group_id"),
+        _time("FinancialEventGroupStart", required=True, name="group_start"),
+        _time("FinancialEventGroupEnd", name="group_end"),
+        _text("ProcessingStatus", name="processing_status"),
+        _text("FundTransferStatus", name="fund_transfer_status"),
+        _time("FundTransferDate", name="fund_transfer_date"),
+        _money("OriginalTotal", name="original_total"),
+        _text("OriginalCurrency", name="currency"),
+        _money("ConvertedTotal", name="converted_total"),
+        _text("ConvertedCurrency", name="converted_currency"),
+        _money("BeginningBalance", name="beginning_balance"),
+    ),
+    key=("financial_event_group_id",),
+    partition_column="group_start",
+    classification="financial",
+    document_format="json",
+    known_pii=("AccountTail", "TraceId"),
+    description="the financial event groups (one per settlement and marketplace: period, total, deposit) that "
+    "started on the partition day, with their status when asked",
+)
+
 INVENTORY_SNAPSHOTS = Dataset(
     name="inventory_snapshots",
     report_type="GET_FBA_MYI_UNSUPPRESSED_INVENTORY_DATA",
@@ -535,7 +560,8 @@ FULFILLED_SHIPMENTS = Dataset(
 DATASETS: dict[str, Dataset] = {
     d.name: d
     for d in (
-        ORDERS, SETTLEMENTS, FINANCIAL_EVENTS, FINANCE_TRANSACTIONS, INVENTORY_SNAPSHOTS, INVENTORY_SUMMARIES,
-        INBOUND_SHIPMENTS, LISTINGS, ESTIMATED_FEES, SALES_TRAFFIC_BY_DATE, SALES_TRAFFIC_BY_SKU, FULFILLED_SHIPMENTS,
+        ORDERS, SETTLEMENTS, FINANCIAL_EVENTS, FINANCE_TRANSACTIONS, FINANCIAL_EVENT_GROUPS, INVENTORY_SNAPSHOTS,
+        INVENTORY_SUMMARIES, INBOUND_SHIPMENTS, LISTINGS, ESTIMATED_FEES, SALES_TRAFFIC_BY_DATE, SALES_TRAFFIC_BY_SKU,
+        FULFILLED_SHIPMENTS,
     )
 }

@@ -219,6 +219,28 @@ def _transaction_records(transaction: dict, taxonomy: FeeTaxonomy) -> Iterator[d
         }
 
 
+def financial_event_groups(document: dict) -> Iterator[dict]:
+    """One record per group; the payment instrument's account tail and the bank trace id are not read."""
+    for page in document.get("pages", []):
+        for group in (page or {}).get("FinancialEventGroupList") or []:
+            original, original_currency = _amount(group.get("OriginalTotal"))
+            converted, converted_currency = _amount(group.get("ConvertedTotal"))
+            beginning, _ = _amount(group.get("BeginningBalance"))
+            yield {
+                "FinancialEventGroupId": group.get("FinancialEventGroupId"),
+                "FinancialEventGroupStart": group.get("FinancialEventGroupStart"),
+                "FinancialEventGroupEnd": group.get("FinancialEventGroupEnd"),
+                "ProcessingStatus": group.get("ProcessingStatus"),
+                "FundTransferStatus": group.get("FundTransferStatus"),
+                "FundTransferDate": group.get("FundTransferDate"),
+                "OriginalTotal": original,
+                "OriginalCurrency": original_currency,
+                "ConvertedTotal": converted,
+                "ConvertedCurrency": converted_currency,
+                "BeginningBalance": beginning,
+            }
+
+
 def inventory_summaries(document: dict) -> Iterator[dict]:
     for page in document.get("pages", []):
         for summary in (page.get("payload") or {}).get("inventorySummaries") or []:
@@ -310,6 +332,7 @@ def sales_traffic_by_sku(document: dict) -> Iterator[dict]:
 FLATTENERS: dict[str, Callable[[dict], Iterator[dict]]] = {
     "financial_events": financial_events,
     "finance_transactions": finance_transactions,
+    "financial_event_groups": financial_event_groups,
     "inventory_summaries": inventory_summaries,
     "inbound_shipments": inbound_shipments,
     "sales_traffic_by_date": sales_traffic_by_date,

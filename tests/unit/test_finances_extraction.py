@@ -9,7 +9,7 @@ from dagster import AssetKey, MultiPartitionKey
 from orchestration.defs.schedules import requests_for
 from orchestration.extract.finances_transactions import LOOKBACK_DAYS
 from orchestration.extract.ratelimit import USAGE_PLANS
-from orchestration.ingest import EXTRACTIONS
+from orchestration.ingest import EXTRACTIONS, GROUP_LOOKBACK_DAYS
 from orchestration.settings import SettingsError, finances_v0_enabled
 
 TENANT = "t0123456789ab"
@@ -18,19 +18,29 @@ TENANT = "t0123456789ab"
 def test_list_transactions_is_metered_at_half_a_request_per_second_with_a_burst_of_ten():
     plan = USAGE_PLANS["listTransactions"]
     assert (plan.rate_per_second, plan.burst) == (0.5, 10)
+    groups = USAGE_PLANS["listFinancialEventGroups"]
+    assert (groups.rate_per_second, groups.burst) == (0.5, 30)
 
 
-def test_finances_transactions_are_asked_again_over_their_lookback_window_every_day():
+def test_finances_transactions_and_groups_are_asked_again_over_their_lookback_windows_every_day():
     today = date(2026, 3, 1)
     every_day_done = {str(MultiPartitionKey({"tenant": TENANT, "day": (today - timedelta(days=n)).isoformat()}))
                       for n in range(1, 30)}
     requests = requests_for(today, [TENANT], every_day_done)
     lookback = [r for r in requests if r.run_key.startswith("lookback|")]
-    assert len(lookback) == LOOKBACK_DAYS - 1  # yesterday is asked anyway, with every daily table
-    assert all(r.asset_selection == [AssetKey(["raw", "finance_transactions"])] for r in lookback)
-    days = sorted(r.partition_key.keys_by_dimension["day"] for r in lookback)
-    assert days[0] == (today - timedelta(days=LOOKBACK_DAYS)).isoformat()
-    assert days[-1] == (today - timedelta(days=2)).isoformat()
+
+    def days_of(table):
+        return sorted(r.partition_key.keys_by_dimension["day"] for r in lookback
+                      if AssetKey(["raw", table]) in r.asset_selection)
+
+    # yesterday is asked anyway, with every daily table
+    transactions = days_of("finance_transactions")
+    assert len(transactions) == LOOKBACK_DAYS - 1
+    assert transactions[0] == (today - timedelta(days=LOOKBACK_DAYS)).isoformat()
+    assert transactions[-1] == (today - timedelta(days=2)).isoformat()
+    assert len(days_of("financial_event_groups")) == GROUP_LOOKBACK_DAYS - 1
+    assert all(set(r.asset_selection) <= {AssetKey(["raw", "finance_transactions"]),
+                                          AssetKey(["raw", "financial_event_groups"])} for r in lookback)
 
 
 def test_finances_v0_runs_until_switched_off_and_then_leaves_its_partitions_as_they_are(monkeypatch):

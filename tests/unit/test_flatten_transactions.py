@@ -176,3 +176,22 @@ def test_any_breakdown_tree_flattens_to_lines_that_sum_to_the_total(total, items
     assert {r["lineStatus"] for r in lines} <= {CLASSIFIED, UNCLASSIFIED}
     if kind == "NeverSeenBefore":
         assert {r["lineStatus"] for r in lines} == {UNCLASSIFIED}
+
+
+def test_event_groups_keep_the_deposit_and_never_the_bank_account():
+    from orchestration.load.datasets import FINANCIAL_EVENT_GROUPS
+    from orchestration.load.flatten import financial_event_groups
+
+    page = {"FinancialEventGroupList": [{
+        "FinancialEventGroupId": "G1", "ProcessingStatus": "Closed", "FundTransferStatus": "Succeeded",
+        "OriginalTotal": {"CurrencyCode": "USD", "CurrencyAmount": 1234.56},
+        "ConvertedTotal": {"CurrencyCode": "USD", "CurrencyAmount": 1234.56},
+        "FundTransferDate": "2026-01-17T00:00:00Z", "TraceId": "TRACE-SECRET", "AccountTail": "9876",
+        "FinancialEventGroupStart": "2026-01-01T00:00:00Z", "FinancialEventGroupEnd": "2026-01-15T00:00:00Z",
+    }]}
+    records = list(financial_event_groups({"pages": [page]}))
+    assert "9876" not in repr(records) and "TRACE-SECRET" not in repr(records)
+    row = parse_records(records, FINANCIAL_EVENT_GROUPS).rows.to_dicts()[0]
+    assert (row["financial_event_group_id"], row["original_total"], row["currency"]) == (
+        "G1", Decimal("1234.56"), "USD")
+    assert row["fund_transfer_status"] == "Succeeded"

@@ -48,10 +48,10 @@ from orchestration.tenants.registry import Tenant
 
 log = logging.getLogger(__name__)
 
-FATAL_ATTEMPTS = 3
+FATAL_ATTEMPTS = 3  # a FATAL report is requested again this many times before the partition fails
 # A settlement's group starts, closes 14 days later and is deposited about 2 days after that: three weeks of
 # start days are asked again every day, so the group's final status and deposit are seen.
-GROUP_LOOKBACK_DAYS = 21  # a FATAL report is requested again this many times before the partition fails
+GROUP_LOOKBACK_DAYS = 21
 
 
 @dataclass

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import date
 
 import psycopg
 
@@ -44,8 +45,8 @@ class FxImportResult:
     import_id: str
     rates: int
     days: int
-    first_day: object
-    last_day: object
+    first_day: date
+    last_day: date
 
 
 def ensure_fx_rates_table(cur: psycopg.Cursor) -> None:
@@ -71,5 +72,5 @@ def import_fx_rates(conn: psycopg.Connection, rates: list[FxRate], source_name: 
             """,  # noqa: S608 - module constants only
             [(r.rate_date, r.currency, r.rate_per_eur, import_id, source_name, r.line_number) for r in rates],
         )
-    days = sorted({r.rate_date for r in rates})
-    return FxImportResult(import_id, len(rates), len(days), days[0] if days else None, days[-1] if days else None)
+    days = sorted({r.rate_date for r in rates})  # never empty: the parser refuses a file without rows
+    return FxImportResult(import_id, len(rates), len(days), days[0], days[-1])

@@ -110,4 +110,6 @@ def parse_ecb_rates(text: str) -> list[FxRate]:
         raise FxFileError(problems)
     if not seen:
         raise FxFileError(["the file has a header but no rows"])
+    if not rates:
+        raise FxFileError(["the file has no rate: every value is N/A"])
     return rates

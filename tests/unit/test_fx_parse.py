@@ -66,6 +66,7 @@ def test_every_bad_row_is_listed_at_once():
         ("Date,US Dollar\n2026-11-20,1.05\n", "line 1: column 'US DOLLAR' is not an ISO 4217 currency code"),
         ("Date,USD,USD\n2026-11-20,1.05,1.05\n", "line 1: repeated column(s): USD"),
         ("Date,USD\n", "the file has a header but no rows"),
+        ("Date,USD,\n2026-11-20,N/A,\n", "the file has no rate: every value is N/A"),
     ],
 )
 def test_a_bad_header_or_an_empty_file_is_refused(text, problem):

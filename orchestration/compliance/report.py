@@ -138,14 +138,33 @@ def dataset_caps(caps: dict[str, AgeCap]) -> list[dict]:
              "legal_basis": str(cap.legal_basis) if cap.legal_basis else "none"} for name, cap in sorted(caps.items())]
 
 
-def oldest_held(conn: psycopg.Connection, caps: dict[str, AgeCap], today) -> list[dict] | None:
-    """Per tenant and dataset, the oldest partition day held (raw or quarantine) against its cap.
+def landed_days(landing_dir: Path) -> dict[tuple[str, str], str]:
+    """(tenant, dataset) -> the oldest day of a landed document, from the landing zone's folder names alone
+    (`<tenant>/<extraction>/<day>/`): no document is opened. An extraction's documents count for each of its
+    datasets."""
+    from orchestration.ingest import EXTRACTIONS
+
+    found: dict[tuple[str, str], str] = {}
+    for extraction in EXTRACTIONS.values():
+        for folder in sorted(Path(landing_dir).glob(f"t*/{extraction.name}/*")):
+            tenant_id, day = folder.parent.parent.name, folder.name
+            if not TENANT_ID_PATTERN.fullmatch(tenant_id) or not any(folder.glob("*.env")):
+                continue
+            for dataset in extraction.datasets:
+                key = (tenant_id, dataset.name)
+                found[key] = min(day, found.get(key, day))
+    return found
+
+
+def oldest_held(conn: psycopg.Connection, caps: dict[str, AgeCap], today,
+                landed: dict[tuple[str, str], str] | None = None) -> list[dict] | None:
+    """Per tenant and dataset, the oldest partition day held (raw, quarantine or landed document) against its cap.
 
     Read through `audit.oldest_days_held()`, which returns partition days only: the compliance role reads no
     seller row. None when the warehouse predates that function."""
     if not conn.execute("select to_regprocedure('audit.oldest_days_held()') is not null").fetchone()[0]:
         return None
-    oldest: dict[tuple[str, str], str] = {}
+    oldest: dict[tuple[str, str], str] = {key: day for key, day in (landed or {}).items() if key[1] in caps}
     for tenant_id, _layer, dataset, day in conn.execute("select * from audit.oldest_days_held()").fetchall():
         if dataset in caps:  # seller-provided tables (unit costs) are not Amazon data and have no cap here
             key = (tenant_id, dataset)
@@ -250,7 +269,7 @@ def gather(session: ComplianceSession, now: datetime | None = None) -> Complianc
     report.inventory = inventory(session.conn, asset_labels())
     caps = age_caps()
     report.dataset_caps = dataset_caps(caps)
-    report.oldest_held = oldest_held(session.conn, caps, now.date())
+    report.oldest_held = oldest_held(session.conn, caps, now.date(), landed_days(session.settings.landing_dir))
     report.retention_removals = retention_removals(session.conn)
     report.log_retention_months = log_retention_months()
     report.tenants_by_state = tenants_by_state(session.conn)

@@ -207,3 +207,20 @@ def test_the_compliance_report_shows_cap_and_basis_and_marks_past_cap_in_red():
     assert len(red) == 1 and "2025-05-31" in red[0] and "PAST CAP" in red[0]
     assert "26 U.S.C. 6001; 26 CFR 1.6001-1(e): tax records of payouts (84 months)" in page
     assert report.past_cap == [report.oldest_held[0]]
+
+
+def test_the_report_finds_the_oldest_landed_day_from_folder_names_alone(tmp_path):
+    from orchestration.compliance.report import landed_days
+
+    tenant = "t0123456789ab"
+    for extraction, day, document in (("orders", "2025-05-31", True), ("orders", "2025-07-01", True),
+                                      ("sales_traffic", "2025-06-02", True), ("listings", "2024-01-01", False)):
+        folder = tmp_path / tenant / extraction / day
+        folder.mkdir(parents=True)
+        if document:
+            (folder / "doc-1.env").write_bytes(b"sealed")  # never opened
+    assert landed_days(tmp_path) == {
+        (tenant, "orders"): "2025-05-31",
+        (tenant, "sales_traffic_by_date"): "2025-06-02",  # one document feeds both tables
+        (tenant, "sales_traffic_by_sku"): "2025-06-02",
+    }  # an emptied folder holds nothing

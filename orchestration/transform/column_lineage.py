@@ -133,6 +133,11 @@ def build_column_lineage(project: DbtProject, translator: DagsterDbtTranslator) 
             for source in manifest["sources"].values()
             if source["name"] in raw_columns
         }
+        # Seeds (the fee taxonomy) are tables of text columns named by their CSV header.
+        for node in manifest["nodes"].values():
+            if node["resource_type"] == "seed":
+                header = (Path(node["root_path"]) / node["original_file_path"]).read_text().splitlines()[0]
+                columns_of[node["relation_name"]] = {name: {"data_type": "text"} for name in header.split(",")}
         models = {uid: node for uid, node in manifest["nodes"].items() if node["resource_type"] == "model"}
         parents_first = TopologicalSorter(
             {uid: [p for p in node["depends_on"]["nodes"] if p in models] for uid, node in models.items()}

@@ -1,24 +1,29 @@
--- Amazon's fees per posted day, marketplace, SKU, fee type and currency, with Amazon's sign: negative is
--- charged to the seller, positive is given back (a refund returns the commission). Fees in two currencies are
--- two rows.
+-- Amazon's fees per marketplace, local posting day (and its UTC day), SKU, fee category and fee (the breakdown
+-- path Amazon names it by), with the seller's sign: negative is charged, positive given back (a refund returns
+-- the commission). Every fee category of the fee taxonomy is here, VAT on EU fees as its own category
+-- (`fee_tax`); money that names no SKU (the subscription, an ads invoice) has sku null. Fees in two
+-- currencies are two rows.
+{%- set fees = pnl_categories() | selectattr('kind', 'equalto', 'fee') | map(attribute='category') | list %}
 with
 
 fee_lines as (
-    select * from {{ ref('int_fee_lines_unioned') }}
+    select * from {{ ref('int_finance_lines_classified') }}
+    where category in ({{ "'" ~ fees | join("', '") ~ "'" }})
 ),
 
 final as (
     select
-        posted_day as date_day,
-        marketplace,
+        posted_date_local as date_day,
+        posted_day as utc_day,
+        marketplace_id,
         sku,
-        fee_type,
+        category as fee_category,
+        breakdown_path as fee_type,
         currency_code,
         sum(amount)::numeric(14, 2) as amount,
-        count(*)::bigint as fee_lines,
-        min(source) as source
+        count(*)::bigint as fee_lines
     from fee_lines
-    group by posted_day, marketplace, sku, fee_type, currency_code
+    group by posted_date_local, posted_day, marketplace_id, sku, category, breakdown_path, currency_code
 )
 
 select * from final

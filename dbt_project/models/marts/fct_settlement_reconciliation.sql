@@ -1,7 +1,10 @@
--- Each settlement checked three ways: Amazon's total against the sum of the settlement's own lines; against
+-- Each settlement checked four ways: Amazon's total against the sum of the settlement's own lines; against
 -- the Finances 2024-06-19 transactions that carry the settlement's id (SETTLEMENT_ID), in total, fees and
--- sales; and the fees and sales compared by the P&L category the fee taxonomy seed gives each side's labels.
--- Matching is by settlement id, never by marketplace name (the summary row has none).
+-- sales (fees and sales compared by the P&L category the fee taxonomy seed gives each side's labels); and
+-- against the deposit, the financial event group of the settlement (its OriginalTotal and fund transfer).
+-- Matching is by settlement id, never by marketplace name (the summary row has none); the group is the one
+-- the settlement's transactions name (FINANCIAL_EVENT_GROUP_ID), else the group of the same period and
+-- currency.
 --
 -- A settlement whose period the loaded Finances days do not fully cover cannot be reconciled yet: when its
 -- totals differ it is `partial`, not a mismatch. The days needed are the UTC days of [start, end); for a
@@ -23,6 +26,10 @@ transaction_lines as (
 
 taxonomy as (
     select * from {{ ref('fee_taxonomy') }} where source = 'settlements'
+),
+
+event_groups as (
+    select * from {{ ref('stg_amazon__financial_event_groups') }}
 ),
 
 summaries as (
@@ -110,9 +117,39 @@ coverage as (
     group by days_needed.settlement_id
 ),
 
+named_groups as (
+    select distinct on (settlement_id)
+        settlement_id,
+        financial_event_group_id
+    from transaction_lines
+    where settlement_id is not null and financial_event_group_id is not null
+    order by settlement_id, financial_event_group_id
+),
+
+deposits as (
+    select
+        summaries.settlement_id,
+        event_groups.financial_event_group_id,
+        event_groups.original_total,
+        event_groups.fund_transfer_status,
+        event_groups.fund_transfer_date
+    from summaries
+    left join named_groups on named_groups.settlement_id = summaries.settlement_id
+    inner join event_groups
+        on event_groups.financial_event_group_id = named_groups.financial_event_group_id
+        or (named_groups.financial_event_group_id is null
+            and event_groups.group_start = summaries.settlement_start_date
+            and event_groups.group_end = summaries.settlement_end_date
+            and event_groups.currency_code = summaries.currency_code)
+),
+
 compared as (
     select
         summaries.*,
+        deposits.financial_event_group_id,
+        deposits.original_total as deposit_total,
+        deposits.fund_transfer_status,
+        deposits.fund_transfer_date,
         coalesce(lines.lines_total, 0) as lines_total,
         coalesce(lines.lines_fees, 0) as lines_fees,
         coalesce(lines.lines_sales, 0) as lines_sales,
@@ -128,6 +165,7 @@ compared as (
     left join lines on lines.settlement_id = summaries.settlement_id
     left join computed on computed.settlement_id = summaries.settlement_id
     left join coverage on coverage.settlement_id = summaries.settlement_id
+    left join deposits on deposits.settlement_id = summaries.settlement_id
 ),
 
 final as (
@@ -166,7 +204,19 @@ final as (
                 and lines_sales = computed_sales then 'matched'
             when total_amount = lines_total and days_loaded < days_needed then 'partial'
             else 'mismatch'
-        end as status
+        end as status,
+        -- the deposit
+        financial_event_group_id,
+        deposit_total::numeric(14, 2) as deposit_total,
+        (total_amount - deposit_total)::numeric(14, 2) as deposit_difference,
+        fund_transfer_status,
+        fund_transfer_date,
+        case
+            when financial_event_group_id is null then 'unknown'
+            when deposit_total <> total_amount then 'differs'
+            when fund_transfer_status = 'Succeeded' then 'deposited'
+            else 'pending'
+        end as deposit_status
     from compared
 )
 

@@ -47,7 +47,7 @@ from dagster import (
 )
 
 from orchestration.defs.extraction import asset_key as raw_asset_key
-from orchestration.defs.marts import manifest_json
+from orchestration.defs.marts import manifest_json, tenant_models
 from orchestration.defs.partitions import TENANTS
 from orchestration.defs.resources import Platform
 from orchestration.ingest import EXTRACTIONS
@@ -483,7 +483,32 @@ RETENTION_JOBS = [erasure_job, pii_purge_job, deadline_check_job, rotation_job, 
                   retention_cap_check_job]
 RETENTION_SCHEDULES = [deadline_check_schedule, rotation_schedule, retention_caps_schedule,
                        retention_cap_check_schedule]
-RETENTION_SENSORS = [retention_sensor]
+@sensor(
+    name="rebuild_marts_after_retention",
+    asset_selection=AssetSelection.assets(tenant_models),
+    minimum_interval_seconds=300,
+    default_status=DefaultSensorStatus.RUNNING,
+    description="Launches a tenant's marts build after the retention removal dropped its incremental marts, so "
+    "they come back (built in full, without the removed days) without waiting for the next refresh.",
+)
+def rebuild_marts_after_retention(context: SensorEvaluationContext, platform: Platform):
+    after = int(context.cursor or 0)
+    with platform.session() as session:
+        rows = session.conn.execute(
+            "select removal_id, tenant_id from audit.retention_removals where removal_id > %s"
+            " and cardinality(marts_dropped) > 0 order by removal_id", (after,)).fetchall()
+        active = {t.tenant_id for t in session.registry.list("active")}
+        session.conn.commit()
+    if not rows:
+        return SkipReason("no mart was dropped by a retention removal since the last tick")
+    # One build per tenant and tick; the run key makes a repeated tick harmless.
+    latest = {tenant_id: removal_id for removal_id, tenant_id in rows}
+    requests = [RunRequest(run_key=f"retention-rebuild:{removal_id}", partition_key=tenant_id)
+                for tenant_id, removal_id in sorted(latest.items()) if tenant_id in active]
+    return SensorResult(run_requests=requests, cursor=str(rows[-1][0]))
+
+
+RETENTION_SENSORS = [retention_sensor, rebuild_marts_after_retention]
 
 
 def run_erasure_now(tenant_id: str, instance: DagsterInstance) -> tuple[bool, str | None]:

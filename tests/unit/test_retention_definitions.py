@@ -22,8 +22,10 @@ def test_retention_jobs_sensor_and_check_are_in_the_code_location():
 
 
 def test_retention_sensor_is_on_by_default():
-    assert retention_sensor.default_status == DefaultSensorStatus.RUNNING
-    assert RETENTION_SENSORS == [retention_sensor]
+    from orchestration.defs.retention import rebuild_marts_after_retention
+
+    assert RETENTION_SENSORS == [retention_sensor, rebuild_marts_after_retention]
+    assert all(s.default_status == DefaultSensorStatus.RUNNING for s in RETENTION_SENSORS)
 
 
 def test_erasure_run_config_refuses_anything_but_a_tenant_id():

@@ -159,6 +159,29 @@ def tenants_show(tenant_id: str) -> None:
         console.print(f"{key:22} {value}", markup=False, highlight=False)
 
 
+@tenants_app.command("settings")
+def tenants_settings(
+    tenant_id: str,
+    reporting_currency: str | None = typer.Option(None, help="Currency converted amounts are reported in (USD)"),
+    lead_time_days: int | None = typer.Option(None, help="Restock lead time in days for inventory health (30)"),
+) -> None:
+    """Show a tenant's mart settings, or change the ones given; marts use them from the next build."""
+    from orchestration.tenants.settings import get_settings, set_settings
+
+    try:
+        with open_session() as session:
+            tenant = session.registry.get(tenant_id)
+            if reporting_currency is None and lead_time_days is None:
+                current = get_settings(session.conn, tenant.tenant_id)
+            else:
+                current = set_settings(session.conn, tenant.tenant_id, reporting_currency=reporting_currency,
+                                       restock_lead_time_days=lead_time_days)
+    except KNOWN_ERRORS as exc:
+        _fail(exc)
+    console.print(f"reporting_currency      {current.reporting_currency}", markup=False, highlight=False)
+    console.print(f"restock_lead_time_days  {current.restock_lead_time_days}", markup=False, highlight=False)
+
+
 def _set_status(tenant_id: str, status: str, reason: str) -> None:
     try:
         with open_session() as session:

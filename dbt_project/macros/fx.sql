@@ -1,5 +1,5 @@
-{#- The currency a tenant's converted amounts are reported in (dbt var reporting_currency, default USD: there is
-    no per-tenant settings store yet, so every tenant reports in the var's currency). -#}
+{#- The currency a tenant's converted amounts are reported in: the tenant's setting (`retkee tenants settings`,
+    orchestration/tenants/settings.py), handed to its build as the dbt var reporting_currency; default USD. -#}
 {% macro reporting_currency() -%}
     '{{ var("reporting_currency", "USD") }}'
 {%- endmacro %}

@@ -38,6 +38,7 @@ from orchestration.defs.partitions import TENANTS
 from orchestration.defs.resources import Platform
 from orchestration.load.datasets import DATASETS
 from orchestration.load.raw_tables import ensure_tables
+from orchestration.tenants.settings import get_settings
 from orchestration.transform.column_lineage import lineage_metadata, load_column_lineage
 from orchestration.transform.dbt_project import RetkeeDbtTranslator, dbt_project, ensure_manifest
 from orchestration.transform.tenant_runner import NodeOutcome, TenantBuild, shared_runner
@@ -166,6 +167,7 @@ def tenant_models(context: AssetExecutionContext, platform: Platform):
             context.log.info(f"tenant {tenant_id} is not active; its models are not built")
             return
         username, password = session.vault.warehouse_login()
+        tenant_settings = get_settings(session.conn, tenant_id)
         session.conn.commit()
         # All of it as the tenant's owner role; dbt's own connections follow through the profile's `role:`.
         with tenant_scope(session.conn, tenant_id):
@@ -174,7 +176,7 @@ def tenant_models(context: AssetExecutionContext, platform: Platform):
                 grant_analyst_read(session.conn, tenant_id)
                 build = shared_runner().build(
                     tenant_id, dbt_environment(tenant_id, username, password.reveal()),
-                    select=selected_models(context),
+                    select=selected_models(context), dbt_vars=tenant_settings.dbt_vars(),
                 )
     yield from dagster_events(build, set(context.selected_asset_check_keys))
     context.log.info(

@@ -20,6 +20,7 @@ invocations are serialised by a lock; run several processes for parallelism.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import tempfile
@@ -146,9 +147,10 @@ class TenantDbtRunner:
         select: Sequence[str] = (),
         full_refresh: bool = False,
         command: str = "build",
+        dbt_vars: Mapping[str, object] | None = None,
     ) -> TenantBuild:
         """Run `dbt <command>` for one tenant as its owner role; `environment` carries the database login for
-        this call only."""
+        this call only, `dbt_vars` the tenant's own settings (orchestration/tenants/settings.py)."""
         from dbt.cli.main import dbtRunner
 
         check_tenant_id(tenant_id)
@@ -158,6 +160,8 @@ class TenantDbtRunner:
             args += ["--select", *select]
         if full_refresh:
             args.append("--full-refresh")
+        if dbt_vars:
+            args += ["--vars", json.dumps(dict(dbt_vars))]
         started = time.perf_counter()
         with self._lock, _environment(invocation_environment(tenant_id, environment)):
             self._retarget(tenant_id)

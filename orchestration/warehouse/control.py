@@ -6,6 +6,7 @@ from __future__ import annotations
 import psycopg
 
 from orchestration.fx.store import ensure_fx_rates_table
+from orchestration.tenants.settings import SETTINGS_DDL
 from orchestration.warehouse.grants import grant_compliance_lifecycle_read
 
 CONTROL_DDL = [
@@ -46,5 +47,6 @@ def ensure_control_schema(conn: psycopg.Connection) -> None:
         cur.execute("select pg_advisory_xact_lock(hashtext('retkee.control.ddl'))")
         for statement in CONTROL_DDL:
             cur.execute(statement)
+        cur.execute(SETTINGS_DDL)
         ensure_fx_rates_table(cur)
     grant_compliance_lifecycle_read(conn)

@@ -214,3 +214,40 @@ def test_a_bad_exchange_rate_file_imports_nothing_and_names_the_row(pipeline_sta
     assert refused.returncode == 1
     assert "line 3: JPY 'abc' is not a number or N/A" in " ".join(refused.stderr.split())  # the console wraps
     assert _query(settings, "select count(*), max(_imported_at) from reference.fx_rates") == before
+
+
+def test_a_tenants_lead_time_setting_drives_its_restock_quantities(pipeline_stack, settings, demo, instance):
+    from local_stack.settings import dagster_env
+    from orchestration.definitions import defs
+
+    tenants, _, _ = demo
+    tenant = tenants[NORTH_AMERICA.seller_id]
+
+    def retkee(*args):
+        return subprocess.run(  # noqa: S603 - our own console script
+            [str(Path(sys.executable).with_name("retkee")), *args],
+            env=dagster_env(pipeline_stack), capture_output=True, text=True, cwd=pipeline_stack.repo_root,
+        )
+
+    refused = retkee("tenants", "settings", tenant, "--lead-time-days", "10", "--reporting-currency", "XYZ")
+    assert refused.returncode == 1 and "reporting currency must be one of" in " ".join(refused.stderr.split())
+    assert "restock_lead_time_days  30" in retkee("tenants", "settings", tenant).stdout  # nothing was changed
+    changed = retkee("tenants", "settings", tenant, "--lead-time-days", "10")
+    assert changed.returncode == 0, changed.stderr
+    built = defs.resolve_job_def("build_marts").execute_in_process(
+        instance=instance, partition_key=tenant, raise_on_error=False
+    )
+    assert built.success
+    rows = _query(settings, sql.SQL(
+        "select lead_time_days, daily_velocity_28d,"
+        " fulfillable + inbound_working + inbound_shipped + inbound_receiving,"
+        " days_of_cover, restock_quantity, stock_out_risk from {}.fct_inventory_health"
+    ).format(sql.Identifier(f"{tenant}_marts")))
+    assert rows
+    for lead_time, velocity, stock, cover, restock, at_risk in rows:
+        assert lead_time == 10
+        assert restock == max(0, math.ceil(velocity * 10) - stock)
+        assert at_risk == (cover is not None and cover < 10)
+    other = _query(settings, sql.SQL("select distinct lead_time_days from {}.fct_inventory_health").format(
+        sql.Identifier(f"{tenants[GERMANY.seller_id]}_marts")))
+    assert other == [(LEAD_TIME_DAYS,)]  # another tenant keeps the default

@@ -7,9 +7,10 @@
 --   taken after the last extracted day, or a seller with less than 28 days of history, still gets a
 --   velocity from the days there are;
 -- - daily_velocity_28d = units_sold_28d / sales_days_28d; days_of_cover = fulfillable / velocity;
--- - restock_quantity: units to send so that stock and inbound last the lead time (var
---   restock_lead_time_days, default 30) at this velocity; stock_out_risk when cover is shorter than the
---   lead time (stock runs out before a shipment sent today arrives).
+-- - restock_quantity: units to send so that stock and inbound last the lead time (the tenant's setting,
+--   orchestration/tenants/settings.py, as the dbt var restock_lead_time_days; default 30) at this velocity;
+--   stock_out_risk when cover is shorter than the lead time (stock runs out before a shipment sent today
+--   arrives).
 -- Aged inventory (storage-fee and inventory-planning reports) is not extracted yet and has no columns here.
 {%- set lead_time_days = var('restock_lead_time_days', 30) | int %}
 with

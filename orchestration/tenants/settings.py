@@ -57,7 +57,7 @@ def set_settings(
 ) -> TenantSettings:
     """Change the given settings (the others keep their value) and return them all."""
     current = get_settings(conn, tenant_id)
-    currency = (reporting_currency or current.reporting_currency).strip().upper()
+    currency = current.reporting_currency if reporting_currency is None else reporting_currency.strip().upper()
     lead_time = current.restock_lead_time_days if restock_lead_time_days is None else restock_lead_time_days
     if currency not in REPORTING_CURRENCIES:
         raise TenantSettingsError(

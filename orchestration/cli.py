@@ -314,16 +314,20 @@ def costs_import(
 
 @fx_app.command("import")
 def fx_import(
-    file: typer.FileText = typer.Argument(..., help="CSV in the ECB's eurofxref-hist.csv layout: Date,USD,JPY,..."),
+    file: str = typer.Argument(..., help="CSV in the ECB's eurofxref-hist.csv layout: Date,USD,JPY,..."),
 ) -> None:
     """Import euro reference rates: every row is checked first; a file with any bad row imports nothing."""
     from orchestration.fx.parse import parse_ecb_rates
     from orchestration.fx.store import import_fx_rates
 
     try:
-        rates = parse_ecb_rates(file.read())
+        try:
+            text = Path(file).read_text(encoding="utf-8")
+        except OSError as exc:  # missing, a directory, unreadable: said in one line, like every other refusal
+            raise ValueError(f"cannot read the rate file: {exc.strerror or exc}") from None
+        rates = parse_ecb_rates(text)
         with open_session() as session:
-            result = import_fx_rates(session.conn, rates, source_name=getattr(file, "name", None))
+            result = import_fx_rates(session.conn, rates, source_name=file)
     except KNOWN_ERRORS as exc:
         _fail(exc)
     console.print(f"imported {result.rates} exchange rates for {result.days} days ({result.first_day} to "

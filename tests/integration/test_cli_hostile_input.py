@@ -32,6 +32,9 @@ COMMANDS = [
     lambda v: ["refresh", "--end", v, "--days", "1", "--tenant", "t000000000000"],
     lambda v: ["incident", "scope", "--since", v],
     lambda v: ["costs", "import", "/nonexistent/costs.csv", "--tenant", v],
+    lambda v: ["fx", "import", v],
+    lambda v: ["tenants", "settings", v, "--reporting-currency", v],
+    lambda v: ["tenants", "settings", v, "--lead-time-days", "10"],
 ]
 
 

@@ -269,24 +269,58 @@ def _run_progress(runs: int):
 
 
 @app.command("summary")
-def summary_command() -> None:
-    """Rows per table and the top 5 SKUs by revenue for every active tenant."""
-    from orchestration.serve.summary import table_counts, top_skus
+def summary_command(
+    tables: bool = typer.Option(False, "--tables", help="Rows of every table, not only per layer"),
+) -> None:
+    """Rows held per tenant, each seller's P&L (from fct_profit_and_loss) and top 5 SKUs by revenue."""
+    from orchestration.serve.summary import layer_counts, profit_and_loss, table_counts, top_skus
 
     try:
         with open_session() as session:
-            for tenant in session.registry.list("active"):
-                console.rule(f"tenant {tenant.tenant_id} (seller {tenant.seller_id})")
-                counts = Table("schema", "table", "rows")
-                for count in table_counts(session.conn, tenant):
-                    counts.add_row(count.schema, count.table, str(count.rows))
-                console.print(counts)
-                top = Table("sku", "currency", "revenue", "units", title="top 5 SKUs by revenue")
+            tenants = session.registry.list("active")
+            held = Table(title="rows held", title_justify="left")
+            _id_column(held, "tenant")
+            _id_column(held, "seller")
+            for layer in ("raw", "staging", "marts", "quarantine"):
+                held.add_column(layer, justify="right")
+            pnl: list[tuple[str, object]] = []
+            for tenant in tenants:
+                counts = layer_counts(session.conn, tenant)
+                held.add_row(tenant.tenant_id, tenant.seller_id or "-", *(f"{counts[k]:,}" for k in counts))
+                pnl += [(tenant.seller_id or tenant.tenant_id, p) for p in profit_and_loss(session.conn, tenant)]
+                if tables:
+                    detail = Table("schema", "table", "rows", title=f"tables of {tenant.tenant_id}")
+                    for count in table_counts(session.conn, tenant):
+                        detail.add_row(count.schema, count.table, f"{count.rows:,}")
+                    console.print(detail)
+            console.print(held)
+            if pnl:
+                console.print(_pnl_table(pnl))
+            for tenant in tenants:
+                top = Table("sku", "currency", "revenue", "units", title=f"top 5 SKUs of {tenant.seller_id}",
+                            title_justify="left")
                 for sku, currency, revenue, units in top_skus(session.conn, tenant):
                     top.add_row(sku, currency, f"{revenue:,.2f}", str(units))
                 console.print(top)
     except KNOWN_ERRORS as exc:
         _fail(exc)
+
+
+def _pnl_table(pnl: list[tuple[str, object]]) -> Table:
+    """One column per seller and currency (amounts in different currencies are never added), one row per P&L
+    line that is not zero for everyone, then net profit and margin."""
+    table = Table(title="profit and loss (fct_profit_and_loss, marketplace currency)", title_justify="left")
+    table.add_column("line", no_wrap=True)
+    for seller, p in pnl:
+        table.add_column(f"{seller}\n{p.currency}", justify="right")
+    lines = list(pnl[0][1].lines)
+    for line in lines:
+        if line != "net_profit" and all(not p.lines[line] for _, p in pnl):
+            continue
+        style = "bold" if line in ("net_sales", "net_profit") else None
+        table.add_row(line.replace("_", " "), *(f"{p.lines[line]:,.2f}" for _, p in pnl), style=style)
+    table.add_row("margin %", *("-" if p.margin_pct is None else f"{p.margin_pct:.1f}" for _, p in pnl))
+    return table
 
 
 @costs_app.command("import")

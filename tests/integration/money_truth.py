@@ -7,12 +7,10 @@ sandbox's Python objects: these helpers are the independent side of every money 
 from __future__ import annotations
 
 import time
-import zoneinfo
 from datetime import UTC, datetime
 from decimal import Decimal
 
 CENT = Decimal("0.01")
-PACIFIC = zoneinfo.ZoneInfo("America/Los_Angeles")  # Seller Central's day in North America
 TAX_CHARGES = {"Tax", "ShippingTax", "GiftWrapTax"}
 CHARGEBACKS = {"Chargeback Refund", "A-to-z Guarantee Refund"}
 # Amazon's fee names, by the P&L column a seller books them in (docs/amazon/spapi-money.md section 3).

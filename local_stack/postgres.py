@@ -212,6 +212,27 @@ def ensure_installed() -> Path:
     return bindir
 
 
+# Erasure's residue steps (orchestration/retain/erasure.py, docs/retention.md) with the least privilege PostgreSQL
+# 15 allows. Dropped rows stay readable in the file of pg_statistic (the planner's most common values and
+# histograms of the tenant's columns) until it is rewritten; VACUUM of it needs a superuser and cannot run in
+# a function, but CLUSTER of one table can: provisioning.rewrite_statistics does exactly that and nothing else.
+# pg_checkpoint (CHECKPOINT) and EXECUTE on pg_switch_wal let the pipeline push the old WAL out of pg_wal.
+_ERASURE_RESIDUE_SQL = [
+    """
+    CREATE OR REPLACE FUNCTION provisioning.rewrite_statistics() RETURNS void
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
+    BEGIN
+        CLUSTER pg_catalog.pg_statistic USING pg_statistic_relid_att_inh_index;
+    END
+    $fn$
+    """,
+    "REVOKE ALL ON FUNCTION provisioning.rewrite_statistics() FROM PUBLIC",
+    f"GRANT EXECUTE ON FUNCTION provisioning.rewrite_statistics() TO {PIPELINE_ROLE}",
+    f"GRANT EXECUTE ON FUNCTION pg_catalog.pg_switch_wal() TO {PIPELINE_ROLE}",
+    f"GRANT pg_checkpoint TO {PIPELINE_ROLE}",
+]
+
+
 class PostgresCluster:
     """One cluster in `config.pg_data_dir`, run as `user`."""
 
@@ -314,7 +335,7 @@ class PostgresCluster:
             # Serialised with the pipeline's own first-use DDL (same lock as warehouse/control.py uses).
             with conn.transaction():
                 conn.execute("SELECT pg_advisory_xact_lock(hashtext('retkee.audit.ddl'))")
-                for statement in (*_AUDIT_SQL, *_PROVISIONING_SQL):
+                for statement in (*_AUDIT_SQL, *_PROVISIONING_SQL, *_ERASURE_RESIDUE_SQL):
                     conn.execute(statement)
 
     def set_role_password(self, role: str, password: str) -> None:
@@ -409,6 +430,14 @@ class PostgresCluster:
             "log_destination": "stderr",
             "log_connections": "on",
             "log_line_prefix": "%m [%p] %q%u@%d ",
+            # Bounded WAL (docs/retention.md, "What is left on disk"): a segment no checkpoint needs is deleted,
+            # not renamed for reuse with an erased tenant's bytes still in it; nothing is kept for standbys and
+            # nothing is archived, so an erasure's checkpoint leaves no older WAL behind.
+            "wal_recycle": "off",
+            "wal_keep_size": "0",
+            "max_wal_size": "1GB",
+            "min_wal_size": "80MB",
+            "archive_mode": "off",
         }
         lines = ["# Written by local_stack (postgres.py) on every start; edit StackConfig, not this file."]
         for key, value in settings.items():

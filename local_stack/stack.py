@@ -1,9 +1,10 @@
 """`Stack`: bring the whole local stack up, down, report on it, or wipe it, in dependency order.
 
-Order of `up`: PKI -> PostgreSQL (databases, roles) -> OpenBao (unseal, layout, AppRoles) -> secrets that
-bridge the two (pipeline DB password, LWA app) -> SP-API sandbox -> `.data/local.env`. Every step is
-idempotent, so `up` on a running stack only checks it. Usable from pytest fixtures with a temporary
-`StackConfig`.
+Order of `up`: PKI -> OpenBao (unseal, layout, AppRoles) -> the warehouse's encrypted disk (its password comes
+from OpenBao, so OpenBao is first) -> PostgreSQL (databases, roles) -> secrets that bridge the two (pipeline DB
+password, LWA app) -> SP-API sandbox -> `.data/local.env`. `down` stops PostgreSQL before unmounting its disk.
+Every step is idempotent, so `up` on a running stack only checks it. Usable from pytest fixtures with a
+temporary `StackConfig`.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from local_stack import processes, sandbox
+from local_stack import encrypted_fs, processes, sandbox
 from local_stack.config import StackConfig
 from local_stack.errors import StackError
 from local_stack.osuser import pg_user_owning, require_traversable, resolve_pg_user
@@ -24,7 +25,7 @@ from local_stack.postgres import COMPLIANCE_ROLE, PIPELINE_ROLE, PostgresCluster
 from local_stack.secret_files import random_password
 from local_stack.settings import write_local_env
 from local_stack.vault import OpenBaoServer, approle_login
-from local_stack.vault_layout import COMPLIANCE_DB_PATH, LWA_APP_PATH, PIPELINE_DB_PATH
+from local_stack.vault_layout import COMPLIANCE_DB_PATH, LWA_APP_PATH, PIPELINE_DB_PATH, WAREHOUSE_DISK_PATH
 
 # Written into the data dir at `up`; `clean` refuses to delete a directory without it.
 _MARKER = ".retkee-local-stack"
@@ -51,11 +52,12 @@ class Stack:
         with self._lock():
             self._prepare_data_dir()
             ensure_pki(self.config)
+            self.vault.up()
             postgres = self._postgres(install=True)
+            self._mount_warehouse_disk(postgres.user)
             postgres.up()
             postgres.bootstrap()
             postgres.ensure_dagster_password()
-            self.vault.up()
             self._sync_db_passwords(postgres)
             self._store_lwa_app()
             if self.config.with_sandbox:
@@ -77,6 +79,7 @@ class Stack:
             postgres = self._postgres(install=False)
             if postgres is not None and postgres.down():
                 stopped.append("postgres")
+            encrypted_fs.unmount(self.config)
         return stopped
 
     def status(self, show: bool = True) -> list[ServiceStatus]:
@@ -103,6 +106,8 @@ class Stack:
             return
         self._refuse_unsafe_delete(data_dir)
         self.down()
+        if encrypted_fs.is_mounted(self.config.pg_data_dir):
+            raise StackError(f"{self.config.pg_data_dir} is still mounted; stop what holds it and retry `clean`")
         shutil.rmtree(data_dir)
 
     # --- steps ---
@@ -127,6 +132,40 @@ class Stack:
         if bindir is None or not self.config.pg_data_dir.exists():
             return None
         return PostgresCluster(self.config, pg_user_owning(self.config.pg_data_dir), bindir)
+
+    @property
+    def warehouse_encrypted(self) -> bool:
+        """True when the cluster's data dir is the decrypted view of a mounted gocryptfs backing dir."""
+        return encrypted_fs.is_mounted(self.config.pg_data_dir)
+
+    def _mount_warehouse_disk(self, user) -> None:
+        """Mount the encrypted data dir, creating it (and its password in Vault) on the first `up`.
+
+        A cluster made on plain disk (before this existed, or on a machine without FUSE) stays plain and is
+        said so in one line: its data is not moved behind the operator's back (`clean` starts over encrypted).
+        """
+        c = self.config
+        plain_cluster = (c.pg_data_dir / "PG_VERSION").exists() and not encrypted_fs.is_mounted(c.pg_data_dir)
+        if not encrypted_fs.is_encrypted(c):
+            reason = encrypted_fs.plain_disk_reason()
+            if plain_cluster or reason is not None:
+                encrypted_fs.say_not_encrypted(reason or f"{c.pg_data_dir} was created on plain disk; "
+                                               "`clean` then `up` to start over encrypted")
+                return
+        elif encrypted_fs.unavailable_reason() is not None and not encrypted_fs.is_mounted(c.pg_data_dir):
+            raise StackError(f"the warehouse in {encrypted_fs.cipher_dir(c)} is encrypted but cannot be mounted "
+                             f"here: {encrypted_fs.unavailable_reason()}")
+        # The root client of the bootstrap: no duty's policy can read this path.
+        stored = self.vault.read_kv(WAREHOUSE_DISK_PATH)
+        if not encrypted_fs.is_encrypted(c):
+            if stored is None or not stored.get("password"):
+                stored = {"password": random_password()}
+                self.vault.write_kv(WAREHOUSE_DISK_PATH, stored)
+            encrypted_fs.create(c, user, stored["password"])
+        elif stored is None:
+            raise StackError(f"the warehouse disk password is missing from Vault ({WAREHOUSE_DISK_PATH}): the "
+                             f"encrypted data in {encrypted_fs.cipher_dir(c)} cannot be opened; `clean` starts over")
+        encrypted_fs.mount(c, user, stored["password"])
 
     def _sync_db_passwords(self, postgres: PostgresCluster) -> None:
         """Vault is the only place the pipeline's and the compliance reporter's DB passwords live; Postgres is

@@ -14,6 +14,8 @@ APPROLE_MOUNT = "approle"
 LWA_APP_PATH = "platform/lwa-app"
 PIPELINE_DB_PATH = "platform/warehouse/pipeline"
 COMPLIANCE_DB_PATH = "platform/warehouse/compliance"
+# The password of the warehouse's encrypted disk (local_stack/encrypted_fs.py); no duty's policy grants it.
+WAREHOUSE_DISK_PATH = "platform/warehouse/disk"
 
 
 def tenant_spapi_path(tenant_id: str) -> str:

@@ -175,15 +175,26 @@ def environment(environ: Mapping[str, str] | None = None) -> str:
     return value
 
 
+# The operator's attestation that the warehouse's storage is encrypted at rest (docs/security.md, "Encryption at
+# rest"): how, e.g. `rds-kms`, `ebs-kms`, `gocryptfs`. The pipeline cannot see the database's disks, so
+# production refuses to start until someone who can has said so; the local stack checks its own mount.
+ENCRYPTED_AT_REST_VARIABLE = "RETKEE_WAREHOUSE_ENCRYPTED_AT_REST"
+_NOT_AN_ATTESTATION = frozenset({"", "0", "no", "false", "off", "none", "plain"})
+
+
 def refuse_dev_defaults(settings: Settings, environ: Mapping[str, str] | None = None) -> None:
     """A production process does not start on anything the local stack generated for development.
 
     Refused: the project's self-signed CA (or any file under a `.data/` dir), a Vault token in the environment
-    or a root-token file beside the AppRole file, and default or short database passwords. The messages name
-    the setting and the file, never a value.
+    or a root-token file beside the AppRole file, default or short database passwords, and a warehouse whose
+    encryption at rest nobody attested (RETKEE_WAREHOUSE_ENCRYPTED_AT_REST). The messages name the setting and
+    the file, never a value.
     """
     environ = os.environ if environ is None else environ
     problems: list[str] = []
+    if environ.get(ENCRYPTED_AT_REST_VARIABLE, "").strip().lower() in _NOT_AN_ATTESTATION:
+        problems.append(f"{ENCRYPTED_AT_REST_VARIABLE} does not say how the warehouse is encrypted at rest (e.g. "
+                        "rds-kms, ebs-kms): production never runs on an unencrypted data directory")
     for name, path in (("RETKEE_CA_FILE", settings.ca_file), ("RETKEE_VAULT_APPROLE_FILE", settings.vault_approle_file),
                        ("RETKEE_LANDING_DIR", settings.landing_dir)):
         if ".data" in Path(path).parts:

@@ -3,7 +3,7 @@
 The steps, in order (docs/retention.md explains each):
 
     take_inventory -> stop_runs -> drop_schemas -> scrub_shared_rows -> destroy_key -> delete_landing
-    -> destroy_secret -> drop_roles -> remove_partitions -> verify -> certify
+    -> destroy_secret -> drop_roles -> remove_partitions -> clear_disk_residue -> verify -> certify
 
 The inventory is taken once, before anything is destroyed, and kept in `audit.erasure_progress`; a re-run
 after a crash reuses it, so the certificate counts what existed, not what the last attempt still found.
@@ -42,7 +42,7 @@ from orchestration.warehouse.schemas import check_tenant_id
 
 STEPS = (
     "take_inventory", "stop_runs", "drop_schemas", "scrub_shared_rows", "destroy_key", "delete_landing",
-    "destroy_secret", "drop_roles", "remove_partitions", "verify", "certify",
+    "destroy_secret", "drop_roles", "remove_partitions", "clear_disk_residue", "verify", "certify",
 )
 # Schemas whose tables are not "shared tables of tenant data": catalogs, the registry (scrubbed, not
 # deleted: the pseudonymous row stays as the erasure's anchor) and the audit trail itself.
@@ -312,6 +312,40 @@ def _remove_partitions(tools: ErasureTools, tenant_id: str) -> None:
         tools.runs.remove_tenant_partition(tenant_id)
 
 
+def _clear_disk_residue(tools: ErasureTools, tenant_id: str) -> dict:
+    """Leave nothing of the tenant readable in the data directory's files, WAL included (docs/retention.md,
+    "What is left on disk"). A dropped table's file is emptied at commit and unlinked at the next checkpoint,
+    but two things outlive the drop: the dead rows of pg_statistic (most common values and histograms of the
+    tenant's columns, and the old statistics of the scrubbed registry) until that catalog is rewritten, and the
+    WAL, which holds every row the tenant ever wrote until its segment is removed.
+
+    So: the shared tables the tenant's rows were deleted from rewritten (their dead rows gone) with fresh
+    statistics, a rewrite of pg_statistic (the administrator's provisioning.rewrite_statistics), a WAL switch,
+    then a checkpoint, which removes every segment before its redo point (wal_recycle=off: removed, not
+    reused). Re-runnable; the LSNs go into the certificate."""
+    conn = tools.conn
+    tables = sorted({("control", "tenants"), ("control", "tenant_status_history"), *shared_tables(conn, tenant_id)})
+    conn.execute(sql.SQL("vacuum (full, analyze) {}").format(
+        sql.SQL(", ").join(sql.Identifier(schema, table) for schema, table in tables)))
+    with conn.cursor() as cur:
+        cur.execute("select pg_relation_filenode('pg_catalog.pg_statistic')")
+        statistics_file_before = cur.fetchone()[0]
+        cur.execute("select provisioning.rewrite_statistics()")
+        cur.execute("select pg_relation_filenode('pg_catalog.pg_statistic')")
+        statistics_file_after = cur.fetchone()[0]
+        cur.execute("select pg_switch_wal()::text")
+        wal_switched_at = cur.fetchone()[0]
+        cur.execute("checkpoint")
+        cur.execute("select pg_current_wal_lsn()::text")
+        wal_after_checkpoint = cur.fetchone()[0]
+    return {
+        "statistics_analyzed": [f"{schema}.{table}" for schema, table in tables],
+        "statistics_rewritten": statistics_file_after != statistics_file_before,
+        "wal_switched_at": wal_switched_at,
+        "wal_after_checkpoint": wal_after_checkpoint,
+    }
+
+
 def verify_erased(tools: ErasureTools, tenant_id: str, canary: str | None) -> dict:
     """Look again everywhere the tenant could be; every answer must be "nothing left"."""
     conn = tools.conn
@@ -370,6 +404,7 @@ DESTRUCTIVE_STEPS: tuple[tuple[str, Callable[[ErasureTools, str], object]], ...]
     ("destroy_secret", _destroy_secret),
     ("drop_roles", _drop_roles),
     ("remove_partitions", _remove_partitions),
+    ("clear_disk_residue", _clear_disk_residue),
 )
 
 
@@ -424,16 +459,22 @@ def _erase(tools: ErasureTools, tenant_id: str) -> ErasureCertificate:
     inventory, canary, started_at, run_ids = timed(
         "take_inventory", lambda: _progress(tools, tenant_id, requested_at))
     cancelled = timed("stop_runs", lambda: _stop_runs(tools, tenant_id))
-    for step, fn in DESTRUCTIVE_STEPS:
-        timed(step, lambda fn=fn: fn(tools, tenant_id))
+    done = {step: timed(step, lambda fn=fn: fn(tools, tenant_id)) for step, fn in DESTRUCTIVE_STEPS}
     verification = timed("verify", lambda: verify_erased(tools, tenant_id, canary))
+    residue = done.get("clear_disk_residue") or {}
+    # Verified before certifying, like every other step: the catalog was rewritten after the drop.
+    verification["statistics_rewritten"] = residue.get("statistics_rewritten") is True
+    verification["passed"] = verification["passed"] and verification["statistics_rewritten"]
     verification["canary_decrypted_before"] = inventory.get("canary_decrypted_before")
     if not verification["passed"]:
-        failed = sorted(k for k, v in verification.items() if k not in ("passed", "canary_decrypted_before")
+        failed = sorted(k for k, v in verification.items()
+                        if k not in ("passed", "canary_decrypted_before", "statistics_rewritten")
                         and v not in (0, False, None))
+        failed += [] if verification["statistics_rewritten"] else ["statistics_not_rewritten"]
         raise ErasureError(f"erasure of tenant {tenant_id} is not complete: {', '.join(failed)}")
     destroyed = {k: v for k, v in inventory.items() if k != "canary_decrypted_before"}
     destroyed["runs_cancelled"] = cancelled
+    destroyed["disk_residue"] = residue
     certificate = ErasureCertificate(
         tenant_id=tenant_id,
         trigger=trigger,

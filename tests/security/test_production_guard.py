@@ -45,7 +45,17 @@ def production_settings(tmp_path) -> Settings:
 
 
 def test_a_clean_production_configuration_is_accepted(production_settings):
-    refuse_dev_defaults(production_settings, environ={"DAGSTER_PG_PASSWORD": "x" * 40})
+    refuse_dev_defaults(production_settings, environ={"DAGSTER_PG_PASSWORD": "x" * 40,
+                                                      "RETKEE_WAREHOUSE_ENCRYPTED_AT_REST": "rds-kms"})
+
+
+@pytest.mark.parametrize("attested", [None, "", "no", "false", "off", "plain"])
+def test_a_warehouse_nobody_attested_as_encrypted_at_rest_is_refused(production_settings, attested):
+    environ = {"DAGSTER_PG_PASSWORD": "x" * 40}
+    if attested is not None:
+        environ["RETKEE_WAREHOUSE_ENCRYPTED_AT_REST"] = attested
+    with pytest.raises(SettingsError, match="RETKEE_WAREHOUSE_ENCRYPTED_AT_REST does not say how"):
+        refuse_dev_defaults(production_settings, environ=environ)
 
 
 def test_the_local_stack_ca_is_refused(production_settings, tmp_path):

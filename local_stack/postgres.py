@@ -23,7 +23,15 @@ from local_stack.osuser import PgUser
 from local_stack.ports import require_free_port
 from local_stack.processes import pid_alive
 from local_stack.secret_files import random_password, read_json, write_private_json
-from orchestration.compliance.audit_schema import ACCESS_LOG_DDL, ACCESS_LOG_INDEX_DDL, RETENTION_AUDIT_DDL
+from orchestration.compliance.audit_schema import (
+    ACCESS_LOG_DDL,
+    ACCESS_LOG_INDEX_DDL,
+    APPEND_FUNCTIONS,
+    AUDIT_LOG_TABLES,
+    RETENTION_AUDIT_DDL,
+)
+from orchestration.retain.certificate import ERASURE_DDL, ERASURE_FUNCTIONS, ERASURE_TABLES
+from orchestration.warehouse.schemas import LAYERS
 
 SUPERUSER = "retkee_admin"
 PREFERRED_MAJOR = "15"
@@ -36,31 +44,59 @@ ANALYST_ROLE = "analyst"
 LOGIN_ROLES = (PIPELINE_ROLE, DAGSTER_ROLE, COMPLIANCE_ROLE)
 GROUP_ROLES = (ANALYST_ROLE,)
 
-# The audit schema belongs to the administrator: the pipeline may append to the access log and create its
-# own audit tables (erasure certificates), the compliance role reads everything in it, nobody else sees it.
-# Default privileges make tables the pipeline creates there readable by compliance without another grant.
+# The audit schema and everything in it belong to the administrator: the access log, the retention records and
+# the erasure evidence (requests, progress, certificates). The pipeline reads what it must and appends only through
+# SECURITY DEFINER functions with a pinned search_path, one per transition (audit_schema.py, retain/certificate.py):
+# no INSERT, UPDATE, DELETE or TRUNCATE of its own, no CREATE in the schema, and owning nothing there it cannot
+# drop, alter or grant anything. The compliance role reads everything in it; nobody else sees it.
+# Warehouses made before this (the pipeline created and owned the erasure tables and audit.retention_progress,
+# and held CREATE on the schema) are migrated here on every `up`: ownership handed to the administrator, the
+# pipeline's grants narrowed to these.
+_AUDIT_TABLES = (*AUDIT_LOG_TABLES, *ERASURE_TABLES)
+# What the pipeline reads back: whether a run is logged (run_id only), new removals (the marts-rebuild sensor),
+# an unfinished removal's plan, and the erasure records (requests, progress, whether a certificate exists).
+_PIPELINE_READS = {"access_log": "SELECT (run_id)", "retention_removals": "SELECT", "retention_progress": "SELECT",
+                   "erasure_requests": "SELECT", "erasure_progress": "SELECT", "erasure_certificates": "SELECT"}
 _AUDIT_SQL = [
     f"CREATE SCHEMA IF NOT EXISTS audit AUTHORIZATION {SUPERUSER}",
+    f"ALTER SCHEMA audit OWNER TO {SUPERUSER}",
     "REVOKE ALL ON SCHEMA audit FROM PUBLIC",
-    f"GRANT USAGE, CREATE ON SCHEMA audit TO {PIPELINE_ROLE}",
+    f"REVOKE ALL ON SCHEMA audit FROM {PIPELINE_ROLE}",
+    f"GRANT USAGE ON SCHEMA audit TO {PIPELINE_ROLE}",
     f"GRANT USAGE ON SCHEMA audit TO {COMPLIANCE_ROLE}",
     ACCESS_LOG_DDL,
     ACCESS_LOG_INDEX_DDL,
-    "REVOKE ALL ON audit.access_log FROM PUBLIC",
-    # Append only: INSERT (ON CONFLICT DO NOTHING needs SELECT on the conflict column), no UPDATE or DELETE.
-    f"GRANT INSERT, SELECT (run_id) ON audit.access_log TO {PIPELINE_ROLE}",
-    # The retention records, append only too; both logs lose rows only through audit.prune_audit_logs, which
-    # keeps at least 12 months whatever it is asked (docs/retention.md).
+    # The retention records and plans; both logs lose rows only through audit.prune_audit_logs, which keeps at
+    # least 12 months whatever it is asked (docs/retention.md).
     *RETENTION_AUDIT_DDL,
-    "REVOKE ALL ON audit.retention_removals FROM PUBLIC",
-    f"GRANT INSERT, SELECT ON audit.retention_removals TO {PIPELINE_ROLE}",
-    "REVOKE ALL ON FUNCTION audit.prune_audit_logs(integer) FROM PUBLIC",
-    f"GRANT EXECUTE ON FUNCTION audit.prune_audit_logs(integer) TO {PIPELINE_ROLE}",
+    *ERASURE_DDL,
+    # Anything else the pipeline still owns in the schema (an older version's table) becomes the administrator's.
+    f"""
+    DO $do$ DECLARE r record; BEGIN
+        FOR r IN SELECT c.relname, c.relkind FROM pg_class c
+                 WHERE c.relnamespace = 'audit'::regnamespace AND c.relowner = '{PIPELINE_ROLE}'::regrole
+                   AND c.relkind IN ('r', 'p', 'v', 'S') LOOP
+            EXECUTE format(CASE r.relkind WHEN 'v' THEN 'ALTER VIEW audit.%I OWNER TO {SUPERUSER}'
+                                          WHEN 'S' THEN 'ALTER SEQUENCE audit.%I OWNER TO {SUPERUSER}'
+                                          ELSE 'ALTER TABLE audit.%I OWNER TO {SUPERUSER}' END, r.relname);
+        END LOOP;
+    END $do$
+    """,  # noqa: S608 - module constants only
+    *(statement for table in _AUDIT_TABLES for statement in (
+        f"ALTER TABLE audit.{table} OWNER TO {SUPERUSER}",
+        f"REVOKE ALL ON audit.{table} FROM PUBLIC, {PIPELINE_ROLE}",
+        f"GRANT {_PIPELINE_READS[table]} ON audit.{table} TO {PIPELINE_ROLE}",
+    )),
+    *(statement for function in (*APPEND_FUNCTIONS, *ERASURE_FUNCTIONS, "audit.prune_audit_logs(integer)")
+      for statement in (
+        f"ALTER FUNCTION {function} OWNER TO {SUPERUSER}",
+        f"REVOKE ALL ON FUNCTION {function} FROM PUBLIC",
+        f"GRANT EXECUTE ON FUNCTION {function} TO {PIPELINE_ROLE}",
+    )),
     # Compliance sees the oldest partition day of each tenant table, and nothing else of it.
     "REVOKE ALL ON FUNCTION audit.oldest_days_held() FROM PUBLIC",
     f"GRANT EXECUTE ON FUNCTION audit.oldest_days_held() TO {COMPLIANCE_ROLE}",
     f"GRANT SELECT ON ALL TABLES IN SCHEMA audit TO {COMPLIANCE_ROLE}",
-    f"ALTER DEFAULT PRIVILEGES FOR ROLE {PIPELINE_ROLE} IN SCHEMA audit GRANT SELECT ON TABLES TO {COMPLIANCE_ROLE}",
     f"ALTER DEFAULT PRIVILEGES FOR ROLE {SUPERUSER} IN SCHEMA audit GRANT SELECT ON TABLES TO {COMPLIANCE_ROLE}",
 ]
 
@@ -71,13 +107,17 @@ _AUDIT_SQL = [
 # and cannot reach another tenant's schemas.
 #
 # ensure_tenant_owner creates the role and gives it what a tenant's job needs and nothing else: CONNECT and
-# CREATE on the warehouse (its own schemas), TEMPORARY (dbt's unit tests and incremental builds use temporary
-# tables; the check is made against the role set by SET ROLE, not the login), and membership for the
-# pipeline (to SET ROLE to it, hand schemas over to it and drop them at erasure). dbt reads nothing outside
-# the tenant's own schemas (sources are `<tenant>_raw`, unit costs included), so no shared grant is needed.
-# A role made by an earlier version of this function gets what it lacks on its next call. The fast path
-# (everything in place) writes nothing; changes are serialised by one lock, since two concurrent GRANTs on
-# the same database row fail with "tuple concurrently updated".
+# TEMPORARY on the warehouse (dbt's unit tests and incremental builds use temporary tables; the check is made
+# against the role set by SET ROLE, not the login), its four schemas `<tenant>_raw|staging|marts|quarantine`
+# (created here AUTHORIZATION the role: the role has no CREATE on the database, so it cannot make a schema of its
+# own, another tenant's name included; dbt creates only the schemas it does not find, and finds all four), and
+# membership for the pipeline (to SET ROLE to it, hand what it made before to it and drop it at erasure). dbt reads
+# nothing outside the tenant's own schemas (sources are `<tenant>_raw`, unit costs included) but the shared public
+# reference rates. A role or schema made by an earlier version of this function is brought in line on its next
+# call (CREATE on the database taken back, a schema still owned by the pipeline handed over; the relations in it
+# are handed over by orchestration/warehouse/grants.py). An erased tenant gets nothing back. The fast path
+# (everything in place) writes nothing; changes are serialised by one lock, since two concurrent GRANTs on the same
+# database row fail with "tuple concurrently updated".
 #
 # drop_tenant_owner is erasure's last database step (orchestration/retain/erasure.py): DROP ROLE needs
 # CREATEROLE, which the pipeline must not have. It refuses while the tenant is active.
@@ -91,22 +131,40 @@ _PROVISIONING_SQL = [
     DECLARE
         owner_role text;
         pipeline_role constant text := '{PIPELINE_ROLE}';
+        layers constant text[] := ARRAY[{", ".join(f"'{layer}'" for layer in LAYERS)}];
         missing text[];
+        layer text;
+        tenant_schema text;
+        schema_owner text;
     BEGIN
         IF tenant_id IS NULL OR tenant_id !~ '^t[0-9a-f]{{12}}$' THEN
             RAISE EXCEPTION 'not a tenant id: %', tenant_id USING ERRCODE = 'invalid_parameter_value';
         END IF;
+        IF to_regclass('control.tenants') IS NOT NULL AND EXISTS (
+            SELECT 1 FROM control.tenants t WHERE t.tenant_id = ensure_tenant_owner.tenant_id AND t.status = 'erased'
+        ) THEN
+            RAISE EXCEPTION 'tenant % is erased; it gets no role or schema again', tenant_id
+                USING ERRCODE = 'object_not_in_prerequisite_state';
+        END IF;
         owner_role := tenant_id || '_owner';
         FOR attempt IN 1..2 LOOP
             IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = owner_role) THEN
-                missing := ARRAY['role', 'CONNECT', 'CREATE', 'TEMPORARY', 'member'];
+                missing := ARRAY['role', 'CONNECT', 'TEMPORARY', 'member', 'schemas'];
             ELSE
                 -- One privilege at a time: has_database_privilege is true if ANY of a list is held.
                 SELECT coalesce(array_agg(p), '{{}}') INTO missing
-                FROM unnest(ARRAY['CONNECT', 'CREATE', 'TEMPORARY']) AS p
+                FROM unnest(ARRAY['CONNECT', 'TEMPORARY']) AS p
                 WHERE NOT has_database_privilege(owner_role, current_database(), p);
+                IF has_database_privilege(owner_role, current_database(), 'CREATE') THEN
+                    missing := array_append(missing, 'no CREATE');
+                END IF;
                 IF NOT pg_has_role(pipeline_role, owner_role, 'MEMBER') THEN
                     missing := array_append(missing, 'member');
+                END IF;
+                IF EXISTS (SELECT 1 FROM unnest(layers) AS l
+                           LEFT JOIN pg_namespace n ON n.nspname = tenant_id || '_' || l
+                           WHERE n.oid IS NULL OR n.nspowner <> owner_role::regrole::oid) THEN
+                    missing := array_append(missing, 'schemas');
                 END IF;
             END IF;
             EXIT WHEN cardinality(missing) = 0 OR attempt = 2;
@@ -116,11 +174,29 @@ _PROVISIONING_SQL = [
         IF 'role' = ANY(missing) THEN
             EXECUTE format('CREATE ROLE %I NOLOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOBYPASSRLS', owner_role);
         END IF;
-        IF missing && ARRAY['CONNECT', 'CREATE', 'TEMPORARY'] THEN
-            EXECUTE format('GRANT CONNECT, CREATE, TEMPORARY ON DATABASE %I TO %I', current_database(), owner_role);
+        IF missing && ARRAY['CONNECT', 'TEMPORARY'] THEN
+            EXECUTE format('GRANT CONNECT, TEMPORARY ON DATABASE %I TO %I', current_database(), owner_role);
+        END IF;
+        IF 'no CREATE' = ANY(missing) THEN
+            EXECUTE format('REVOKE CREATE ON DATABASE %I FROM %I', current_database(), owner_role);
         END IF;
         IF 'member' = ANY(missing) THEN
             EXECUTE format('GRANT %I TO %I', owner_role, pipeline_role);
+        END IF;
+        IF 'schemas' = ANY(missing) THEN
+            FOREACH layer IN ARRAY layers LOOP
+                tenant_schema := tenant_id || '_' || layer;
+                SELECT pg_get_userbyid(n.nspowner) INTO schema_owner
+                FROM pg_namespace n WHERE n.nspname = tenant_schema;
+                IF NOT FOUND THEN
+                    EXECUTE format('CREATE SCHEMA %I AUTHORIZATION %I', tenant_schema, owner_role);
+                ELSIF schema_owner = pipeline_role THEN
+                    EXECUTE format('ALTER SCHEMA %I OWNER TO %I', tenant_schema, owner_role);
+                ELSIF schema_owner <> owner_role THEN
+                    RAISE EXCEPTION 'schema % belongs to %, not to %', tenant_schema, schema_owner, owner_role
+                        USING ERRCODE = 'insufficient_privilege';
+                END IF;
+            END LOOP;
         END IF;
         RETURN owner_role;
     END

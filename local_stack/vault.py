@@ -26,8 +26,10 @@ from local_stack.vault_layout import (
     DUTIES,
     KV_MOUNT,
     POLICIES,
+    SIGNING_KEY_SETTINGS,
     TRANSIT_MOUNT,
 )
+from orchestration.secrets.vault import CERTIFICATE_SIGNING_KEY
 
 PROCESS_NAME = "vault"
 
@@ -220,7 +222,17 @@ ui            = false
             root.auth.approle.create_or_update_approle(
                 duty, token_policies=[duty], mount_point=APPROLE_MOUNT, **APPROLE_SETTINGS)
             self._ensure_approle_file(root, duty)
+        self._ensure_signing_key(root)
         self._wait_kv_writable(root)
+
+    def _ensure_signing_key(self, root: hvac.Client) -> None:
+        """The Ed25519 key erasure certificates are signed with; created once and kept (never rotated away or
+        deleted by any duty: the policies' guard), so every certificate ever issued stays verifiable."""
+        try:
+            root.secrets.transit.read_key(CERTIFICATE_SIGNING_KEY, mount_point=TRANSIT_MOUNT)
+        except hvac.exceptions.InvalidPath:
+            root.secrets.transit.create_key(CERTIFICATE_SIGNING_KEY, mount_point=TRANSIT_MOUNT,
+                                            **SIGNING_KEY_SETTINGS)
 
     def _ensure_approle_file(self, root: hvac.Client, duty: str) -> None:
         path = self.config.approle_file(duty)

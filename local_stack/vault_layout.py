@@ -7,6 +7,8 @@ three token-self paths every client needs to look up, renew and revoke its own t
 
 from __future__ import annotations
 
+from orchestration.secrets.vault import CERTIFICATE_SIGNING_KEY, CERTIFICATE_SIGNING_KEY_TYPE
+
 KV_MOUNT = "retkee-kv"
 TRANSIT_MOUNT = "retkee-transit"
 APPROLE_MOUNT = "approle"
@@ -33,6 +35,35 @@ path "auth/token/renew-self" { capabilities = ["update"] }
 path "auth/token/revoke-self" { capabilities = ["update"] }
 """
 
+# The key that signs erasure certificates (created by the bootstrap, local_stack/vault.py): not exportable, no
+# plaintext backup, never deletable. Its guard is in every duty's policy: an exact path (no wildcard) and a glob
+# at the name's end both outrank the `keys/+`, `keys/+/config` and `keys/+/rotate` rules below (Vault applies the
+# one matching rule whose first wildcard comes latest), so for this key alone every duty is denied delete,
+# configuration (deletion_allowed, min_decryption_version, which would strand old signatures), rotate, trim,
+# import, export and backup. Narrowing those `+` rules to `keys/tenant-*` instead is not possible: that glob
+# would outrank `keys/+/config` for keys/tenant-x/config too and take erasure's deletion_allowed away.
+SIGNING_KEY_SETTINGS = {"key_type": CERTIFICATE_SIGNING_KEY_TYPE, "exportable": False,
+                        "allow_plaintext_backup": False}
+
+
+def _signing_key_guard(read: bool = False) -> str:
+    key = f"{TRANSIT_MOUNT}/keys/{CERTIFICATE_SIGNING_KEY}"
+    return f"""
+# The certificate signing key: nothing but what is granted below it (see SIGNING_KEY_SETTINGS).
+path "{key}" {{ capabilities = [{'"read"' if read else '"deny"'}] }}
+path "{key}/*" {{ capabilities = ["deny"] }}
+path "{TRANSIT_MOUNT}/export/+/{CERTIFICATE_SIGNING_KEY}" {{ capabilities = ["deny"] }}
+path "{TRANSIT_MOUNT}/export/+/{CERTIFICATE_SIGNING_KEY}/*" {{ capabilities = ["deny"] }}
+path "{TRANSIT_MOUNT}/backup/{CERTIFICATE_SIGNING_KEY}" {{ capabilities = ["deny"] }}
+path "{TRANSIT_MOUNT}/restore/{CERTIFICATE_SIGNING_KEY}" {{ capabilities = ["deny"] }}
+"""
+
+
+_VERIFY_CERTIFICATES = f"""
+# Checking an erasure certificate's signature (retkee erasure verify).
+path "{TRANSIT_MOUNT}/verify/{CERTIFICATE_SIGNING_KEY}" {{ capabilities = ["update"] }}
+"""
+
 POLICIES: dict[str, str] = {
     "pipeline": f"""
 # Extract, land and load: read app + tenant credentials, envelope-encrypt with tenant keys. Nothing else.
@@ -43,7 +74,7 @@ path "{TRANSIT_MOUNT}/datakey/plaintext/tenant-*" {{ capabilities = ["update"] }
 path "{TRANSIT_MOUNT}/datakey/wrapped/tenant-*" {{ capabilities = ["update"] }}
 path "{TRANSIT_MOUNT}/decrypt/tenant-*" {{ capabilities = ["update"] }}
 path "{TRANSIT_MOUNT}/encrypt/tenant-*" {{ capabilities = ["update"] }}
-{_SELF_SERVICE_PATHS}""",
+{_signing_key_guard()}{_SELF_SERVICE_PATHS}""",
     "onboarding": f"""
 # Onboarding a seller: store its refresh token, create its transit key; maintain the LWA app credentials.
 # Write only: onboarding never reads a refresh token back (only the pipeline does, to call Amazon).
@@ -53,7 +84,7 @@ path "{KV_MOUNT}/data/{LWA_APP_PATH}" {{ capabilities = ["create", "update"] }}
 # would also grant update on keys/<name>/config, /rotate and /trim, i.e. the power to make a key deletable
 # or to destroy its old versions. The transit mount holds nothing but tenant keys.
 path "{TRANSIT_MOUNT}/keys/+" {{ capabilities = ["update", "read"] }}
-{_SELF_SERVICE_PATHS}""",  # noqa: S608 - HCL, not SQL
+{_signing_key_guard()}{_SELF_SERVICE_PATHS}""",  # noqa: S608 - HCL, not SQL
     "erasure": f"""
 # Cryptographic erasure of a tenant: destroy its refresh token, delete its transit key.
 path "{KV_MOUNT}/data/tenants/+/spapi" {{ capabilities = ["delete"] }}
@@ -72,7 +103,10 @@ path "{TRANSIT_MOUNT}/keys/+/config" {{
 path "{TRANSIT_MOUNT}/keys/+" {{ capabilities = ["read", "delete"] }}
 # Verification that a ciphertext no longer decrypts after the key is gone.
 path "{TRANSIT_MOUNT}/decrypt/tenant-*" {{ capabilities = ["update"] }}
-{_SELF_SERVICE_PATHS}""",
+# The certificate is signed (and can be checked) by the duty that erases; the `keys/+` rules above do not reach
+# the signing key (its guard outranks them).
+path "{TRANSIT_MOUNT}/sign/{CERTIFICATE_SIGNING_KEY}" {{ capabilities = ["update"] }}
+{_VERIFY_CERTIFICATES}{_signing_key_guard()}{_SELF_SERVICE_PATHS}""",
     "rotation": f"""
 # Scheduled key rotation of active tenants: rotate, rewrap stored data keys, retire old versions.
 path "{TRANSIT_MOUNT}/keys/+/rotate" {{ capabilities = ["update"] }}
@@ -85,7 +119,7 @@ path "{TRANSIT_MOUNT}/keys/+" {{ capabilities = ["read"] }}
 path "{TRANSIT_MOUNT}/rewrap/tenant-*" {{ capabilities = ["update"] }}
 # Re-sealing an envelope needs its plaintext data key (the header is the AEAD's associated data).
 path "{TRANSIT_MOUNT}/decrypt/tenant-*" {{ capabilities = ["update"] }}
-{_SELF_SERVICE_PATHS}""",
+{_signing_key_guard()}{_SELF_SERVICE_PATHS}""",
     "compliance": f"""
 # Compliance reporting: its own warehouse login (the `compliance` role: audit schema, lifecycle columns, no
 # seller data), key metadata for the rotation status (versions and dates; keys are not exportable, so no key
@@ -95,7 +129,7 @@ path "{TRANSIT_MOUNT}/keys" {{ capabilities = ["list"] }}
 path "{TRANSIT_MOUNT}/keys/+" {{ capabilities = ["read"] }}
 path "sys/policies/acl" {{ capabilities = ["list"] }}
 path "sys/policies/acl/+" {{ capabilities = ["read"] }}
-{_SELF_SERVICE_PATHS}""",
+{_VERIFY_CERTIFICATES}{_signing_key_guard(read=True)}{_SELF_SERVICE_PATHS}""",
 }
 
 DUTIES = tuple(POLICIES)

@@ -547,6 +547,45 @@ def erasure_certificates(
     console.print(table)
 
 
+@erasure_app.command("verify")
+def erasure_verify(tenant_id: str) -> None:
+    """Check a certificate's Vault signature and that every recorded field (the destroyed inventory included) is
+    the signed one; exit 0 if so, 1 if it was altered or is unsigned. Runs as the compliance officer."""
+    from orchestration.compliance.session import compliance_session
+    from orchestration.retain.certificate import check_certificate, read_certificate
+    from orchestration.secrets.vault import CERTIFICATE_SIGNING_KEY, TRANSIT_MOUNT
+
+    try:
+        check_tenant_id(tenant_id)
+        with compliance_session() as session:
+            certificate = read_certificate(session.conn, tenant_id)
+            if certificate is None:
+                raise TenantError(f"no erasure certificate for tenant {tenant_id}: it has not been erased")
+            check = check_certificate(certificate, session.vault)
+    except KNOWN_ERRORS as exc:
+        _fail(exc)
+    key = f"{TRANSIT_MOUNT}/keys/{CERTIFICATE_SIGNING_KEY}"
+    signature_line = {
+        "valid": f"signature: valid ({key}, version {check.signature_key_version})",
+        "invalid": f"signature: INVALID: the signed record is not what {key} signed",
+        "missing": "signature: MISSING: this certificate was never signed",
+    }[check.signature]
+    inventory = [f for f in check.altered_fields if f == "destroyed" or f.startswith("destroyed.")]
+    others = [f for f in check.altered_fields if f not in inventory]
+    signed = check.signature != "missing"
+    console.print(signature_line, markup=False)
+    console.print("inventory: " + ("cannot be checked (unsigned)" if not signed else
+                                   f"ALTERED: {', '.join(inventory)} differ from the signed record" if inventory
+                                   else "as signed"), markup=False)
+    console.print("other fields: " + ("cannot be checked (unsigned)" if not signed else
+                                      f"ALTERED: {', '.join(others)} differ from the signed record" if others
+                                      else "as signed"), markup=False)
+    verdict = "VALID" if check.valid else ("UNSIGNED" if not signed else "ALTERED")
+    console.print(f"certificate of tenant {tenant_id}: {verdict}", markup=False)
+    if not check.valid:
+        raise typer.Exit(code=1)
+
+
 @app.callback()
 def _settings() -> None:
     """Read the settings file (.data/local.env of the repository root, or RETKEE_SETTINGS_FILE) before any

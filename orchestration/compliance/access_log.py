@@ -96,14 +96,13 @@ def record_entries(conn: psycopg.Connection, entries: Iterable[AccessEntry]) -> 
     written = 0
     with conn.cursor() as cur:
         for e in entries:
+            # The log is the administrator's: the pipeline appends through audit.record_access, nothing else.
             cur.execute(
-                "insert into audit.access_log (run_id, job_name, tenant_id, partition_key, assets, data_categories,"
-                " db_role, vault_duty, status, started_at, ended_at) values (%s, %s, %s, %s, %s, %s, %s, %s, %s,"
-                " %s, %s) on conflict (run_id) do nothing",
+                "select audit.record_access(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
                 (e.run_id, e.job_name, e.tenant_id, e.partition_key, list(e.assets), list(e.data_categories),
                  e.db_role, e.vault_duty, e.status, e.started_at, e.ended_at),
             )
-            written += cur.rowcount
+            written += cur.fetchone()[0]
     conn.commit()
     return written
 

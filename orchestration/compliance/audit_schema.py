@@ -2,8 +2,10 @@
 
 The schema, the access log and the retention records are created by the database administrator when the
 warehouse is provisioned (they are owned by the admin role, so no pipeline code can drop or rewrite them); the
-pipeline role may only append to them, and rows leave them only through `audit.prune_audit_logs`, which keeps
+pipeline role reads them and appends to them only through the SECURITY DEFINER functions below (no INSERT,
+UPDATE, DELETE or TRUNCATE of its own), and rows leave them only through `audit.prune_audit_logs`, which keeps
 at least Amazon's 12 months. Pure DDL strings, so provisioning code can use them without importing Dagster.
+The erasure tables follow the same rule (orchestration/retain/certificate.py).
 """
 
 from __future__ import annotations
@@ -123,8 +125,84 @@ end
 $fn$
 """
 
+# An age-based removal under way (orchestration/retain/age.py): its plan, recorded before anything is removed, so a
+# re-run after a crash records what the first attempt found. Written only through the functions below.
+RETENTION_PROGRESS_TABLE = "retention_progress"
+RETENTION_PROGRESS_DDL = """
+create table if not exists audit.retention_progress (
+    tenant_id   text not null check (tenant_id ~ '^t[0-9a-f]{12}$'),
+    dataset     text not null,
+    plan        jsonb not null,     -- what was older than the cap before anything was removed
+    run_ids     text[] not null default '{}',
+    started_at  timestamptz not null default now(),
+    primary key (tenant_id, dataset)
+)
+"""
+
+# The pipeline's only ways to write these logs: each is one exact transition. A run's access entry is written
+# once (a run already logged keeps its entry); a removal's plan once; an attempt appends its run id and nothing
+# else; the removal record closes its plan (the plan row goes with it, and only then).
+APPEND_FUNCTIONS_DDL = (
+    """
+create or replace function audit.record_access(
+    logged_run_id text, job text, for_tenant text, run_partition text, touched_assets text[], categories text[],
+    as_db_role text, as_vault_duty text, run_status text, began_at timestamptz, ended timestamptz)
+returns bigint
+language sql security definer set search_path = pg_catalog, pg_temp as $fn$
+    with written as (
+        insert into audit.access_log (run_id, job_name, tenant_id, partition_key, assets, data_categories, db_role,
+                                      vault_duty, status, started_at, ended_at)
+        values (logged_run_id, job, for_tenant, run_partition, touched_assets, categories, as_db_role, as_vault_duty,
+                run_status, began_at, ended)
+        on conflict (run_id) do nothing returning 1)
+    select count(*) from written
+$fn$
+""",
+    """
+create or replace function audit.start_retention_removal(for_tenant text, of_dataset text, removal_plan jsonb)
+returns void
+language sql security definer set search_path = pg_catalog, pg_temp as $fn$
+    insert into audit.retention_progress (tenant_id, dataset, plan) values (for_tenant, of_dataset, removal_plan)
+    on conflict (tenant_id, dataset) do nothing
+$fn$
+""",
+    """
+create or replace function audit.record_retention_attempt(for_tenant text, of_dataset text, attempt_run_id text)
+returns jsonb
+language sql security definer set search_path = pg_catalog, pg_temp as $fn$
+    update audit.retention_progress p set run_ids = array_append(p.run_ids, attempt_run_id)
+    where p.tenant_id = for_tenant and p.dataset = of_dataset
+    returning p.plan
+$fn$
+""",
+    """
+create or replace function audit.record_retention_removal(
+    for_tenant text, of_dataset text, first_removed date, last_removed date, oldest_kept date, cap integer,
+    cap_from text, basis text, raw_rows bigint, quarantine_rows bigint, documents integer, partitions integer,
+    dropped_marts text[], removal_run_id text)
+returns bigint
+language sql security definer set search_path = pg_catalog, pg_temp as $fn$
+    delete from audit.retention_progress p where p.tenant_id = for_tenant and p.dataset = of_dataset;
+    insert into audit.retention_removals (tenant_id, dataset, first_day, last_day, oldest_day_kept, cap_months,
+        cap_source, legal_basis, rows_removed, quarantine_rows_removed, documents_removed, dagster_partitions,
+        marts_dropped, run_id)
+    values (for_tenant, of_dataset, first_removed, last_removed, oldest_kept, cap, cap_from, basis, raw_rows,
+            quarantine_rows, documents, partitions, dropped_marts, removal_run_id)
+    returning removal_id
+$fn$
+""",
+)
+APPEND_FUNCTIONS = (
+    "audit.record_access(text, text, text, text, text[], text[], text, text, text, timestamptz, timestamptz)",
+    "audit.start_retention_removal(text, text, jsonb)",
+    "audit.record_retention_attempt(text, text, text)",
+    "audit.record_retention_removal(text, text, date, date, date, integer, text, text, bigint, bigint, integer,"
+    " integer, text[], text)",
+)
+AUDIT_LOG_TABLES = (ACCESS_LOG_TABLE, RETENTION_REMOVALS_TABLE, RETENTION_PROGRESS_TABLE)
+
 # Provisioning runs these after ACCESS_LOG_DDL, as the administrator (grants: INSERT for the pipeline, EXECUTE
 # of the prune function for the pipeline, of oldest_days_held for compliance, SELECT for compliance with the
 # rest of the schema).
-RETENTION_AUDIT_DDL = (RETENTION_REMOVALS_DDL, RETENTION_REMOVALS_INDEX_DDL,
-                       prune_audit_logs_ddl(LOG_MIN_RETENTION_MONTHS), OLDEST_DAYS_HELD_DDL)
+RETENTION_AUDIT_DDL = (RETENTION_REMOVALS_DDL, RETENTION_REMOVALS_INDEX_DDL, RETENTION_PROGRESS_DDL,
+                       prune_audit_logs_ddl(LOG_MIN_RETENTION_MONTHS), OLDEST_DAYS_HELD_DDL, *APPEND_FUNCTIONS_DDL)

@@ -24,7 +24,7 @@ import psycopg
 from orchestration.compliance.session import ComplianceSession
 from orchestration.retain.caps import AgeCap, age_caps
 from orchestration.retain.policy import AMAZON_MAX_AGE_MONTHS, LOG_MIN_RETENTION_MONTHS, log_retention_months
-from orchestration.secrets.vault import TRANSIT_MOUNT
+from orchestration.secrets.vault import TENANT_KEY_PREFIX, TRANSIT_MOUNT
 from orchestration.warehouse.schemas import LAYERS, TENANT_ID_PATTERN
 
 ERASURE_DEADLINE = timedelta(days=30)
@@ -197,7 +197,8 @@ def key_rotation(session: ComplianceSession, now: datetime) -> list[dict]:
     except hvac.exceptions.InvalidPath:  # no tenant key exists yet
         return []
     keys = []
-    for name in sorted(names):
+    # Tenant keys only: the certificate signing key is kept, not rotated (old certificates must stay verifiable).
+    for name in sorted(n for n in names if n.startswith(TENANT_KEY_PREFIX)):
         data = client.secrets.transit.read_key(name, mount_point=TRANSIT_MOUNT)["data"]
         versions = data.get("keys", {})
         latest = str(data.get("latest_version"))

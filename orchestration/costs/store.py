@@ -16,7 +16,7 @@ from psycopg import sql
 
 from orchestration.costs.validate import UnitCost
 from orchestration.warehouse.grants import tenant_scope
-from orchestration.warehouse.schemas import tenant_schema
+from orchestration.warehouse.schemas import create_schema_if_missing, tenant_schema
 
 TABLE = "unit_costs"
 
@@ -31,7 +31,7 @@ class ImportResult:
 def ensure_unit_costs_table(cur: psycopg.Cursor, tenant_id: str) -> None:
     raw = sql.Identifier(tenant_schema(tenant_id, "raw"))
     cur.execute("select pg_advisory_xact_lock(hashtext(%s))", (f"ddl:{tenant_schema(tenant_id, 'raw')}.{TABLE}",))
-    cur.execute(sql.SQL("create schema if not exists {}").format(raw))
+    cur.execute(create_schema_if_missing(tenant_schema(tenant_id, "raw")))
     cur.execute(
         sql.SQL(
             """

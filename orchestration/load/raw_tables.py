@@ -18,7 +18,7 @@ from psycopg.copy import QueuedLibpqWriter
 
 from orchestration.load.datasets import Dataset
 from orchestration.load.parse import ParsedDocument, fill_within_groups
-from orchestration.warehouse.schemas import tenant_schema
+from orchestration.warehouse.schemas import create_schema_if_missing, tenant_schema
 
 PARTITION_COLUMN = "_partition"
 LINEAGE_COLUMNS = (
@@ -40,7 +40,7 @@ def ensure_tables(cur: psycopg.Cursor, tenant_id: str, dataset: Dataset) -> None
     quarantine = tenant_schema(tenant_id, "quarantine")
     cur.execute("select pg_advisory_xact_lock(hashtext(%s))", (f"ddl:{raw}.{dataset.name}",))
     for schema in (raw, quarantine):
-        cur.execute(sql.SQL("create schema if not exists {}").format(sql.Identifier(schema)))
+        cur.execute(create_schema_if_missing(schema))
     columns = [
         sql.SQL("{} {}").format(sql.Identifier(c.name), sql.SQL(c.sql_type)) for c in dataset.columns
     ]

@@ -31,23 +31,13 @@ from typing import Protocol
 import psycopg
 from psycopg import sql
 
+from orchestration.compliance.audit_schema import APPEND_FUNCTIONS
 from orchestration.ingest import EXTRACTIONS, Extraction
 from orchestration.land.landing_zone import LandingZone
 from orchestration.load.datasets import DATASETS, Dataset
 from orchestration.retain.caps import AgeCap, oldest_day_kept_of
 from orchestration.warehouse.grants import tenant_owner_role, tenant_scope
 from orchestration.warehouse.schemas import check_tenant_id, tenant_schema
-
-PROGRESS_DDL = """
-create table if not exists audit.retention_progress (
-    tenant_id   text not null check (tenant_id ~ '^t[0-9a-f]{12}$'),
-    dataset     text not null,
-    plan        jsonb not null,     -- what was older than the cap before anything was removed
-    run_ids     text[] not null default '{}',
-    started_at  timestamptz not null default now(),
-    primary key (tenant_id, dataset)
-)
-"""
 
 
 class RetentionError(RuntimeError):
@@ -102,9 +92,10 @@ class Removal:
 
 
 def ensure_progress_table(conn: psycopg.Connection) -> None:
-    with conn.transaction(), conn.cursor() as cur:
-        cur.execute("select pg_advisory_xact_lock(hashtext('retkee.audit.retention.ddl'))")
-        cur.execute(PROGRESS_DDL)
+    """audit.retention_progress is the administrator's (provisioning makes it): refuse clearly if it is missing."""
+    if not conn.execute("select to_regprocedure(%s) is not null", (APPEND_FUNCTIONS[-1],)).fetchone()[0]:
+        raise RetentionError("the warehouse has no retention audit tables: provision it with "
+                             "`python -m local_stack up` (the administrator creates them)")
 
 
 # --- what is older than the cap -----------------------------------------------------------------------------
@@ -193,13 +184,11 @@ def _progress(tools: RemovalTools, tenant_id: str, dataset: Dataset, today: date
         if plan is None:
             return None
         with conn.transaction():
-            conn.execute("insert into audit.retention_progress (tenant_id, dataset, plan) values (%s, %s, %s)"
-                         " on conflict (tenant_id, dataset) do nothing", (tenant_id, dataset.name, json.dumps(plan)))
-    with conn.transaction():
-        plan = conn.execute(
-            "update audit.retention_progress set run_ids = array_append(run_ids, %s)"
-            " where tenant_id = %s and dataset = %s returning plan", (tools.run_id, tenant_id, dataset.name),
-        ).fetchone()[0]
+            conn.execute("select audit.start_retention_removal(%s, %s, %s)",
+                         (tenant_id, dataset.name, json.dumps(plan)))
+    with conn.transaction():  # the audit tables are the administrator's: the pipeline writes through functions
+        plan = conn.execute("select audit.record_retention_attempt(%s, %s, %s)",
+                            (tenant_id, dataset.name, tools.run_id)).fetchone()[0]
     return plan
 
 
@@ -252,17 +241,13 @@ def _remove_rows_and_record(tools: RemovalTools, tenant_id: str, dataset: Datase
             cap_months=plan["cap_months"], rows_removed=removed["raw"], quarantine_rows_removed=removed["quarantine"],
             documents_removed=len(plan["documents"]), dagster_partitions=marked, marts_dropped=tuple(dropped),
         )
+        # Records the removal and closes its plan (audit.retention_progress) in one call.
         cur.execute(
-            "insert into audit.retention_removals (tenant_id, dataset, first_day, last_day, oldest_day_kept,"
-            " cap_months, cap_source, legal_basis, rows_removed, quarantine_rows_removed, documents_removed,"
-            " dagster_partitions, marts_dropped, run_id) values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s,"
-            " %s, %s)",
+            "select audit.record_retention_removal(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
             (tenant_id, dataset.name, removal.first_day, removal.last_day, oldest, removal.cap_months,
              plan["cap_source"], plan["legal_basis"], removal.rows_removed, removal.quarantine_rows_removed,
              removal.documents_removed, marked, list(dropped), tools.run_id),
         )
-        cur.execute("delete from audit.retention_progress where tenant_id = %s and dataset = %s",
-                    (tenant_id, dataset.name))
     return removal
 
 

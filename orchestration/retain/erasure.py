@@ -16,7 +16,6 @@ on the Dagster instance; benchmarks use `NoRunControl`.
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from collections.abc import Callable
@@ -33,7 +32,10 @@ from orchestration.retain.certificate import (
     ensure_audit_tables,
     insert_certificate,
     read_certificate,
+    record_attempt,
     requested_tenants,
+    signed,
+    start_erasure,
 )
 from orchestration.secrets.vault import Vault, tenant_key_name, tenant_secret_path
 from orchestration.warehouse.control import ensure_control_schema
@@ -211,18 +213,9 @@ def _progress(tools: ErasureTools, tenant_id: str, requested_at: datetime | None
     conn.commit()
     if row is None:
         inventory, canary = _take_inventory(tools, tenant_id)
-        conn.execute(
-            "insert into audit.erasure_progress (tenant_id, requested_at, inventory, canary)"
-            " values (%s, %s, %s, %s) on conflict (tenant_id) do nothing",
-            (tenant_id, requested_at, json.dumps(inventory), canary),
-        )
-    with conn.cursor() as cur:
-        cur.execute(
-            "update audit.erasure_progress set run_ids = array_append(run_ids, %s), updated_at = now()"
-            " where tenant_id = %s returning inventory, canary, started_at, run_ids",
-            (tools.run_id, tenant_id),
-        )
-        inventory, canary, started_at, run_ids = cur.fetchone()
+        start_erasure(conn, tenant_id, requested_at, inventory, canary)
+    # The audit tables are the administrator's: the pipeline appends through audit.* functions only.
+    inventory, canary, started_at, run_ids = record_attempt(conn, tenant_id, tools.run_id)
     conn.commit()
     return inventory, canary, started_at, list(run_ids)
 
@@ -382,6 +375,8 @@ def verify_erased(tools: ErasureTools, tenant_id: str, canary: str | None) -> di
 
 def _certify(tools: ErasureTools, certificate: ErasureCertificate) -> None:
     conn = tools.conn
+    # Signed before the transaction (a Vault call holds no lock); issuing it also closes its progress row.
+    certificate = signed(certificate, tools.erasure_vault)
     with conn.transaction(), conn.cursor() as cur:
         insert_certificate(cur, certificate)
         cur.execute(
@@ -393,7 +388,6 @@ def _certify(tools: ErasureTools, certificate: ErasureCertificate) -> None:
             "insert into control.tenant_status_history (tenant_id, status, reason) values (%s, 'erased', %s)",
             (certificate.tenant_id, "erased; certificate in audit.erasure_certificates"),
         )
-        cur.execute("delete from audit.erasure_progress where tenant_id = %s", (certificate.tenant_id,))
 
 
 DESTRUCTIVE_STEPS: tuple[tuple[str, Callable[[ErasureTools, str], object]], ...] = (

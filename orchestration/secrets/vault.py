@@ -20,6 +20,12 @@ from orchestration.settings import Settings
 
 KV_MOUNT = "retkee-kv"
 TRANSIT_MOUNT = "retkee-transit"
+# Every tenant's transit key is named TENANT_KEY_PREFIX + tenant id; the mount holds one other key, the Ed25519
+# key that signs erasure certificates (created by the stack's bootstrap, never deleted: it outlives the tenants
+# whose erasure it vouches for).
+TENANT_KEY_PREFIX = "tenant-"
+CERTIFICATE_SIGNING_KEY = "erasure-certificates"
+CERTIFICATE_SIGNING_KEY_TYPE = "ed25519"
 
 
 class VaultError(RuntimeError):
@@ -45,7 +51,7 @@ class DataKey:
 
 
 def tenant_key_name(tenant_id: str) -> str:
-    return f"tenant-{tenant_id}"
+    return f"{TENANT_KEY_PREFIX}{tenant_id}"
 
 
 def tenant_secret_path(tenant_id: str) -> str:
@@ -270,3 +276,27 @@ class Vault:
         name = tenant_key_name(tenant_id)
         self._call(f"{TRANSIT_MOUNT}/keys/{name}/config", self._client.secrets.transit.update_key_configuration,
                    name=name, min_decryption_version=version, mount_point=TRANSIT_MOUNT)
+
+    # --- erasure certificates: signed by the erasure duty, verified by it and by compliance ---------------------
+    def sign_erasure_record(self, record: str) -> str:
+        """The transit signature ("vault:vN:...") of an erasure certificate's canonical record."""
+        answer = self._call(
+            f"{TRANSIT_MOUNT}/sign/{CERTIFICATE_SIGNING_KEY}", self._client.secrets.transit.sign_data,
+            name=CERTIFICATE_SIGNING_KEY, hash_input=base64.b64encode(record.encode()).decode(),
+            mount_point=TRANSIT_MOUNT,
+        )["data"]
+        return answer["signature"]
+
+    def verify_erasure_record(self, record: str, signature: str) -> bool:
+        """Whether `signature` is the signing key's, over exactly `record`."""
+        try:
+            answer = self._client.secrets.transit.verify_signed_data(
+                name=CERTIFICATE_SIGNING_KEY, hash_input=base64.b64encode(record.encode()).decode(),
+                signature=signature, mount_point=TRANSIT_MOUNT,
+            )["data"]
+        except hvac.exceptions.InvalidRequest:
+            return False  # a signature Vault cannot even parse (edited by hand) is not valid
+        except Exception as exc:  # noqa: BLE001 - denied or unreachable is not "invalid"
+            raise VaultError(f"Vault could not verify an erasure certificate for the '{self.duty}' AppRole: "
+                             f"{type(exc).__name__}") from None
+        return bool(answer["valid"])

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 import psycopg
 from psycopg import sql
 
-from orchestration.warehouse.schemas import check_tenant_id, tenant_schema
+from orchestration.warehouse.schemas import check_tenant_id, create_schema_if_missing, tenant_schema
 
 ANALYST_ROLE = "analyst"
 COMPLIANCE_ROLE = "compliance"
@@ -31,13 +31,13 @@ def grant_analyst_read(conn: psycopg.Connection, tenant_id: str) -> None:
 
     Run as the tenant's owner role (it enters `tenant_scope`, or reuses the one the caller is in): default
     privileges apply to tables created by the role that set them, and the tenant's marts are built by its
-    owner role. The marts schema is created if the first build has not reached it yet, so the grant is in
+    owner role. The marts schema exists from the tenant scope on (provisioning makes it), so the grant is in
     place before any mart exists. Raw, staging and quarantine stay closed to analysts.
     """
     marts = sql.Identifier(tenant_schema(tenant_id, "marts"))
     analyst = sql.Identifier(ANALYST_ROLE)
     with tenant_scope(conn, tenant_id), conn.transaction():
-        conn.execute(sql.SQL("create schema if not exists {}").format(marts))
+        conn.execute(create_schema_if_missing(tenant_schema(tenant_id, "marts")))
         conn.execute(sql.SQL("grant usage on schema {} to {}").format(marts, analyst))
         conn.execute(sql.SQL("grant select on all tables in schema {} to {}").format(marts, analyst))
         conn.execute(

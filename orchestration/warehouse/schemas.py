@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from psycopg import sql
+
 TENANT_ID_PATTERN = re.compile(r"^t[0-9a-f]{12}$")
 LAYERS = ("raw", "staging", "marts", "quarantine")
 
@@ -26,3 +28,15 @@ def tenant_schema(tenant_id: str, layer: str) -> str:
 
 def tenant_schemas(tenant_id: str) -> list[str]:
     return [tenant_schema(tenant_id, layer) for layer in LAYERS]
+
+
+def create_schema_if_missing(schema: str) -> sql.Composed:
+    """The statement that creates `schema` only if it does not exist.
+
+    `create schema if not exists` checks CREATE on the database before it looks for the schema, and a tenant's
+    owner role has no CREATE there (provisioning makes its four schemas, local_stack/postgres.py): so look first.
+    """
+    return sql.SQL(
+        "do $do$ begin if to_regnamespace({name}) is null then execute format('create schema %I', {name});"
+        " end if; end $do$"
+    ).format(name=sql.Literal(schema))

@@ -47,8 +47,7 @@ def test_analyst_reads_a_tenants_marts_once_granted_and_nothing_else(pipeline_st
 
     tenant_id = "t" + secrets.token_hex(6)  # a marts schema of this test's own, as a tenant's build makes them
     marts = sql.Identifier(f"{tenant_id}_marts")
-    with tenant_scope(pipeline_conn, tenant_id):
-        pipeline_conn.execute(sql.SQL("create schema {}").format(marts))
+    with tenant_scope(pipeline_conn, tenant_id):  # provisioning makes the tenant's schemas, marts included
         pipeline_conn.execute(sql.SQL("create table {}.fct_daily_sales (sku text, revenue numeric)").format(marts))
     with login_as_analyst(pipeline_stack, admin) as analyst:
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
@@ -99,7 +98,7 @@ def test_one_tenants_job_cannot_touch_another_tenants_schema(pipeline_conn):
     with tenant_scope(pipeline_conn, tenant_a) as role:
         assert role == f"{tenant_a}_owner"
         raw_a = sql.Identifier(f"{tenant_a}_raw")
-        for statement in ("create schema {}", "create table {}.orders (sku text)", "insert into {}.orders values (1)"):
+        for statement in ("create table {}.orders (sku text)", "insert into {}.orders values (1)"):
             pipeline_conn.execute(sql.SQL(statement).format(raw_a))
     with tenant_scope(pipeline_conn, tenant_b):
         for statement in ("select * from {}.orders", "delete from {}.orders", "drop table {}.orders"):

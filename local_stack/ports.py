@@ -24,7 +24,7 @@ def require_free_port(port: int, service: str, setting: str) -> None:
         raise StackError(
             f"{service} cannot start: port {port} on 127.0.0.1 is already in use by another process "
             f"(see `ss -ltnp 'sport = :{port}'`). Stop that process, or choose another port: "
-            f"`{setting}={port + 1} make run`."
+            f"`{setting}={free_port()} make run` (a port free right now)."
         )
 
 

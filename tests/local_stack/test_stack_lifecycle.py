@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import socket
 import stat
 from pathlib import Path
@@ -12,7 +13,7 @@ from typer.testing import CliRunner
 
 from local_stack import Stack, StackConfig, StackError
 from local_stack.cli import app
-from local_stack.ports import free_port
+from local_stack.ports import free_port, port_is_free
 from local_stack.processes import pid_alive
 from local_stack.vault import approle_login, read_secret
 from local_stack.vault_layout import KV_MOUNT
@@ -88,7 +89,8 @@ def test_a_port_clash_names_the_setting_that_moves_the_service_and_make_run_hono
         try:
             assert result.exit_code != 0
             assert f"port {port} on 127.0.0.1 is already in use" in result.output
-            assert f"`RETKEE_PG_PORT={port + 1} make run`" in result.output
+            suggested = re.search(r"`RETKEE_PG_PORT=(\d+) make run`", result.output)
+            assert suggested and port_is_free(int(suggested.group(1))), result.output
         finally:
             Stack(StackConfig(data_dir=data_dir)).clean()
 

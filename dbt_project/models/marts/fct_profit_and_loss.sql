@@ -19,6 +19,10 @@
 -- row (sku null, is_unallocated true), as do unclassified money and the money that is not profit. So for
 -- every marketplace, currency and day, the sum over SKUs and the UNALLOCATED row is the account total, to the
 -- cent (a data test asserts it).
+--
+-- Reporting currency: net sales and net profit are also given in the tenant's reporting currency
+-- (reporting_currency(), macros/fx.sql) at the day's ECB rate (int_fx_rates_daily); null where the rate is
+-- missing (rate_missing), never another day's rate.
 {%- set categories = pnl_categories() %}
 {%- set allocated = categories | selectattr('allocate') | list %}
 {%- set by_stock = allocated | selectattr('allocate', 'equalto', 'stock') | map(attribute='category') | list %}
@@ -35,6 +39,10 @@ money_lines as (
 
 costs as (
     select * from {{ ref('int_unit_costs_versioned') }}
+),
+
+fx as (
+    select * from {{ ref('int_fx_rates_daily') }} where to_currency = {{ reporting_currency() }}
 ),
 
 stock as (
@@ -256,6 +264,14 @@ profit as (
     from costed
 ),
 
+converted as (
+    select
+        profit.*,
+        fx.rate as fx_rate
+    from profit
+    left join fx on fx.date_day = profit.date_day and fx.from_currency = profit.currency_code
+),
+
 final as (
     select
         -- grain
@@ -281,8 +297,13 @@ final as (
         cost_of_goods::numeric(16, 2) as cost_of_goods,
         net_profit::numeric(16, 2) as net_profit,
         case when net_sales > 0 then round(100 * net_profit / net_sales, 2) end::numeric(10, 2) as margin_pct,
-        case when cost_of_goods < 0 then round(100 * net_profit / -cost_of_goods, 2) end::numeric(10, 2) as roi_pct
-    from profit
+        case when cost_of_goods < 0 then round(100 * net_profit / -cost_of_goods, 2) end::numeric(10, 2) as roi_pct,
+        -- in the reporting currency
+        {{ reporting_currency() }}::text as reporting_currency,
+        fx_rate::numeric(18, 8) as fx_rate,
+        round(net_sales * fx_rate, 2)::numeric(16, 2) as net_sales_reporting,
+        round(net_profit * fx_rate, 2)::numeric(16, 2) as net_profit_reporting
+    from converted
 )
 
 select * from final

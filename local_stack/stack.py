@@ -52,8 +52,9 @@ class Stack:
         with self._lock():
             self._prepare_data_dir()
             ensure_pki(self.config)
-            self.vault.up()
+            # Checked before anything starts: PostgreSQL's OS user can reach its data dir, the server is installed.
             postgres = self._postgres(install=True)
+            self.vault.up()
             self._mount_warehouse_disk(postgres.user)
             postgres.up()
             postgres.bootstrap()

@@ -333,3 +333,30 @@ def test_an_unsigned_certificate_is_reported_so(erased_tenant, admin):
     certificate = read_certificate(admin, erased_tenant)
     check = check_certificate(replace(certificate, signature=None, signed_record=None), signer=None)
     assert (check.signature, check.valid) == ("missing", False)
+
+
+# --- an older warehouse -----------------------------------------------------------------------------------------
+def test_an_older_warehouse_is_migrated_by_provisioning(pipeline_stack, admin, pipeline_conn, tenant_owner_roles):
+    """What an earlier version left (the pipeline owning the erasure tables and the retention plans, with CREATE
+    on the audit schema; an owner role with CREATE on the database) is put right by `up`'s provisioning and by
+    the tenant's next scope. Runs last: it leaves the stack as provisioning makes it."""
+    from local_stack.postgres import PostgresCluster
+
+    legacy = ("erasure_requests", "erasure_progress", "erasure_certificates", "retention_progress")
+    for table in legacy:
+        admin.execute(sql.SQL("alter table audit.{} owner to pipeline").format(sql.Identifier(table)))
+    admin.execute("grant create on schema audit to pipeline")
+    owner = tenant_owner_roles[1]
+    admin.execute(sql.SQL("grant create on database warehouse to {}").format(sql.Identifier(owner)))
+    assert pipeline_conn.execute("select has_table_privilege('audit.erasure_certificates', 'DELETE')").fetchone()[0]
+
+    PostgresCluster(pipeline_stack, user=None, bindir=None).bootstrap()  # what `python -m local_stack up` runs
+    pipeline_conn.execute("select provisioning.ensure_tenant_owner(%s)", (owner.removesuffix("_owner"),))
+
+    for table in legacy:
+        assert _acl(admin, table)[1] == "retkee_admin", table
+        for privilege in ("INSERT", "UPDATE", "DELETE", "TRUNCATE"):
+            assert not pipeline_conn.execute("select has_table_privilege(%s, %s)",
+                                             (f"audit.{table}", privilege)).fetchone()[0], (table, privilege)
+    assert not pipeline_conn.execute("select has_schema_privilege('audit', 'CREATE')").fetchone()[0]
+    assert not admin.execute("select has_database_privilege(%s, 'warehouse', 'CREATE')", (owner,)).fetchone()[0]

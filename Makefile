@@ -16,19 +16,20 @@ help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
 
 $(UV):
-	python3 -m venv $(TOOLS)
-	$(TOOLS)/bin/pip install --quiet 'uv==$(UV_VERSION)'
+	@python3 -m venv $(TOOLS)
+	@$(TOOLS)/bin/pip install --quiet --disable-pip-version-check 'uv==$(UV_VERSION)'
 
 $(VENV)/.synced: $(UV) uv.lock pyproject.toml
-	$(UV) sync --frozen
-	touch $@
+	@echo "installing the Python environment from uv.lock into $(VENV) (a minute or two the first time)"
+	@$(UV) sync --frozen --quiet
+	@touch $@
 
 env: $(VENV)/.synced ## create the Python environment from the lock file
 
 run: env ## start every server, onboard demo sellers, extract, build marts, print a summary, start the UI
-	$(STACK) up
-	$(STACK) demo --days $(DAYS)
-	$(STACK) ui
+	@$(STACK) up
+	@$(STACK) demo --days $(DAYS)
+	@$(STACK) ui
 
 ui: env ## start (or show) the Dagster UI
 	$(STACK) ui

@@ -68,8 +68,10 @@ def up(
 
     def action() -> None:
         stack.up()
-        stack.status()
-        typer.echo(f"settings: {stack.config.local_env_file}")
+        # One line: `make status` shows the table with PIDs.
+        services = ", ".join(f"{row.name} :{row.port}" if row.port else row.name
+                             for row in stack.status(show=False) if row.running)
+        typer.echo(f"stack up ({stack.config.data_dir}): {services}; settings in {stack.config.local_env_file.name}")
 
     _run(action)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import warnings
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -255,6 +256,7 @@ def _run_progress(runs: int):
     if not console.is_terminal:
         yield lambda line: console.print(line, markup=False, highlight=False)
         return
+    # On a terminal the bar is the progress: only a failed run gets a line of its own.
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     with Progress(TextColumn("refresh"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
@@ -262,7 +264,8 @@ def _run_progress(runs: int):
         task = bar.add_task("runs", total=runs)
 
         def advance(line: str) -> None:
-            bar.console.print(line, markup=False, highlight=False)
+            if not line.startswith("ok "):
+                bar.console.print(line, markup=False, highlight=False)
             bar.advance(task)
 
         yield advance
@@ -272,7 +275,7 @@ def _run_progress(runs: int):
 def summary_command(
     tables: bool = typer.Option(False, "--tables", help="Rows of every table, not only per layer"),
 ) -> None:
-    """Rows held per tenant, each seller's P&L (from fct_profit_and_loss) and top 5 SKUs by revenue."""
+    """Rows held per tenant, each seller's P&L (from fct_profit_and_loss) and top 3 SKUs by revenue."""
     from orchestration.serve.summary import layer_counts, profit_and_loss, table_counts, top_skus
 
     try:
@@ -296,12 +299,12 @@ def summary_command(
             console.print(held)
             if pnl:
                 console.print(_pnl_table(pnl))
+            top = Table("seller", "sku", "currency", "revenue", "units", title="top 3 SKUs by revenue",
+                        title_justify="left")
             for tenant in tenants:
-                top = Table("sku", "currency", "revenue", "units", title=f"top 5 SKUs of {tenant.seller_id}",
-                            title_justify="left")
-                for sku, currency, revenue, units in top_skus(session.conn, tenant):
-                    top.add_row(sku, currency, f"{revenue:,.2f}", str(units))
-                console.print(top)
+                for sku, currency, revenue, units in top_skus(session.conn, tenant, limit=3):
+                    top.add_row(tenant.seller_id, sku, currency, f"{revenue:,.2f}", str(units))
+            console.print(top)
     except KNOWN_ERRORS as exc:
         _fail(exc)
 
@@ -309,10 +312,12 @@ def summary_command(
 def _pnl_table(pnl: list[tuple[str, object]]) -> Table:
     """One column per seller and currency (amounts in different currencies are never added), one row per P&L
     line that is not zero for everyone, then net profit and margin."""
-    table = Table(title="profit and loss (fct_profit_and_loss, marketplace currency)", title_justify="left")
+    table = Table(title="profit and loss (fct_profit_and_loss, marketplace currency)", title_justify="left",
+                  caption="net profit = net sales + fees, refunds, credits + cost of goods; shipped sales, taxes "
+                  "and reserves are shown, not counted (docs/marts.md)", caption_justify="left")
     table.add_column("line", no_wrap=True)
     for seller, p in pnl:
-        table.add_column(f"{seller}\n{p.currency}", justify="right")
+        table.add_column(f"{seller}\n{p.currency}", justify="right", overflow="fold")
     lines = list(pnl[0][1].lines)
     for line in lines:
         if line != "net_profit" and all(not p.lines[line] for _, p in pnl):
@@ -342,8 +347,10 @@ def costs_import(
             result = import_unit_costs(session.conn, found.tenant_id, rows, source_name=getattr(file, "name", None))
     except KNOWN_ERRORS as exc:
         _fail(exc)
-    console.print(f"imported {result.rows} unit costs for {result.skus} SKUs (import {result.import_id}); "
-                  "margins use them from the next marts build")
+    # One line on 80 columns; every imported row keeps the import id (_import_id). Marts use the costs from
+    # their next build.
+    console.print(f"imported {result.rows} unit costs for {result.skus} SKUs, import {result.import_id}",
+                  markup=False)
 
 
 @fx_app.command("import")
@@ -364,8 +371,8 @@ def fx_import(
             result = import_fx_rates(session.conn, rates, source_name=file)
     except KNOWN_ERRORS as exc:
         _fail(exc)
-    console.print(f"imported {result.rates} exchange rates for {result.days} days ({result.first_day} to "
-                  f"{result.last_day}; import {result.import_id}); marts use them from the next build")
+    console.print(f"imported {result.rates} exchange rates {result.first_day}..{result.last_day}, import "
+                  f"{result.import_id}", markup=False)
 
 
 def _sync_access_log() -> None:
@@ -598,6 +605,9 @@ def _settings() -> None:
 
 def main() -> None:
     install_log_redaction()
+    # Dagster's own sensor decorator passes its beta `owners` parameter (None) and warns about it on every
+    # import of the code location; it is nothing an operator can act on.
+    warnings.filterwarnings("ignore", message=r"Parameter `owners` of initializer `SensorDefinition")
     app()
 
 

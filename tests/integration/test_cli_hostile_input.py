@@ -28,6 +28,7 @@ COMMANDS = [
     lambda v: ["tenants", "erase", v, "--yes"],
     lambda v: ["tenants", "export", v, "--out", "/nonexistent/x"],
     lambda v: ["erasure", "certificates", "--tenant", v],
+    lambda v: ["erasure", "verify", v],
     lambda v: ["refresh", "--tenant", v, "--days", "1", "--no-snapshots", "--no-marts"],
     lambda v: ["refresh", "--end", v, "--days", "1", "--tenant", "t000000000000"],
     lambda v: ["incident", "scope", "--since", v],

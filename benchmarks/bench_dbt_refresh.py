@@ -46,6 +46,8 @@ def seed_tenant(conn, tenant_id: str) -> None:
 
     raw = sql.Identifier(f"{tenant_id}_raw")
     with conn.transaction(), conn.cursor() as cur:
+        # The tenant's schemas are made by provisioning (the pipeline has no CREATE on the database).
+        cur.execute("select provisioning.ensure_tenant_owner(%s)", (tenant_id,))
         for dataset in DATASETS.values():
             ensure_tables(cur, tenant_id, dataset)
         ensure_unit_costs_table(cur, tenant_id)

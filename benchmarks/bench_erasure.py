@@ -48,8 +48,8 @@ def build_tenant(session, onboarding_vault, rows: int, files: int) -> str:
     tid = tenant.tenant_id
     raw, staging, marts = (sql.Identifier(f"{tid}_{layer}") for layer in ("raw", "staging", "marts"))
     with session.conn.transaction(), session.conn.cursor() as cur:
-        for schema in (raw, staging, marts):
-            cur.execute(sql.SQL("create schema {}").format(schema))
+        # The tenant's schemas are made by provisioning (the pipeline has no CREATE on the database).
+        cur.execute("select provisioning.ensure_tenant_owner(%s)", (tid,))
         cur.execute(sql.SQL(
             "create table {}.orders as select 'O-' || n as amazon_order_id, 'SKU-' || (n %% 500) as sku,"
             " (n %% 7 + 1)::int as quantity, (n %% 10000 / 100.0)::numeric(12, 2) as item_price,"

@@ -30,7 +30,9 @@ from orchestration.compliance.audit_schema import (
     AUDIT_LOG_TABLES,
     RETENTION_AUDIT_DDL,
 )
+from orchestration.fx.store import SCHEMA as REFERENCE_SCHEMA
 from orchestration.retain.certificate import ERASURE_DDL, ERASURE_FUNCTIONS, ERASURE_TABLES
+from orchestration.warehouse.control import CONTROL_SCHEMA
 from orchestration.warehouse.schemas import LAYERS
 
 SUPERUSER = "retkee_admin"
@@ -122,6 +124,10 @@ _AUDIT_SQL = [
 # drop_tenant_owner is erasure's last database step (orchestration/retain/erasure.py): DROP ROLE needs
 # CREATEROLE, which the pipeline must not have. It refuses while the tenant is active.
 _PROVISIONING_SQL = [
+    # The pipeline's own shared schemas (the tenant registry; the public reference rates), made for it: it may
+    # not create schemas itself.
+    *(f"CREATE SCHEMA IF NOT EXISTS {schema} AUTHORIZATION {PIPELINE_ROLE}" for schema in (CONTROL_SCHEMA,
+                                                                                        REFERENCE_SCHEMA)),
     f"CREATE SCHEMA IF NOT EXISTS provisioning AUTHORIZATION {SUPERUSER}",
     "REVOKE ALL ON SCHEMA provisioning FROM PUBLIC",
     f"GRANT USAGE ON SCHEMA provisioning TO {PIPELINE_ROLE}",
@@ -396,8 +402,11 @@ class PostgresCluster:
             for database in (WAREHOUSE_DB, DAGSTER_DB, "postgres"):
                 conn.execute(
                     sql.SQL("REVOKE ALL ON DATABASE {} FROM PUBLIC").format(sql.Identifier(database)))
-            # CREATE on the database lets the pipeline create one schema per tenant (and own it).
-            conn.execute(sql.SQL("GRANT CONNECT, CREATE ON DATABASE {} TO {}").format(
+            # No CREATE on the database for the pipeline (taken back from a warehouse made before): every schema
+            # is made by provisioning (its own `control` and `reference` below, tenants' by ensure_tenant_owner).
+            conn.execute(sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(
+                sql.Identifier(WAREHOUSE_DB), sql.Identifier(PIPELINE_ROLE)))
+            conn.execute(sql.SQL("REVOKE CREATE ON DATABASE {} FROM {}").format(
                 sql.Identifier(WAREHOUSE_DB), sql.Identifier(PIPELINE_ROLE)))
             # dbt's unit tests and incremental builds use session-private temporary tables.
             conn.execute(sql.SQL("GRANT TEMPORARY ON DATABASE {} TO {}").format(

@@ -16,12 +16,14 @@ from datetime import date
 import psycopg
 
 from orchestration.fx.parse import FxRate
+from orchestration.warehouse.schemas import create_schema_if_missing
 
 SCHEMA = "reference"
 TABLE = "fx_rates"
 
 REFERENCE_DDL = (
-    f"create schema if not exists {SCHEMA}",
+    # Made by provisioning (the pipeline has no CREATE on the database); here only where it is missing.
+    create_schema_if_missing(SCHEMA),
     f"""
     create table if not exists {SCHEMA}.{TABLE} (
         rate_date     date not null,

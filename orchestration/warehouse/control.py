@@ -8,9 +8,13 @@ import psycopg
 from orchestration.fx.store import ensure_fx_rates_table
 from orchestration.tenants.settings import SETTINGS_DDL
 from orchestration.warehouse.grants import grant_compliance_lifecycle_read
+from orchestration.warehouse.schemas import create_schema_if_missing
 
+CONTROL_SCHEMA = "control"
 CONTROL_DDL = [
-    "create schema if not exists control",
+    # The schema itself is made by provisioning (the pipeline has no CREATE on the database); made here only on a
+    # warehouse provisioned otherwise, by a role that may.
+    create_schema_if_missing(CONTROL_SCHEMA),
     """
     create table if not exists control.tenants (
         tenant_id          text primary key check (tenant_id ~ '^t[0-9a-f]{12}$'),

@@ -67,7 +67,7 @@ def test_pii_is_purged_thirty_days_after_delivery_and_unreadable_after_erasure(s
         address = seal_pii(session.vault, tenant.tenant_id, "1 Buyer Street, Springfield")
         assert address.startswith("vault:v1:") and "Buyer" not in address
         conn, raw = session.conn, f'"{tenant.tenant_id}_raw"'
-        conn.execute(f"create schema {raw}")
+        conn.execute("select provisioning.ensure_tenant_owner(%s)", (tenant.tenant_id,))  # makes its schemas
         conn.execute(f"create table {raw}.mcf_orders (id int, address text, delivered_at timestamptz)")
         conn.execute(f"insert into {raw}.mcf_orders values (1, %s, %s), (2, %s, %s), (3, %s, null)",
                      (address, now - timedelta(days=31), address, now - timedelta(days=5), address))

@@ -57,11 +57,12 @@ def test_connection_with_an_unknown_ca_is_refused(stack: Stack, tmp_path) -> Non
         _connect(stack, sslrootcert=str(other_ca))
 
 
-def test_pipeline_may_create_a_tenant_schema_but_not_touch_the_dagster_database(stack: Stack) -> None:
+def test_pipeline_may_not_create_a_schema_nor_touch_the_dagster_database(stack: Stack) -> None:
     with _connect(stack) as conn:
-        conn.execute("CREATE SCHEMA IF NOT EXISTS tenant_probe")
-        conn.execute("DROP SCHEMA tenant_probe")
-        conn.commit()
+        # Schemas are made by provisioning (tenants' by provisioning.ensure_tenant_owner), never by the pipeline.
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute("CREATE SCHEMA IF NOT EXISTS tenant_probe")
+        conn.rollback()
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
             conn.execute("CREATE TABLE public.probe (id int)")
     with pytest.raises(psycopg.OperationalError, match="permission denied for database"):

@@ -127,8 +127,8 @@ def test_no_application_role_can_write_alter_drop_or_share_an_audit_table(who, p
     assert set(owners.values()) == {"retkee_admin"}, owners
 
 
-@pytest.mark.parametrize("who", ["owner", "analyst", "compliance"])
-def test_no_role_below_the_pipeline_may_create_in_the_database_or_make_a_schema(who, pipeline_conn, settings,
+@pytest.mark.parametrize("who", ["pipeline", "owner", "analyst", "compliance"])
+def test_no_application_role_may_create_in_the_database_or_make_a_schema(who, pipeline_conn, settings,
                                                                                pipeline_stack, admin,
                                                                                tenant_owner_roles):
     another_tenant = "t" + secrets.token_hex(6)

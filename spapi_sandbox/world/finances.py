@@ -170,11 +170,15 @@ def item_events(item: OrderItem, rules: MoneyRules | None = None, claims: bool =
     if item.cancelled:
         return
     mkt = marketplaces.get(item.marketplace_id)
-    charges = [("Principal", item.item_price), ("Tax", item.item_tax)]
+    # EU and UK prices include VAT (the orders report's item-price is VAT-inclusive, item-tax its VAT part). With
+    # Amazon's VAT Calculation Service the money splits it: Principal is the net price and Tax the VAT, so the two
+    # add up to what the buyer paid (docs/amazon/spapi-money.md section 6). Elsewhere tax comes on top.
+    net = (lambda gross, tax: gross - tax) if mkt.is_eu else (lambda gross, tax: gross)
+    charges = [("Principal", net(item.item_price, item.item_tax)), ("Tax", item.item_tax)]
     if item.shipping_price:
-        charges += [("ShippingCharge", item.shipping_price), ("ShippingTax", item.shipping_tax)]
+        charges += [("ShippingCharge", net(item.shipping_price, item.shipping_tax)), ("ShippingTax", item.shipping_tax)]
     if item.gift_wrap_price:
-        charges += [("GiftWrap", item.gift_wrap_price), ("GiftWrapTax", item.gift_wrap_tax)]
+        charges += [("GiftWrap", net(item.gift_wrap_price, item.gift_wrap_tax)), ("GiftWrapTax", item.gift_wrap_tax)]
     promotions = []
     if item.item_promotion_discount:
         promotions.append((item.promotion_ids or "Promotion", -item.item_promotion_discount))

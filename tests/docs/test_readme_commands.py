@@ -106,7 +106,9 @@ def test_the_readme_commands_work_as_written_after_make_run(tmp_path):
                                                  {"skus": 4, "orders_per_day": 6}),))
         clone = tmp_path / "clone"
         clone.mkdir()
-        (clone / ".venv").symlink_to(REPO_ROOT / ".venv")
+        for entry in REPO_ROOT.iterdir():  # the clone's files, its .venv, and the stack's state as its .data
+            if entry.name not in (".data", ".git"):
+                (clone / entry.name).symlink_to(entry)
         (clone / ".data").symlink_to(config.data_dir)
         results = run_commands(commands, clone, user_shell_environment(canary))
         event_log_file = config.log_dir / "dagster-runs.log"
@@ -124,4 +126,6 @@ def test_the_readme_commands_work_as_written_after_make_run(tmp_path):
     lines = (refreshed["stdout"] + refreshed["stderr"]).splitlines()
     assert not [line for line in lines if " - DEBUG - " in line or " - INFO - " in line], lines[:5]
     assert len(lines) <= 3 + 3 + 2, lines  # 3 days + today's snapshots + marts, the totals, where the log is
+    summary = next(out for cmd, out in by_command.items() if cmd == ".venv/bin/retkee summary")
+    assert "profit and loss" in summary and "net profit" in summary, summary
     assert event_log.count(" STEP_SUCCESS ") >= 3 and " RUN_SUCCESS " in event_log

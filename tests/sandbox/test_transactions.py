@@ -180,3 +180,46 @@ def test_deferred_payments_are_deferred_until_maturity_then_released(sandbox):
                 assert maturity > now - TWO_MINUTES and "SETTLEMENT_ID" not in names
             else:
                 assert maturity <= now and "SETTLEMENT_ID" in names
+
+
+def test_eu_order_money_splits_the_vat_inclusive_price_into_a_net_principal_and_its_vat(sandbox):
+    """With Amazon's VAT Calculation Service an EU shipment's Principal is the net price and Tax its VAT, adding
+    up to the VAT-inclusive item-price of the orders report (docs/amazon/spapi-money.md section 6): read from the
+    raw orders report and the raw transactions, the two agree per order item."""
+    import csv
+    import gzip
+    import io
+
+    from .conftest import DE, wait_for_report
+
+    seller = sandbox.new_seller([DE], profile={"orders_per_day": 15, "skus": 8})
+    now = dt.datetime.now(dt.UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    reports = sandbox.reports(seller["refresh_token"], DE)
+    created = reports.create_report(reportType="GET_FLAT_FILE_ALL_ORDERS_DATA_BY_ORDER_DATE_GENERAL",
+                                    marketplaceIds=[DE], dataStartTime=(now - dt.timedelta(days=20)).isoformat(),
+                                    dataEndTime=(now - dt.timedelta(days=10)).isoformat())
+    report = wait_for_report(reports, created.payload["reportId"])
+    url = reports.get_report_document(report["reportDocumentId"]).payload["url"]
+    text = gzip.decompress(httpx.get(url, verify=sandbox.ssl_context).content).decode("utf-8")
+    rows = list(csv.DictReader(io.StringIO(text), delimiter="\t", quoting=csv.QUOTE_NONE))
+    price = {(r["amazon-order-id"], r["sku"]): (Decimal(r["item-price"]), Decimal(r["item-tax"]))
+             for r in rows if r["item-status"] != "Cancelled" and r["item-price"]}
+    client = sandbox.client(FinancesV20240619, seller["refresh_token"], DE)
+    transactions, _ = all_transactions(client, postedAfter=(now - dt.timedelta(days=20)).isoformat(),
+                                       postedBefore=(now - dt.timedelta(days=1)).isoformat(), marketplaceId=DE)
+    compared = 0
+    for t in transactions:
+        if t["transactionType"] != "Shipment":
+            continue
+        order_id = next(r["relatedIdentifierValue"] for r in t["relatedIdentifiers"]
+                        if r["relatedIdentifierName"] == "ORDER_ID")
+        for item in t["items"]:
+            sku = next(c["sku"] for c in item["contexts"] if c["contextType"] == "ProductContext")
+            if (order_id, sku) not in price:
+                continue
+            lines = dict(leaves(item["breakdowns"]))
+            principal, tax = lines[("ProductCharges", "Principal")], lines[("ProductCharges", "Tax")]
+            gross, vat = price[(order_id, sku)]
+            assert (principal, tax) == (gross - vat, vat), (order_id, sku)
+            compared += 1
+    assert compared >= 20

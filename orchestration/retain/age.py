@@ -95,7 +95,7 @@ def ensure_progress_table(conn: psycopg.Connection) -> None:
     """audit.retention_progress is the administrator's (provisioning makes it): refuse clearly if it is missing."""
     if not conn.execute("select to_regprocedure(%s) is not null", (APPEND_FUNCTIONS[-1],)).fetchone()[0]:
         raise RetentionError("the warehouse has no retention audit tables: provision it with "
-                             "`python -m local_stack up` (the administrator creates them)")
+                             "`make run` (the administrator creates them)")
 
 
 # --- what is older than the cap -----------------------------------------------------------------------------

@@ -9,7 +9,7 @@ Three tables in the `audit` schema, all keyed by the pseudonymous tenant id and 
   tenant `erased`, so a tenant is never erased without its certificate nor certified twice.
 
 The tables and the functions that write them belong to the database administrator (provisioning,
-local_stack/postgres.py, runs this DDL): the pipeline reads them and writes them only through these
+the local stack's `up`, runs this DDL): the pipeline reads them and writes them only through these
 SECURITY DEFINER functions, each one exact transition (record a request, start an erasure, record an attempt,
 issue the certificate), so it can never change or remove what is recorded. Each certificate carries an Ed25519
 signature from Vault (`signed_record` is the canonical JSON that was signed), so an edit made even by someone who
@@ -149,7 +149,7 @@ def ensure_audit_tables(conn: psycopg.Connection) -> None:
     found = conn.execute("select to_regprocedure(%s) is not null", (ERASURE_FUNCTIONS[-1],)).fetchone()[0]
     if not found:
         raise AuditNotProvisioned("the warehouse has no erasure audit tables: provision it with "
-                                  "`python -m local_stack up` (the administrator creates them)")
+                                  "`make run` (the administrator creates them)")
 
 
 @dataclass(frozen=True)

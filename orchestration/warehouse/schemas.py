@@ -34,7 +34,7 @@ def create_schema_if_missing(schema: str) -> sql.Composed:
     """The statement that creates `schema` only if it does not exist.
 
     `create schema if not exists` checks CREATE on the database before it looks for the schema, and a tenant's
-    owner role has no CREATE there (provisioning makes its four schemas, local_stack/postgres.py): so look first.
+    owner role has no CREATE there (provisioning.ensure_tenant_owner makes its four schemas): so look first.
     """
     return sql.SQL(
         "do $do$ begin if to_regnamespace({name}) is null then execute format('create schema %I', {name});"

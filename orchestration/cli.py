@@ -244,7 +244,7 @@ def refresh_command(
         _fail(exc)
     console.print(f"{len(report.succeeded)} runs succeeded, {len(report.failed)} failed")
     where = f"{event_log} and " if event_log else ""
-    console.print(f"every Dagster event of these runs: {where}the Dagster UI (Runs)", markup=False)
+    console.print(f"Dagster's events of these runs: {where}the Dagster UI (Runs)", markup=False, soft_wrap=True)
     if report.failed:
         raise typer.Exit(code=1)
 

@@ -309,6 +309,35 @@ def summary_command(
         _fail(exc)
 
 
+@app.command("report")
+def report_command(
+    tenant_id: str,
+    first: str | None = typer.Option(None, "--from", help="First local day (YYYY-MM-DD); default 29 days before --to"),
+    last: str | None = typer.Option(None, "--to", help="Last local day (YYYY-MM-DD); default the P&L's last day"),
+    out: str | None = typer.Option(None, help="HTML file (default .data/reports/seller-<tenant>.html)"),
+) -> None:
+    """Write a tenant's seller page: P&L waterfall, sales and net profit per day with 7-day trends, best and worst
+    margins, stock-out risks; one self-contained HTML file, from the tenant's marts."""
+    from orchestration.serve.seller_page import default_page_path, gather, parse_day
+    from orchestration.serve.seller_page_render import render_html
+
+    try:
+        check_tenant_id(tenant_id)
+        window = (parse_day(first, "--from") if first else None, parse_day(last, "--to") if last else None)
+        with open_session() as session:
+            tenant = session.registry.get(tenant_id)
+            page = gather(session.conn, tenant.tenant_id, *window)
+            path = Path(out) if out else default_page_path(session.settings, tenant.tenant_id)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(render_html(page), encoding="utf-8")
+    except KNOWN_ERRORS as exc:
+        _fail(exc)
+    except OSError as exc:  # the output cannot be written: one line, like every other refusal
+        _fail(ValueError(f"cannot write {out or 'the seller page'}: {exc.strerror or exc}"))
+    console.print(f"seller page of {tenant_id} ({page.window.first} to {page.window.last}, "
+                  f"{len(page.sections)} currencies) written to {path}", markup=False)
+
+
 def _pnl_table(pnl: list[tuple[str, object]]) -> Table:
     """One column per seller and currency (amounts in different currencies are never added), one row per P&L
     line that is not zero for everyone, then net profit and margin."""

@@ -38,6 +38,8 @@ from orchestration.defs.partitions import TENANTS
 from orchestration.defs.resources import Platform
 from orchestration.load.datasets import DATASETS
 from orchestration.load.raw_tables import ensure_tables
+from orchestration.serve.seller_page import gather
+from orchestration.serve.seller_page_render import waterfall_markdown
 from orchestration.tenants.settings import get_settings
 from orchestration.transform.column_lineage import lineage_metadata, load_column_lineage
 from orchestration.transform.dbt_project import RetkeeDbtTranslator, dbt_project, ensure_manifest
@@ -111,12 +113,14 @@ def selected_models(context: AssetExecutionContext) -> list[str]:
 
 
 def dagster_events(
-    build: TenantBuild, selected_checks: set[AssetCheckKey]
+    build: TenantBuild, selected_checks: set[AssetCheckKey], extra: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> Iterator[MaterializeResult | AssetCheckResult]:
-    """One MaterializeResult per model dbt built, one AssetCheckResult per data test dbt ran."""
+    """One MaterializeResult per model dbt built (with `extra` metadata by model name), one AssetCheckResult per
+    data test dbt ran."""
     for outcome in build.outcomes:
         if outcome.resource_type in ("model", "seed", "snapshot") and outcome.status == "success":
-            yield MaterializeResult(asset_key=asset_key_for(outcome.unique_id), metadata=_metadata(outcome))
+            yield MaterializeResult(asset_key=asset_key_for(outcome.unique_id), metadata={
+                **_metadata(outcome), **(extra or {}).get(outcome.unique_id.rsplit(".", 1)[-1], {})})
         elif outcome.resource_type == "test" and outcome.status != "skipped":
             key = check_key_for(outcome.unique_id)
             if key is not None and key in selected_checks:
@@ -139,6 +143,25 @@ def column_lineage() -> Mapping[str, TableColumnLineage]:
         return load_column_lineage(dbt_project, TRANSLATOR)
     except Exception:
         get_dagster_logger().warning("dbt column lineage could not be computed; materializations omit it",
+                                     exc_info=True)
+        return {}
+
+
+PNL_MART = "fct_profit_and_loss"
+
+
+def pnl_chart(conn: psycopg.Connection, tenant_id: str, build: TenantBuild) -> dict[str, Any]:
+    """The seller page's P&L waterfall of the last 30 days, one per currency, for the P&L mart's materialization
+    (one small chart per tenant build). A chart that cannot be drawn leaves the materialization without it."""
+    if not any(o.unique_id.endswith(f".{PNL_MART}") and o.status == "success" for o in build.outcomes):
+        return {}
+    try:
+        page = gather(conn, tenant_id)
+        conn.commit()
+        return {"pnl_waterfall": MetadataValue.md(waterfall_markdown(page.sections))}
+    except Exception:
+        conn.rollback()
+        get_dagster_logger().warning("the P&L waterfall could not be drawn; the materialization omits it",
                                      exc_info=True)
         return {}
 
@@ -178,7 +201,8 @@ def tenant_models(context: AssetExecutionContext, platform: Platform):
                     tenant_id, dbt_environment(tenant_id, username, password.reveal()),
                     select=selected_models(context), dbt_vars=tenant_settings.dbt_vars(),
                 )
-    yield from dagster_events(build, set(context.selected_asset_check_keys))
+            chart = pnl_chart(session.conn, tenant_id, build)
+    yield from dagster_events(build, set(context.selected_asset_check_keys), {PNL_MART: chart})
     context.log.info(
         f"dbt build of {tenant_id}: {len(build.outcomes)} nodes in {build.elapsed:.2f} s "
         f"({build.node_seconds:.2f} s inside nodes)"

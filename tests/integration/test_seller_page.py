@@ -12,13 +12,14 @@ from __future__ import annotations
 import os
 import subprocess  # noqa: S404 - runs our own console script
 import sys
-from datetime import timedelta
+from datetime import datetime, time, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from psycopg import sql
 
-from tests.integration.conftest import US, settled_days
+from tests.integration.conftest import US, settled_days, world_for
 from tests.security.test_lineage_ui import CHROMIUM, CHROMIUM_FLAGS, _ensure_chromium
 
 pytestmark = pytest.mark.integration
@@ -38,12 +39,24 @@ def _query(settings, statement, params=()):
 
 
 @pytest.fixture(scope="module")
-def seller(onboard, instance):
+def seller(pipeline_stack, onboard, instance, settings):
+    from orchestration.costs.store import import_unit_costs
+    from orchestration.costs.validate import parse_unit_costs
+    from orchestration.defs.resources import open_session
     from orchestration.refresh import refresh
 
-    _, tenant = onboard("A1SELLERPAGE01", marketplaces=(US,),
-                        profile={"skus": 8, "orders_per_day": 12, "refund_rate": 0.1})
-    report = refresh([tenant.tenant_id], settled_days(4), instance=instance, snapshots=True)
+    seller, tenant = onboard("A1SELLERPAGE01", marketplaces=(US,),
+                             profile={"skus": 8, "orders_per_day": 12, "refund_rate": 0.1})
+    days = settled_days(4)
+    # Unit costs for every SKU the seller sells, so the waterfall has its cost-of-goods step.
+    items = world_for(pipeline_stack).items(seller.seller_id, datetime.combine(days[0] - timedelta(days=2), time()),
+                                            datetime.combine(days[-1] + timedelta(days=2), time()))
+    skus = sorted({item.sku.sku for item in items})
+    costs = "sku,unit_cost,currency,valid_from\n" + "".join(
+        f"{sku},{Decimal('3.25') + n},USD,{days[0] - timedelta(days=60)}\n" for n, sku in enumerate(skus))
+    with open_session(settings) as session:
+        import_unit_costs(session.conn, tenant.tenant_id, parse_unit_costs(costs), source_name="test.csv")
+    report = refresh([tenant.tenant_id], days, instance=instance, snapshots=True)
     assert report.failed == []
     return tenant.tenant_id
 
@@ -63,9 +76,10 @@ def test_the_page_shows_the_marts_net_profit_per_currency_beside_its_charts(sett
         "select min(date_day), max(date_day) from {}.fct_profit_and_loss").format(marts))
     first = max(last - timedelta(days=29), first_held)  # the default window: the last 30 days held
     totals = _query(settings, sql.SQL(
-        "select currency_code, sum(net_sales), sum(net_profit), sum(referral_fees) from {}.fct_profit_and_loss"
+        "select currency_code, sum(net_sales), sum(net_profit), sum(referral_fees), sum(cost_of_goods)"
+        " from {}.fct_profit_and_loss"
         " where date_day between %s and %s group by 1 order by 1").format(marts), (first, last))
-    assert totals and all(net_sales > 0 for _, net_sales, _, _ in totals)
+    assert totals and all(net_sales > 0 and cost_of_goods < 0 for _, net_sales, _, _, cost_of_goods in totals)
     at_risk = _query(settings, sql.SQL(
         "select sku, restock_quantity from {0}.fct_inventory_health where stock_out_risk"
         " and date_day = (select max(date_day) from {0}.fct_inventory_health)").format(marts))
@@ -81,11 +95,11 @@ def test_the_page_shows_the_marts_net_profit_per_currency_beside_its_charts(sett
             tab.on("request", lambda request: fetched.append(request.url))
             tab.goto(page.as_uri())
             assert f"{first.isoformat()} to" in tab.locator("h1").inner_text()
-            for currency, net_sales, net_profit, referral_fees in totals:
+            for currency, net_sales, net_profit, referral_fees, cost_of_goods in totals:
                 section = tab.locator(f"#pnl-{currency}")
                 assert section.locator("svg").count() == 2  # the waterfall and the days, drawn inline
                 text = section.inner_text()
-                for amount in (net_sales, net_profit, referral_fees):
+                for amount in (net_sales, net_profit, referral_fees, cost_of_goods):
                     assert f"{amount:,.2f}" in text, (currency, amount)
                 # The waterfall's own labels are chart text (not paths): its first and last bars' amounts.
                 waterfall = section.locator("svg").first.inner_html()

@@ -126,6 +126,8 @@ def test_the_readme_commands_work_as_written_after_make_run(tmp_path):
     lines = (refreshed["stdout"] + refreshed["stderr"]).splitlines()
     assert not [line for line in lines if " - DEBUG - " in line or " - INFO - " in line], lines[:5]
     assert len(lines) <= 3 + 3 + 2, lines  # 3 days + today's snapshots + marts, the totals, where the log is
+    page = next(out for cmd, out in by_command.items() if cmd.startswith(".venv/bin/retkee report"))
+    assert "seller-" in page and ".html" in page, page
     summary = next(out for cmd, out in by_command.items() if cmd == ".venv/bin/retkee summary")
     assert "profit and loss" in summary and "net profit" in summary, summary
     # Dagster names a finished run's event PIPELINE_SUCCESS (its older name for RUN_SUCCESS).

@@ -29,6 +29,8 @@ COMMANDS = [
     lambda v: ["tenants", "export", v, "--out", "/nonexistent/x"],
     lambda v: ["erasure", "certificates", "--tenant", v],
     lambda v: ["erasure", "verify", v],
+    lambda v: ["report", v],
+    lambda v: ["report", "t000000000000", "--from", v],
     lambda v: ["refresh", "--tenant", v, "--days", "1", "--no-snapshots", "--no-marts"],
     lambda v: ["refresh", "--end", v, "--days", "1", "--tenant", "t000000000000"],
     lambda v: ["incident", "scope", "--since", v],

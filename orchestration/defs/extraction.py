@@ -34,6 +34,7 @@ from orchestration.ingest import EXTRACTIONS, Extraction, PartitionOutcome, inge
 from orchestration.load.datasets import Dataset
 from orchestration.quality.expectations import validate_query
 from orchestration.retain.caps import BeyondRetentionCap
+from orchestration.secrets.vault import VaultError
 from orchestration.warehouse.connection import connect
 from orchestration.warehouse.grants import tenant_scope
 from orchestration.warehouse.schemas import tenant_schema
@@ -167,14 +168,7 @@ def build_extraction_asset(extraction: Extraction):
         for d in extraction.datasets if _has_line_status(d)
     ]
 
-    @multi_asset(
-        name=f"extract_{extraction.name}",
-        specs=specs,
-        check_specs=checks,
-        partitions_def=TENANT_DAYS,
-        retry_policy=RETRY_LATER,
-    )
-    def extraction_asset(context: AssetExecutionContext, platform: Platform):
+    def extract(context: AssetExecutionContext, platform: Platform):
         keys = context.partition_key.keys_by_dimension
         tenant_id, day = keys["tenant"], date.fromisoformat(keys["day"])
         with platform.session() as session:
@@ -231,6 +225,22 @@ def build_extraction_asset(extraction: Extraction):
                 if _has_line_status(dataset):
                     yield classified_check(dataset, counts or {"unclassified_lines": 0, "unclassified_amount": 0.0,
                                                                "unclassified_types": "none (nothing loaded)"})
+
+    @multi_asset(
+        name=f"extract_{extraction.name}",
+        specs=specs,
+        check_specs=checks,
+        partitions_def=TENANT_DAYS,
+        retry_policy=RETRY_LATER,
+    )
+    def extraction_asset(context: AssetExecutionContext, platform: Platform):
+        try:
+            yield from extract(context, platform)
+        except VaultError as exc:
+            # A sealed or unreachable Vault needs an operator: say so and stop, rather than retry every step of
+            # the run for minutes (RETRY_LATER) while nothing can succeed.
+            raise Failure(description=f"Vault cannot serve this run ({exc}); unseal or reach it, then re-run",
+                          allow_retries=False, metadata={"vault": str(exc)}) from None
 
     return extraction_asset
 

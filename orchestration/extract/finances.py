@@ -13,8 +13,8 @@ from datetime import UTC, datetime, timedelta
 from sp_api.api import FinancesV0
 
 from orchestration.extract.connection import SellerConnection
-from orchestration.extract.pages import pages_document
-from orchestration.extract.reports import ReportDocument, call_api
+from orchestration.extract.pages import all_pages, pages_document
+from orchestration.extract.reports import ReportDocument
 
 MAX_WINDOW = timedelta(days=180)
 MIN_AGE = timedelta(minutes=3)  # Amazon wants 2; one more absorbs clock skew
@@ -43,17 +43,8 @@ def list_financial_events(
         "PostedBefore": window[1].isoformat().replace("+00:00", "Z"),
         "MaxResultsPerPage": 100,
     }
-    pages = []
-    token = None
-    while True:
-        extra = {"NextToken": token} if token else {}
-        payload = call_api(
-            "listFinancialEvents", client.list_financial_events, connection=connection, **arguments, **extra
-        ).payload
-        pages.append(payload)
-        token = payload.get("NextToken")
-        if not token:
-            break
+    pages = all_pages("listFinancialEvents", client.list_financial_events, "NextToken", connection=connection,
+                      **arguments)
     context = {"posted_after": arguments["PostedAfter"], "posted_before": arguments["PostedBefore"]}
     return pages_document("listFinancialEvents", pages, context, arguments)
 
@@ -72,18 +63,8 @@ def list_financial_event_groups(
         "FinancialEventGroupStartedBefore": window[1].isoformat().replace("+00:00", "Z"),
         "MaxResultsPerPage": 100,
     }
-    pages = []
-    token = None
-    while True:
-        extra = {"NextToken": token} if token else {}
-        payload = call_api(
-            "listFinancialEventGroups", client.list_financial_event_groups, connection=connection, **arguments,
-            **extra,
-        ).payload
-        pages.append(payload)
-        token = payload.get("NextToken")
-        if not token:
-            break
+    pages = all_pages("listFinancialEventGroups", client.list_financial_event_groups, "NextToken",
+                      connection=connection, **arguments)
     context = {"started_after": arguments["FinancialEventGroupStartedAfter"],
                "started_before": arguments["FinancialEventGroupStartedBefore"]}
     return pages_document("listFinancialEventGroups", pages, context, arguments)

@@ -20,8 +20,8 @@ from sp_api.api import FinancesV20240619
 
 from orchestration.extract.connection import SellerConnection
 from orchestration.extract.finances import posted_window
-from orchestration.extract.pages import pages_document
-from orchestration.extract.reports import ReportDocument, call_api
+from orchestration.extract.pages import all_pages, pages_document
+from orchestration.extract.reports import ReportDocument
 
 OPERATION = "listTransactions"
 # Days of posted money asked again every day: deferred order payments are released 7 days after delivery
@@ -43,15 +43,7 @@ def list_transactions(
     client = connection.client(FinancesV20240619, marketplace_id)
     arguments = {"postedAfter": _timestamp(window[0]), "postedBefore": _timestamp(window[1]),
                  "marketplaceId": marketplace_id}
-    pages = []
-    token = None
-    while True:
-        extra = {"nextToken": token} if token else {}
-        payload = call_api(OPERATION, client.list_transactions, connection=connection, **arguments, **extra).payload
-        pages.append(payload)
-        token = (payload or {}).get("nextToken")
-        if not token:
-            break
+    pages = all_pages(OPERATION, client.list_transactions, "nextToken", connection=connection, **arguments)
     context = {"posted_after": arguments["postedAfter"], "posted_before": arguments["postedBefore"],
                "marketplace_id": marketplace_id}
     return pages_document(OPERATION, pages, context, arguments)

@@ -10,7 +10,7 @@ import json
 import secrets
 from datetime import UTC, datetime
 
-from orchestration.extract.reports import ReportDocument
+from orchestration.extract.reports import ReportDocument, call_api
 
 
 def pages_document(operation: str, pages: list[dict], context: dict, request: dict) -> ReportDocument:
@@ -19,3 +19,18 @@ def pages_document(operation: str, pages: list[dict], context: dict, request: di
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
     document_id = f"{operation}-{context.get('marketplace_id', 'all')}-{stamp}-{secrets.token_hex(4)}"
     return ReportDocument(operation, "", document_id, "utf-8", compressed, dict(context))
+
+
+def all_pages(operation: str, method, token_name: str, *, connection, **arguments) -> list[dict]:
+    """Every page of a token-paged operation: the same arguments each time, plus the token the last page gave
+    (`NextToken` in Finances v0, `nextToken` in 2024-06-19); each call goes through call_api's limits and
+    retries."""
+    pages: list[dict] = []
+    token = None
+    while True:
+        extra = {token_name: token} if token else {}
+        payload = call_api(operation, method, connection=connection, **arguments, **extra).payload
+        pages.append(payload)
+        token = (payload or {}).get(token_name)
+        if not token:
+            return pages

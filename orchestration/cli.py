@@ -288,12 +288,13 @@ def summary_command(
                 held.add_column(layer, justify="right")
             pnl: list[tuple[str, object]] = []
             for tenant in tenants:
-                counts = layer_counts(session.conn, tenant)
+                tables_held = table_counts(session.conn, tenant)  # counted once, for both views
+                counts = layer_counts(tables_held)
                 held.add_row(tenant.tenant_id, tenant.seller_id or "-", *(f"{counts[k]:,}" for k in counts))
                 pnl += [(tenant.seller_id or tenant.tenant_id, p) for p in profit_and_loss(session.conn, tenant)]
                 if tables:
                     detail = Table("schema", "table", "rows", title=f"tables of {tenant.tenant_id}")
-                    for count in table_counts(session.conn, tenant):
+                    for count in tables_held:
                         detail.add_row(count.schema, count.table, f"{count.rows:,}")
                     console.print(detail)
             console.print(held)

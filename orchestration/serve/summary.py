@@ -54,10 +54,10 @@ def top_skus(conn: psycopg.Connection, tenant: Tenant, limit: int = 5) -> list[t
         return cur.fetchall()
 
 
-def layer_counts(conn: psycopg.Connection, tenant: Tenant) -> dict[str, int]:
+def layer_counts(counts: list[TableCount]) -> dict[str, int]:
     """Rows held per layer (raw, staging, marts, quarantine): the one-line view of `table_counts`."""
     totals = {layer: 0 for layer in ("raw", "staging", "marts", "quarantine")}
-    for count in table_counts(conn, tenant):
+    for count in counts:
         totals[count.schema.rsplit("_", 1)[1]] += count.rows
     return totals
 

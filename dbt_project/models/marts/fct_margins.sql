@@ -1,7 +1,9 @@
 -- Margins per day, SKU and currency. Sales (units, gross revenue, promotions) count on the purchase day;
 -- refunds and Amazon's fees on the day Amazon posted them; cost of goods is units x the seller's unit cost
 -- valid on the purchase day, in the same currency (a cost in another currency is never applied: the row then
--- has no cost and no margin). All amounts are positive numbers except net_margin.
+-- has no cost and no margin). All amounts are positive numbers except net_margin. Amounts exclude VAT in every
+-- marketplace: EU and UK prices include it (the orders report's item-tax etc., macros/sales_definitions.sql),
+-- so gross revenue takes it out and gross revenue - promotions is the day's net sales.
 with
 
 sales as (
@@ -10,7 +12,7 @@ sales as (
         sku,
         currency_code,
         units,
-        (gross_revenue + shipping_and_gift_wrap_charged)::numeric(14, 2) as gross_revenue,
+        (gross_revenue + shipping_and_gift_wrap_charged - vat)::numeric(14, 2) as gross_revenue,
         (promotions + shipping_promotions)::numeric(14, 2) as promotions
     from {{ ref('int_order_items_grouped_by_day') }}
 ),

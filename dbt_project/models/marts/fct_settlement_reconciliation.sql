@@ -6,6 +6,13 @@
 -- the settlement's transactions name (FINANCIAL_EVENT_GROUP_ID), else the group of the same period and
 -- currency.
 --
+-- VAT on a fee is compared as part of the money it is VAT on: a settlement's order and refund fee rows are
+-- VAT-inclusive (one row), while 2024-06-19 splits each EU fee into Base and Tax, and the Tax leaf is category
+-- fee_tax. So a Tax leaf counts in the category of its Base sibling (same type, description, path .../Base):
+-- the VAT of the commission given back on a chargeback or A-to-z claim is chargeback money on both sides, not
+-- a fee on one side and a chargeback on the other (which made every EU settlement with a chargeback a false
+-- mismatch).
+--
 -- A settlement whose period the loaded Finances days do not fully cover cannot be reconciled yet: when its
 -- totals differ it is `partial`, not a mismatch. The days needed are the UTC days of [start, end); for a
 -- seller on Amazon's delivery-date deferral (DD+7: a payment is posted when it ships and settled when it
@@ -26,6 +33,30 @@ transaction_lines as (
 
 taxonomy as (
     select * from {{ ref('fee_taxonomy') }} where source = 'settlements'
+),
+
+transaction_taxonomy as (
+    select * from {{ ref('fee_taxonomy') }} where source = 'transactions'
+),
+
+compared_lines as (
+    -- each transaction line with the category it is compared in (a fee's VAT: its fee's, see the top)
+    select
+        transaction_lines.*,
+        coalesce(base.category, transaction_lines.category) as compared_category
+    from transaction_lines
+    left join lateral (
+        select transaction_taxonomy.category
+        from transaction_taxonomy
+        where transaction_lines.category = 'fee_tax'
+            and transaction_lines.breakdown_path like '%/Tax'
+            and transaction_taxonomy.transaction_type = transaction_lines.transaction_type
+            and transaction_taxonomy.amount_type = regexp_replace(transaction_lines.breakdown_path, '/Tax$', '/Base')
+            and coalesce(transaction_taxonomy.transaction_description, '')
+                in ('', coalesce(transaction_lines.transaction_description, ''))
+        order by coalesce(transaction_taxonomy.transaction_description, '') desc
+        limit 1
+    ) as base on true
 ),
 
 event_groups as (
@@ -75,10 +106,10 @@ computed as (
     select
         settlement_id,
         sum(amount) as computed_total,
-        sum(amount) filter (where category in ({{ "'" ~ fees | join("', '") ~ "'" }})) as computed_fees,
-        sum(amount) filter (where category in ({{ "'" ~ sales | join("', '") ~ "'" }})) as computed_sales,
+        sum(amount) filter (where compared_category in ({{ "'" ~ fees | join("', '") ~ "'" }})) as computed_fees,
+        sum(amount) filter (where compared_category in ({{ "'" ~ sales | join("', '") ~ "'" }})) as computed_sales,
         count(distinct transaction_id) as transactions
-    from transaction_lines
+    from compared_lines
     where settlement_id is not null
     group by settlement_id
 ),

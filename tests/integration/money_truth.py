@@ -90,6 +90,23 @@ def stamp(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
+def call_api(connection, call, *args, **kwargs):
+    """One call with the real client; throttling is waited out, and an access token that expired (the sandbox's
+    clock runs 100x faster) is replaced."""
+    from sp_api.base.exceptions import SellingApiForbiddenException, SellingApiRequestThrottledException
+
+    for attempt in range(100):
+        try:
+            return call(*args, **kwargs)
+        except SellingApiRequestThrottledException:
+            time.sleep(0.2)
+        except SellingApiForbiddenException:
+            if attempt > 5:
+                raise
+            connection.forget_access_token()
+    raise AssertionError(f"{call.__name__} stayed throttled")
+
+
 def _pages(connection, call, **arguments) -> list[dict]:
     """Every page of a listing, with the real client; throttling is waited out, and an access token that
     expired (the sandbox's clock runs 100x faster) is replaced."""
@@ -131,3 +148,63 @@ def raw_event_groups(connection, marketplace_id: str, since: datetime) -> list[d
 
 def when(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+# The fee categories of fct_fees, by the P&L column a seller books the fee in (Amazon's taxonomy, section 3).
+FEE_CATEGORY_OF_COLUMN = {
+    "referral_fees": "referral", "fulfilment_fees": "fulfilment", "storage_fees": "storage",
+    "aged_storage_fees": "aged_storage", "inbound_fees": "inbound", "removal_disposal_fees": "removal_disposal",
+    "advertising": "advertising", "subscription": "subscription", "coupons_deals": "coupons_deals",
+    "other_fees": "other", "vat_on_fees": "fee_tax",
+}
+
+
+def _download(connection, reports_client, document_id: str) -> str:
+    """A report document's text: the presigned URL fetched here over HTTPS (gzip, charset from Content-Type)."""
+    import gzip
+
+    import httpx
+
+    from orchestration.extract.connection import tls_context
+
+    meta = call_api(connection, reports_client.get_report_document, document_id, download=False).payload
+    with httpx.Client(verify=tls_context(connection.ca_file), timeout=120) as http:
+        response = http.get(meta["url"])
+    response.raise_for_status()
+    charset = (response.headers.get("content-type") or "").partition("charset=")[2] or "utf-8"
+    body = gzip.decompress(response.content) if meta.get("compressionAlgorithm") == "GZIP" else response.content
+    return body.decode({"Cp1252": "cp1252"}.get(charset, charset))
+
+
+def _tsv(text: str) -> list[dict]:
+    lines = text.splitlines()
+    header = lines[0].split("\t")
+    return [dict(zip(header, line.split("\t"), strict=True)) for line in lines[1:] if line]
+
+
+def raw_report_rows(connection, marketplace_id: str, report_type: str, start: datetime, end: datetime) -> list[dict]:
+    """createReport over [start, end), wait, download: the flat file's rows as Amazon wrote them (strings)."""
+    from sp_api.api import Reports
+
+    client = connection.client(Reports, marketplace_id)
+    report_id = call_api(connection, client.create_report, reportType=report_type, marketplaceIds=[marketplace_id],
+                         dataStartTime=start.isoformat(), dataEndTime=end.isoformat()).payload["reportId"]
+    for _ in range(600):
+        report = call_api(connection, client.get_report, report_id).payload
+        if report["processingStatus"] in ("DONE", "CANCELLED", "FATAL"):
+            break
+        time.sleep(0.1)
+    assert report["processingStatus"] in ("DONE", "CANCELLED"), report
+    return _tsv(_download(connection, client, report["reportDocumentId"])) if report.get("reportDocumentId") else []
+
+
+def raw_settlements(connection, marketplace_id: str, since: datetime, until: datetime) -> list[list[dict]]:
+    """Every settlement report Amazon published in the window (getReports), each as its rows."""
+    from sp_api.api import Reports
+
+    client = connection.client(Reports, marketplace_id)
+    listed = call_api(connection, client.get_reports, reportTypes=["GET_V2_SETTLEMENT_REPORT_DATA_FLAT_FILE_V2"],
+                                processingStatuses=["DONE"], marketplaceIds=[marketplace_id],
+                                createdSince=since.isoformat(), createdUntil=until.isoformat(), pageSize=100).payload
+    return [_tsv(_download(connection, client, r["reportDocumentId"])) for r in listed.get("reports", [])
+            if when(r["createdTime"]) < until]

@@ -31,6 +31,7 @@ sys.path.insert(0, str(REPO))
 
 from psycopg import sql  # noqa: E402
 
+from benchmarks.results_format import measured_commit  # noqa: E402
 from benchmarks.stack import throwaway_stack  # noqa: E402
 
 DBT_PROJECT = REPO / "dbt_project"
@@ -158,6 +159,7 @@ def main() -> int:
         result = {
             "benchmark": "dbt daily refresh, per-tenant overhead",
             "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "commit": measured_commit(),
             "machine": {"python": platform.python_version(), "cpus": os.cpu_count(), "platform": platform.platform()},
             "workload": {"command": "dbt build", "orders_per_tenant": DAYS_OF_ORDERS * ORDERS_PER_DAY},
             "definition": "overhead = wall time - dbt's execution phase (run elapsed_time); in-process includes "

@@ -19,8 +19,8 @@ import pytest
 from psycopg import sql
 
 from tests.integration.conftest import US, world_for
+from tests.integration.marts_builds import _build_marts, _extract_job, _query
 from tests.integration.money_truth import amount_of, raw_transactions, when
-from tests.integration.test_profit_and_loss import _build_marts, _extract_job, _query
 
 pytestmark = pytest.mark.integration
 

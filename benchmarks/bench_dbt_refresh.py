@@ -47,8 +47,8 @@ def seed_tenant(conn, tenant_id: str) -> None:
 
     raw = sql.Identifier(f"{tenant_id}_raw")
     with conn.transaction(), conn.cursor() as cur:
-        # The tenant's schemas are made by provisioning (the pipeline has no CREATE on the database).
-        cur.execute("select provisioning.ensure_tenant_owner(%s)", (tenant_id,))
+        # The tenant's schemas were made by provisioning when the caller entered tenant_scope (the pipeline has no
+        # CREATE on the database, and the tenant's own role may not call provisioning itself).
         for dataset in DATASETS.values():
             ensure_tables(cur, tenant_id, dataset)
         ensure_unit_costs_table(cur, tenant_id)

@@ -42,6 +42,7 @@ def _standardise(result: dict) -> dict:
         "title": result["benchmark"],
         "command": "make bench BENCH=dbt_refresh  (python -m benchmarks.bench_dbt_refresh)",
         "measured_at": result["measured_at"],
+        "commit": result.get("commit"),
         "parameters": result.get("workload", {}),
         "measurements": [
             m

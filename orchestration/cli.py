@@ -528,7 +528,7 @@ def tenants_erase(
     """Erase a tenant now (the seller asked for deletion): terminate it, run the erasure, print its certificate."""
     from dagster import DagsterInstance
 
-    from orchestration.defs.retention import run_erasure_now
+    from orchestration.erasure_now import run_erasure_now
     from orchestration.retain.certificate import read_certificate, record_request
 
     if not yes:

@@ -21,10 +21,12 @@ from pathlib import Path
 import hvac.exceptions
 import psycopg
 
+from orchestration.compliance import labels
 from orchestration.compliance.session import ComplianceSession
 from orchestration.retain.caps import AgeCap, age_caps
 from orchestration.retain.policy import AMAZON_MAX_AGE_MONTHS, LOG_MIN_RETENTION_MONTHS, log_retention_months
 from orchestration.secrets.vault import TENANT_KEY_PREFIX, TRANSIT_MOUNT
+from orchestration.transform.manifest import read_manifest
 from orchestration.warehouse.schemas import LAYERS, TENANT_ID_PATTERN
 
 ERASURE_DEADLINE = timedelta(days=30)
@@ -57,18 +59,8 @@ class ComplianceReport:
 
 # --- gathering ----------------------------------------------------------------------------------------
 def asset_labels() -> dict[str, dict]:
-    """Asset key -> its compliance metadata, from the code location's definitions."""
-    from orchestration.definitions import defs
-
-    graph = defs.resolve_asset_graph()
-    labels = {}
-    for key in graph.get_all_asset_keys():
-        metadata = graph.get(key).metadata
-        labels[key.to_user_string()] = {
-            name: str(metadata.get(name, "")) for name in ("data_classification", "source_api", "report_type",
-                                                          "retention", "owner")
-        }
-    return labels
+    """Asset key -> its compliance metadata, from the catalogue the asset specs are built from."""
+    return labels.asset_labels(read_manifest())
 
 
 def warehouse_tables(conn: psycopg.Connection) -> list[tuple[str, str, str, int]]:

@@ -3,10 +3,13 @@
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
 
 from orchestration.compliance.access_log import sync_access_log
-from orchestration.compliance.classification import OWNER, compliance_tags
+from orchestration.compliance.classification import compliance_tags
+from orchestration.compliance.labels import PLATFORM_ASSETS
 from orchestration.compliance.report import default_report_path, write_report
 from orchestration.compliance.session import compliance_session
 from orchestration.defs.resources import open_session
+
+REPORT_LABELS = PLATFORM_ASSETS["compliance/compliance_report"]
 
 
 @asset(
@@ -15,14 +18,8 @@ from orchestration.defs.resources import open_session
     kinds={"html"},
     description="HTML evidence for privacy reviews: inventory per classification, tenant lifecycle, erasure "
     "certificates and deadlines, key rotation, roles and grants, last vulnerability audit.",
-    tags=compliance_tags("operational"),
-    metadata={
-        "data_classification": "operational",
-        "source_api": "warehouse catalog, audit schema, Vault key metadata (no SP-API call)",
-        "report_type": "none",
-        "retention": "replaced at every materialization; holds no seller data",
-        "owner": OWNER,
-    },
+    tags=compliance_tags(REPORT_LABELS["data_classification"]),
+    metadata=REPORT_LABELS,
 )
 def compliance_report(context: AssetExecutionContext) -> MaterializeResult:
     with open_session() as session:

@@ -46,6 +46,7 @@ from dagster import (
     sensor,
 )
 
+from orchestration.compliance.labels import PLATFORM_ASSETS
 from orchestration.defs.extraction import asset_key as raw_asset_key
 from orchestration.defs.marts import manifest_json, tenant_models
 from orchestration.defs.partitions import TENANTS
@@ -60,7 +61,7 @@ from orchestration.retain.pii import PII_TABLES, purge_expired_pii
 from orchestration.retain.policy import ERASABLE_STATUSES, deadline_status, grace_from_env, is_due, log_retention_months
 from orchestration.retain.rotation import rotate_tenant_key
 from orchestration.secrets.vault import Vault
-from orchestration.transform.dbt_project import upstream_raw_tables
+from orchestration.transform.manifest import upstream_raw_tables
 from orchestration.warehouse.schemas import check_tenant_id
 
 ERASURE_TAG = "retkee/erasure-of"  # value: the pseudonymous tenant id, never a seller id
@@ -78,7 +79,7 @@ ERASURE_CERTIFICATES = AssetSpec(
     "(audit.erasure_certificates; see docs/retention.md). Pseudonymous tenant ids only, no seller data.",
     group_name="retention",
     kinds={"postgres"},
-    metadata={"retention": "kept as long as the platform exists", "owner": "data-engineering"},
+    metadata=PLATFORM_ASSETS["audit/erasure_certificates"],
 )
 
 
@@ -294,8 +295,7 @@ RETENTION_REMOVALS = AssetSpec(
     "dataset, day range, rows, landed documents (audit.retention_removals; see docs/retention.md).",
     group_name="retention",
     kinds={"postgres"},
-    metadata={"retention": "kept at least 12 months, pruned after RETKEE_LOG_RETENTION_MONTHS (13 by default)",
-              "owner": "data-engineering"},
+    metadata=PLATFORM_ASSETS["audit/retention_removals"],
 )
 
 
@@ -509,24 +509,3 @@ def rebuild_marts_after_retention(context: SensorEvaluationContext, platform: Pl
 
 
 RETENTION_SENSORS = [retention_sensor, rebuild_marts_after_retention]
-
-
-def run_erasure_now(tenant_id: str, instance: DagsterInstance) -> tuple[bool, str | None]:
-    """Run the erasure job in this process (recorded in Dagster like a sensor-launched run).
-
-    Returns (success, failure description); the certificate is read from the audit schema by the caller.
-    """
-    from orchestration.definitions import defs
-
-    result = defs.resolve_job_def(erasure_job.name).execute_in_process(
-        run_config=erasure_run_config(tenant_id), instance=instance, tags={ERASURE_TAG: tenant_id},
-        raise_on_error=False,
-    )
-    if result.success:
-        return True, None
-    for event in result.all_events:
-        if event.is_step_failure and event.step_failure_data and event.step_failure_data.user_failure_data:
-            return False, event.step_failure_data.user_failure_data.description
-        if event.is_step_failure and event.step_failure_data and event.step_failure_data.error:
-            return False, event.step_failure_data.error.message.strip()
-    return False, "the erasure run failed"

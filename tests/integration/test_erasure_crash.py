@@ -103,7 +103,7 @@ def test_killed_erasure_is_completed_by_the_next_run_with_one_certificate(
 
 def test_an_active_tenant_is_never_erased(settings, onboard, instance):
     from orchestration.defs.resources import open_session
-    from orchestration.defs.retention import run_erasure_now
+    from orchestration.erasure_now import run_erasure_now
 
     _, tenant = onboard("A1ERASEACTIVE01")
     ok, failure = run_erasure_now(tenant.tenant_id, instance)

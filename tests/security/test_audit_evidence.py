@@ -252,7 +252,7 @@ def test_the_erasure_duty_still_deletes_tenant_keys(pipeline_stack):
 @pytest.fixture(scope="module")
 def erased_tenant(settings, onboard, instance) -> str:
     from orchestration.defs.resources import open_session
-    from orchestration.defs.retention import run_erasure_now
+    from orchestration.erasure_now import run_erasure_now
 
     _, tenant = onboard("A1SIGNEDCERT001", profile={"skus": 2, "orders_per_day": 3})
     with open_session(settings) as session:

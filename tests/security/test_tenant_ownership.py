@@ -186,7 +186,7 @@ def test_an_active_tenants_role_cannot_be_dropped(pipeline_conn, refreshed_tenan
 def test_erasure_drops_the_tenants_schemas_and_its_owner_role(settings, instance, admin, legacy_tenant):
     """Runs last: it erases tenant B."""
     from orchestration.defs.resources import open_session
-    from orchestration.defs.retention import run_erasure_now
+    from orchestration.erasure_now import run_erasure_now
     from orchestration.retain.certificate import read_certificate
 
     tenant_b, _ = legacy_tenant

@@ -59,8 +59,9 @@ clean: ## stop everything and remove all local state (.data/)
 test: env manifest ## run the whole test suite (starts and stops the servers it needs)
 	$(PY) -m pytest
 
-lint: env ## ruff over the code
-	$(VENV)/bin/ruff check orchestration spapi_sandbox local_stack tests
+lint: env ## ruff over the code; import-linter over the layers (pyproject.toml [tool.importlinter])
+	$(VENV)/bin/ruff check orchestration spapi_sandbox local_stack tests benchmarks
+	$(VENV)/bin/lint-imports --no-cache
 
 AUDIT_DIR := $(or $(RETKEE_DATA_DIR),.data)/security
 

@@ -37,10 +37,13 @@ from typing import Any
 
 from dagster_dbt import DbtProject
 
-from orchestration.transform.dbt_project import TEMPLATE_TENANT, dbt_project, manifest_path
+from orchestration.transform.dbt_project import TEMPLATE_TENANT, ManifestNotBuilt, dbt_project, manifest_path
 from orchestration.warehouse.schemas import check_tenant_id
 
 __all__ = ["TEMPLATE_TENANT", "TenantBuild", "TenantDbtRunner", "shared_runner"]
+
+# What `dbt parse` (`make manifest`) writes beside manifest.json: the parsed manifest, whole.
+PARTIAL_PARSE_FILE = "partial_parse.msgpack"
 
 
 @dataclass(frozen=True)
@@ -121,13 +124,21 @@ class TenantDbtRunner:
         ]
 
     def _load(self) -> None:
-        """The manifest `make manifest` wrote, as dbt's own object (what `dbtRunner(manifest=...)` takes): no
-        parse, so every process that builds marts skips dbt's 2-3 s of parsing."""
-        from dbt.contracts.graph.manifest import Manifest, WritableManifest
+        """The manifest `make manifest` built, as dbt's own object (what `dbtRunner(manifest=...)` takes): no
+        parse, so a process that builds marts skips dbt's 2-3 s of parsing. It is read from the parse's
+        partial-parse file, dbt's complete serialisation of that object (written after every reference is
+        resolved); manifest.json is a lossy view of it, where a generic test loses its kind and cannot compile."""
+        from dbt.contracts.graph.manifest import Manifest
+        from dbt.parser.manifest import extended_mashumuro_decoder
 
         started = time.perf_counter()
-        path = manifest_path() if self.project is dbt_project else self.project.manifest_path
-        manifest = Manifest.from_writable_manifest(WritableManifest.read_and_check_versions(str(path)))
+        if self.project is dbt_project:
+            manifest_path()  # under `dagster dev`, re-parses an edited project first (dagster-dbt's prepare_if_dev)
+        built = Path(self.project.project_dir) / self.project.target_path / PARTIAL_PARSE_FILE
+        if not built.exists():
+            raise ManifestNotBuilt(f"the dbt manifest {built} is not built: run `make manifest`")
+        manifest = Manifest.from_msgpack(built.read_bytes(), decoder=extended_mashumuro_decoder)
+        manifest.build_flat_graph()
         for collection in (manifest.nodes, manifest.sources, manifest.unit_tests):
             for unique_id, node in collection.items():
                 self._templates[unique_id] = (node, node.schema, getattr(node, "relation_name", None))

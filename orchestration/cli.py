@@ -17,10 +17,9 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from orchestration.defs.resources import open_session
 from orchestration.extract.errors import ExtractionError
+from orchestration.secrets.errors import VaultError
 from orchestration.secrets.redaction import Secret, install_log_redaction
-from orchestration.secrets.vault import Vault, VaultError
 from orchestration.settings import Settings, SettingsError, load_settings_file, require_dagster_storage
 from orchestration.tenants.registry import TenantError
 from orchestration.warehouse.schemas import check_tenant_id
@@ -40,6 +39,15 @@ erasure_app = typer.Typer(help="Erasure certificates: proof that erased tenants 
 app.add_typer(erasure_app, name="erasure")
 console = Console()
 errors = Console(stderr=True)
+
+
+# Start-up: `retkee --help` must answer at once, so what only some commands need (the Vault client, Dagster,
+# dbt, great-expectations) is imported by the command that needs it, never here.
+def open_session(settings: Settings | None = None):
+    """orchestration/session.py's session (Vault, warehouse, landing zone), imported when a command opens it."""
+    from orchestration.session import open_session as open_platform_session
+
+    return open_platform_session(settings)
 
 class WarehouseUnreachable(RuntimeError):
     """The warehouse refused or dropped the connection."""
@@ -76,6 +84,7 @@ def tenants_add(
     marketplace: list[str] = typer.Option(..., help="Marketplace id; repeat for several"),
 ) -> None:
     """Onboard a seller: the refresh token is read from standard input (never from arguments)."""
+    from orchestration.secrets.vault import Vault
     from orchestration.tenants.onboarding import onboard_seller
 
     token = sys.stdin.readline().strip()

@@ -15,6 +15,7 @@ from pathlib import Path
 import hvac
 import hvac.exceptions
 
+from orchestration.secrets.errors import VaultError
 from orchestration.secrets.redaction import Secret, remember
 from orchestration.settings import Settings
 
@@ -26,10 +27,6 @@ TRANSIT_MOUNT = "retkee-transit"
 TENANT_KEY_PREFIX = "tenant-"
 CERTIFICATE_SIGNING_KEY = "erasure-certificates"
 CERTIFICATE_SIGNING_KEY_TYPE = "ed25519"
-
-
-class VaultError(RuntimeError):
-    """Vault refused or could not serve a request; the message never holds a secret."""
 
 
 @dataclass(frozen=True)

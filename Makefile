@@ -59,9 +59,10 @@ clean: ## stop everything and remove all local state (.data/)
 test: env manifest ## run the whole test suite (starts and stops the servers it needs)
 	$(PY) -m pytest
 
-lint: env ## ruff over the code; import-linter over the layers (pyproject.toml [tool.importlinter])
+lint: env ## ruff over the code; import-linter over the layers (pyproject.toml [tool.importlinter]); sqlfluff over dbt_project
 	$(VENV)/bin/ruff check orchestration spapi_sandbox local_stack tests benchmarks
 	$(VENV)/bin/lint-imports --no-cache
+	$(VENV)/bin/sqlfluff lint dbt_project/models dbt_project/macros --processes 2
 
 AUDIT_DIR := $(or $(RETKEE_DATA_DIR),.data)/security
 

@@ -28,6 +28,7 @@ from orchestration.compliance.audit_schema import (
     ACCESS_LOG_INDEX_DDL,
     APPEND_FUNCTIONS,
     AUDIT_LOG_TABLES,
+    COMPLIANCE_FUNCTIONS,
     RETENTION_AUDIT_DDL,
 )
 from orchestration.fx.store import SCHEMA as REFERENCE_SCHEMA
@@ -95,9 +96,12 @@ _AUDIT_SQL = [
         f"REVOKE ALL ON FUNCTION {function} FROM PUBLIC",
         f"GRANT EXECUTE ON FUNCTION {function} TO {PIPELINE_ROLE}",
     )),
-    # Compliance sees the oldest partition day of each tenant table, and nothing else of it.
-    "REVOKE ALL ON FUNCTION audit.oldest_days_held() FROM PUBLIC",
-    f"GRANT EXECUTE ON FUNCTION audit.oldest_days_held() TO {COMPLIANCE_ROLE}",
+    # Compliance sees the oldest partition day of each tenant table, and nothing else of it; and the TLS of the
+    # connections (settings and counts, never a query).
+    *(statement for function in COMPLIANCE_FUNCTIONS for statement in (
+        f"REVOKE ALL ON FUNCTION {function} FROM PUBLIC",
+        f"GRANT EXECUTE ON FUNCTION {function} TO {COMPLIANCE_ROLE}",
+    )),
     f"GRANT SELECT ON ALL TABLES IN SCHEMA audit TO {COMPLIANCE_ROLE}",
     f"ALTER DEFAULT PRIVILEGES FOR ROLE {SUPERUSER} IN SCHEMA audit GRANT SELECT ON TABLES TO {COMPLIANCE_ROLE}",
 ]

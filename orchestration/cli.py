@@ -524,23 +524,32 @@ def tenants_erase(
     tenant_id: str,
     yes: bool = typer.Option(False, "--yes", help="Confirm: erasure is final and cannot be undone"),
     requested_by: str = typer.Option("seller", help="Who asked: seller or operator"),
+    request_id: str | None = typer.Option(None, help="The data subject's request id (e.g. DSR-2026-0042), kept "
+                                          "with the request and shown in the certificate and compliance report"),
 ) -> None:
     """Erase a tenant now (the seller asked for deletion): terminate it, run the erasure, print its certificate."""
     from dagster import DagsterInstance
 
     from orchestration.defs.retention import run_erasure_now
-    from orchestration.retain.certificate import read_certificate, record_request
+    from orchestration.retain.certificate import check_request_id, read_certificate, record_request
 
     if not yes:
         _fail(TenantError("erasure destroys the tenant's data and key for good; add --yes to confirm"))
     try:
+        if request_id is not None:
+            check_request_id(request_id)  # before anything changes
         require_dagster_storage()  # before anything is recorded: the erasure runs through Dagster
         with open_session() as session:
             tenant = session.registry.get(tenant_id)
             if tenant.status == "active":
                 session.registry.set_status(tenant_id, "terminated", "seller asked for deletion")
             if tenant.status != "erased":
-                record_request(session.conn, tenant_id, requested_by)
+                recorded = record_request(session.conn, tenant_id, requested_by, request_id)
+                if recorded.request_id != request_id:
+                    errors.print(f"note: tenant {tenant_id}'s erasure was requested at "
+                                 f"{recorded.requested_at.isoformat(timespec='seconds')} with request id "
+                                 f"{recorded.request_id or '(none)'}; that request is the one recorded",
+                                 markup=False, soft_wrap=True)
         with DagsterInstance.get() as instance:
             ok, failure = run_erasure_now(tenant_id, instance)
         if not ok:
@@ -549,7 +558,9 @@ def tenants_erase(
             certificate = read_certificate(session.conn, tenant_id)
     except KNOWN_ERRORS as exc:
         _fail(exc)
-    console.print(f"tenant {tenant_id} erased by run {certificate.run_id}; verified: {certificate.verified}")
+    request = f" (request {certificate.request_id})" if certificate.request_id else ""
+    console.print(f"tenant {tenant_id} erased by run {certificate.run_id}{request}; verified: {certificate.verified}",
+                  markup=False)
 
 
 @erasure_app.command("certificates")
@@ -573,11 +584,12 @@ def erasure_certificates(
         for c in certificates:
             print(json.dumps(c.summary(), default=str))
         return
-    table = Table("tenant", "trigger", "requested", "finished", "schemas", "tables", "landing", "key versions",
-                  "verified", "run")
+    table = Table("tenant", "trigger", "request id", "requested", "finished", "schemas", "tables", "landing",
+                  "key versions", "verified", "run")
     for c in certificates:
         d = c.destroyed
-        table.add_row(c.tenant_id, c.trigger, c.requested_at.isoformat(timespec="seconds") if c.requested_at else "-",
+        table.add_row(c.tenant_id, c.trigger, escape(c.request_id or "-"),
+                      c.requested_at.isoformat(timespec="seconds") if c.requested_at else "-",
                       c.finished_at.isoformat(timespec="seconds"), str(len(d["schemas"])), str(d["tables"]),
                       str(d["landing_objects"]), ",".join(str(v) for v in d["transit_key"]["versions"]) or "-",
                       "yes" if c.verified else "NO", c.run_id[:8])

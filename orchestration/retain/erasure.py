@@ -33,6 +33,7 @@ from orchestration.retain.certificate import (
     insert_certificate,
     read_certificate,
     record_attempt,
+    request_id_of,
     requested_tenants,
     signed,
     start_erasure,
@@ -481,6 +482,7 @@ def _erase(tools: ErasureTools, tenant_id: str) -> ErasureCertificate:
         verification=verification,
         verified=True,
         step_seconds=dict(tools.step_seconds),
+        request_id=request_id_of(conn, tenant_id),  # signed with the rest; the database copies the same one
     )
     timed("certify", lambda: _certify(tools, certificate))
     return read_certificate(conn, tenant_id)

@@ -170,11 +170,12 @@ def test_the_pipeline_appends_only_through_the_functions_it_is_given(pipeline_co
         assert "search_path=pg_catalog, pg_temp" in (config or []), (name, config)
     # A request is recorded once; a second one changes nothing (no update through the append function).
     tenant_id = "t" + secrets.token_hex(6)
-    pipeline_conn.execute("select audit.record_erasure_request(%s, 'seller')", (tenant_id,))
-    first = admin.execute("select requested_at, requested_by from audit.erasure_requests where tenant_id = %s",
-                          (tenant_id,)).fetchone()
-    pipeline_conn.execute("select audit.record_erasure_request(%s, 'operator')", (tenant_id,))
-    assert admin.execute("select requested_at, requested_by from audit.erasure_requests where tenant_id = %s",
+    pipeline_conn.execute("select audit.record_erasure_request(%s, 'seller', 'DSR-1')", (tenant_id,))
+    first = admin.execute("select requested_at, requested_by, request_id from audit.erasure_requests"
+                          " where tenant_id = %s", (tenant_id,)).fetchone()
+    pipeline_conn.execute("select audit.record_erasure_request(%s, 'operator', 'DSR-2')", (tenant_id,))
+    assert admin.execute("select requested_at, requested_by, request_id from audit.erasure_requests"
+                         " where tenant_id = %s",
                          (tenant_id,)).fetchone() == first
     admin.execute("delete from audit.erasure_requests where tenant_id = %s", (tenant_id,))
     # The attempt function appends a run id and nothing else: the recorded inventory stays the first one.

@@ -420,8 +420,9 @@ def _sync_access_log() -> None:
 def compliance_report_command(
     output: str | None = typer.Option(None, help="HTML file (default .data/reports/compliance-report.html)"),
 ) -> None:
-    """Write the HTML compliance report: inventory, retention caps, tenant lifecycle, erasure, keys, grants, last
-    audit; print each tenant dataset's oldest day held against its cap (past its cap in red)."""
+    """Write the HTML compliance report: the privacy promises judged from the live system, inventory, retention
+    caps, tenant lifecycle, erasure requests and certificates, keys, grants, last audit; print whether each promise
+    holds, and each tenant dataset's oldest day held against its cap (past its cap in red)."""
 
     from orchestration.compliance.report import default_report_path, write_report
     from orchestration.compliance.session import compliance_session
@@ -433,9 +434,15 @@ def compliance_report_command(
             report = write_report(session, path)
     except KNOWN_ERRORS as exc:
         _fail(exc)
+    from orchestration.compliance.promises import promises
+
     tenants = sum(len(t) for t in report.tenants_by_state.values())
     console.print(f"compliance report written to {path} ({tenants} tenants, {len(report.keys)} tenant keys)",
                   markup=False)
+    for promise in promises(report):
+        why = f" ({'; '.join(promise.problems)})" if promise.problems else ""
+        console.print(f"promise {promise.number} {'holds' if promise.holds else 'FAILS'}: {promise.promise}{why}",
+                      markup=False, soft_wrap=True, style=None if promise.holds else "bold red")
     _print_retention_caps(report)
 
 
@@ -560,7 +567,7 @@ def tenants_erase(
         _fail(exc)
     request = f" (request {certificate.request_id})" if certificate.request_id else ""
     console.print(f"tenant {tenant_id} erased by run {certificate.run_id}{request}; verified: {certificate.verified}",
-                  markup=False)
+                  markup=False, soft_wrap=True)
 
 
 @erasure_app.command("certificates")

@@ -35,7 +35,7 @@ from orchestration.retain.certificate import (
 )
 from orchestration.retain.policy import deadline_status, erasure_clock_start, log_retention_months
 from orchestration.secrets.vault import TENANT_KEY_PREFIX, TRANSIT_MOUNT
-from orchestration.settings import dpo_contact, encrypted_at_rest_attestation
+from orchestration.settings import PLACEHOLDER_DPO_CONTACT, dpo_contact, encrypted_at_rest_attestation
 from orchestration.warehouse.schemas import LAYERS, TENANT_ID_PATTERN
 
 KEY_ROTATION_PERIOD = timedelta(days=365)
@@ -128,7 +128,7 @@ class AccessLog:
 @dataclass
 class ComplianceReport:
     generated_at: datetime
-    dpo_contact: str = ""
+    dpo_contact: str = PLACEHOLDER_DPO_CONTACT
     dpo_contact_is_placeholder: bool = True
     inventory: list[dict] = field(default_factory=list)  # asset, classification, report type, tenants, rows
     tenants_by_state: dict[str, list[dict]] = field(default_factory=dict)

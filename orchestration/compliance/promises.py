@@ -122,6 +122,8 @@ def _least_privilege(report: ComplianceReport) -> Promise:
                 f"{len(compliance_reach)} tenant schemas; {len(writers)} schemas writable by either",
                 f"Vault: {len(DUTIES) - len(missing)} of {len(DUTIES)} duties have their own policy "
                 f"({', '.join(d for d in DUTIES if d in policies) or 'none'})"]
+    if not report.roles:
+        problems.append("no database role could be read")
     if admin_like:
         problems.append(f"administrative attributes: {', '.join(admin_like)}")
     if creators:

@@ -118,11 +118,18 @@ def verification_lines(verification: dict) -> list[tuple[str, str, bool]]:
 
 
 def signature_text(view: CertificateView) -> str:
-    text = SIGNATURE[view.check.signature]
-    if view.check.signature == "valid":
-        text += f" ({TRANSIT_MOUNT}/keys/{CERTIFICATE_SIGNING_KEY}, version {view.check.signature_key_version})"
-    if view.check.altered_fields:
-        text += f"; fields that differ from the signed record: {', '.join(view.check.altered_fields)}"
+    """The verdict of `retkee erasure verify`, in one line: valid, ALTERED (a stored field is not the signed one),
+    INVALID (the signed record itself was changed) or MISSING."""
+    check = view.check
+    key = f"{TRANSIT_MOUNT}/keys/{CERTIFICATE_SIGNING_KEY}, version {check.signature_key_version}"
+    if check.signature == "valid" and check.altered_fields:
+        return (f"ALTERED: the signature ({key}) is valid over the signed record, but these stored fields differ "
+                f"from it: {', '.join(check.altered_fields)}")
+    text = SIGNATURE[check.signature]
+    if check.signature == "valid":
+        text += f" ({key})"
+    elif check.altered_fields:
+        text += f"; fields that differ from it: {', '.join(check.altered_fields)}"
     return text
 
 

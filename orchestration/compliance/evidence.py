@@ -24,6 +24,7 @@ import hvac.exceptions
 import psycopg
 
 from orchestration.compliance.session import ComplianceSession
+from orchestration.extract.connection import tls_context
 from orchestration.land.envelope import MAGIC, EnvelopeError, read_header
 from orchestration.load.datasets import DATASETS
 from orchestration.retain.caps import AgeCap, age_caps
@@ -44,6 +45,8 @@ VULN_AUDIT_FILE_VARIABLE = "RETKEE_VULN_AUDIT_FILE"
 # Column names that are buyer PII whatever dataset they turn up in (each dataset's own `known_pii` adds to it).
 BUYER_PII_COLUMN = re.compile(r"^(buyer|recipient|bill)_|ship_address|phone|e_?mail|tracking_number|^cpf$")
 TLS_VERSIONS_ALLOWED = ("TLSv1.2", "TLSv1.3")
+# ssl's names of a context's minimum, in PostgreSQL's and OpenSSL's spelling (as the rest of the evidence).
+_TLS_NAMES = {ssl.TLSVersion.TLSv1_2: "TLSv1.2", ssl.TLSVersion.TLSv1_3: "TLSv1.3"}
 
 
 @dataclass(frozen=True)
@@ -71,6 +74,7 @@ class Transport:
     vault_addr: str
     vault_tls: str | None            # the version Vault negotiated with us, or why none
     data_directory: str | None
+    spapi_client_minimum: str | None = None  # the lowest TLS version the SP-API client's context accepts
 
 
 @dataclass(frozen=True)
@@ -416,9 +420,10 @@ def transport(session: ComplianceSession) -> Transport:
         facts = conn.execute("select * from audit.connection_security()").fetchone()
     own = conn.execute("select version, cipher from pg_stat_ssl where pid = pg_backend_pid() and ssl").fetchone()
     ssl_on, minimum, data_directory, tcp, plain, below, sockets, versions = facts or (None,) * 8
+    spapi = tls_context(str(session.settings.ca_file)).minimum_version
     return Transport(ssl_on, minimum, int(tcp or 0), int(plain or 0), int(below or 0), int(sockets or 0),
                      list(versions or []), f"{own[0]} ({own[1]})" if own else None, session.settings.vault_addr,
-                     _vault_tls(session), data_directory)
+                     _vault_tls(session), data_directory, _TLS_NAMES.get(spapi, spapi.name))
 
 
 def _vault_tls(session: ComplianceSession) -> str | None:

@@ -75,6 +75,8 @@ def _encrypted(report: ComplianceReport) -> Promise:
                     f"{t.below_tls12} below TLS 1.2 (versions: {', '.join(t.tls_versions) or 'none'}); "
                     f"this report's: {t.this_connection or 'not TLS'}")
     evidence.append(f"Vault {t.vault_addr}: {t.vault_tls or 'not https'}")
+    evidence.append(f"SP-API client: minimum {t.spapi_client_minimum or '?'} (extract/connection.tls_context; "
+                    "Amazon's endpoints are not probed from the report)")
     evidence.append(f"warehouse at rest: {r.warehouse}")
     ciphers = ", ".join(f"{n} {cipher}" for cipher, n in sorted(r.landing_ciphers.items())) or "none"
     evidence.append(f"landing zone: {r.landing_documents} envelopes ({ciphers}), {len(r.landing_not_envelopes)} "
@@ -87,6 +89,8 @@ def _encrypted(report: ComplianceReport) -> Promise:
         problems.append(f"the warehouse accepts TLS below 1.2 (ssl_min_protocol_version={t.ssl_min_protocol_version})")
     if t.tcp_without_tls or t.below_tls12:
         problems.append("connections without TLS 1.2+ are open")
+    if t.spapi_client_minimum not in TLS_VERSIONS_ALLOWED:
+        problems.append(f"the SP-API client accepts {t.spapi_client_minimum or 'an unknown minimum'}")
     if t.vault_tls not in TLS_VERSIONS_ALLOWED:
         problems.append(f"Vault: {t.vault_tls or 'not https'}")
     if not r.warehouse_encrypted:

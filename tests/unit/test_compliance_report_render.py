@@ -78,3 +78,14 @@ def test_a_request_id_that_is_no_reference_is_refused(bad):
 def test_a_request_id_reference_is_accepted():
     for good in ("DSR-2026-0042", "ZD#12345", "case:2026/11/7", "x" * 64):
         assert check_request_id(good) == good
+
+
+def test_no_allowlisted_column_of_the_catalogue_is_on_the_reports_pii_deny_list():
+    """Else promise 1 would be red on every warehouse: the deny list and the allowlists must not overlap."""
+    from orchestration.compliance.evidence import BUYER_PII_COLUMN, _column_name
+    from orchestration.load.datasets import DATASETS
+
+    for dataset in DATASETS.values():
+        known = {_column_name(field) for field in dataset.known_pii}
+        for column in dataset.column_names:
+            assert not BUYER_PII_COLUMN.search(column) and _column_name(column) not in known, (dataset.name, column)

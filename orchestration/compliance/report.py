@@ -29,7 +29,7 @@ from orchestration.warehouse.schemas import LAYERS, TENANT_ID_PATTERN
 
 ERASURE_DEADLINE = timedelta(days=30)
 KEY_ROTATION_PERIOD = timedelta(days=365)
-ROLES_OF_INTEREST = ("pipeline", "analyst", "compliance", "dagster")
+ROLES_OF_INTEREST = ("pipeline", "all_tenants_analyst", "compliance", "dagster")
 VULN_AUDIT_FILE_VARIABLE = "RETKEE_VULN_AUDIT_FILE"
 
 

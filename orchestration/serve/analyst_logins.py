@@ -4,11 +4,12 @@ A login belongs to one analyst group (a tenant's `<tenant>_analyst`, or the all-
 orchestration/warehouse/grants.py) and lives for its lease: 8 hours unless asked otherwise, never more than 24.
 At expiry OpenBao ends its sessions and drops it; PostgreSQL refuses its password from the expiry on anyway
 (VALID UNTIL). OpenBao works in PostgreSQL as `analyst_login_issuer`, which can only call the administrator's
-provisioning.issue/renew/revoke_analyst_login functions (local_stack/postgres.py says why not CREATEROLE).
+provisioning.issue/renew/revoke_analyst_login functions (docs/security.md, "Analyst logins", says why not
+CREATEROLE).
 
-Who does what (the policies are in local_stack/vault_layout.py): onboarding creates a tenant's Vault role, the
-`analyst-issuer` duty reads logins (`creds/analyst-*`) and sets their lifetime, erasure revokes a tenant's logins
-and deletes its role. Nothing here writes a password anywhere: it is returned in a `Secret`.
+Who does what (the policies: docs/architecture.md, "Vault layout"): onboarding creates a tenant's Vault role,
+the `analyst-issuer` duty reads logins (`creds/analyst-*`) and sets their lifetime, erasure revokes a tenant's
+logins and deletes its role. Nothing here writes a password anywhere: it is returned in a `Secret`.
 """
 
 from __future__ import annotations
@@ -137,7 +138,7 @@ def issue_login(vault: Vault, tenant_id: str | None, ttl: timedelta = LOGIN_DEFA
     answer = _vault_call(vault, path, vault.client.read, path)
     if answer is None:
         raise VaultError(f"Vault has no analyst role {name}: the tenant was onboarded before analyst logins; "
-                         "`python -m local_stack up` creates it")
+                         "the stack's bootstrap (`make run`) writes it")
     username, password = answer["data"]["username"], answer["data"]["password"]
     remember(password)
     lease_id, seconds = answer["lease_id"], int(answer["lease_duration"])

@@ -38,6 +38,9 @@ fx_app = typer.Typer(help="Exchange rates (ECB euro reference rates) for convert
 app.add_typer(fx_app, name="fx")
 erasure_app = typer.Typer(help="Erasure certificates: proof that erased tenants are gone.", no_args_is_help=True)
 app.add_typer(erasure_app, name="erasure")
+analysts_app = typer.Typer(help="Analysts' warehouse logins: read-only, one tenant's marts (or all), expiring.",
+                           no_args_is_help=True)
+app.add_typer(analysts_app, name="analysts")
 console = Console()
 errors = Console(stderr=True)
 
@@ -648,6 +651,78 @@ def erasure_verify(tenant_id: str) -> None:
     console.print(f"certificate of tenant {tenant_id}: {verdict}", markup=False)
     if not check.valid:
         raise typer.Exit(code=1)
+
+
+def _issue_analyst_login(tenant_id: str | None, all_tenants: bool, ttl: str):
+    """A login for one active tenant's marts (or every tenant's, for staff), and the settings it is for."""
+    from orchestration.serve.analyst_logins import ISSUER_DUTY, issue_login, parse_ttl
+
+    if (tenant_id is None) == (not all_tenants):
+        raise TenantError("name one tenant, or --all-tenants for internal staff (not both)")
+    lifetime = parse_ttl(ttl)
+    if tenant_id is not None:
+        check_tenant_id(tenant_id)
+        with open_session() as session:
+            tenant = session.registry.get(tenant_id)
+        if tenant.status == "erased":
+            raise TenantError(f"tenant {tenant_id} is erased: its marts and analyst logins are gone")
+        if tenant.status != "active":
+            raise TenantError(f"tenant {tenant_id} is {tenant.status}: analysts get no new login (erasure follows)")
+    settings = Settings.from_env()
+    login = issue_login(Vault(settings.for_duty(ISSUER_DUTY)), tenant_id, lifetime)
+    return login, settings
+
+
+def _login_target(settings: Settings) -> dict:
+    return {"host": settings.pg_host, "port": settings.pg_port, "dbname": settings.pg_database,
+            "ca_file": str(Path(settings.ca_file).resolve())}
+
+
+def _print_expiry(login, tenant_id: str | None) -> None:
+    scope = f"tenant {tenant_id}'s marts" if tenant_id else "every tenant's marts"
+    errors.print(f"login {login.username} reads {scope}; it expires at "
+                 f"{login.expires_at.isoformat(timespec='seconds')} (then PostgreSQL refuses it and OpenBao drops it)",
+                 markup=False, highlight=False, soft_wrap=True)
+
+
+@analysts_app.command("grant")
+def analysts_grant(
+    tenant_id: str | None = typer.Argument(None, help="The tenant whose marts the login reads"),
+    all_tenants: bool = typer.Option(False, "--all-tenants", help="A login reading every tenant's marts (staff)"),
+    ttl: str = typer.Option("8h", help="How long the login lives: 8h, 90m, 30s (at most 24h)"),
+) -> None:
+    """Issue a read-only login and print its libpq connection string (stdout; the expiry goes to stderr), e.g.
+    psql "$(retkee analysts grant T)". Nothing is written to disk."""
+    try:
+        login, settings = _issue_analyst_login(tenant_id, all_tenants, ttl)
+    except KNOWN_ERRORS as exc:
+        _fail(exc)
+    print(login.conninfo(**_login_target(settings)), flush=True)
+    _print_expiry(login, tenant_id)
+
+
+@analysts_app.command("connect")
+def analysts_connect(
+    tenant_id: str | None = typer.Argument(None, help="The tenant whose marts the login reads"),
+    all_tenants: bool = typer.Option(False, "--all-tenants", help="A login reading every tenant's marts (staff)"),
+    ttl: str = typer.Option("8h", help="How long the login lives: 8h, 90m, 30s (at most 24h)"),
+) -> None:
+    """Issue a read-only login and open psql with it; the password reaches psql in its environment only."""
+    import shutil
+
+    psql = shutil.which("psql")
+    if psql is None:
+        _fail(SettingsError("psql is not installed (Debian: apt-get install postgresql-client); "
+                            "`retkee analysts grant` prints a connection string for any other client"))
+    try:
+        login, settings = _issue_analyst_login(tenant_id, all_tenants, ttl)
+    except KNOWN_ERRORS as exc:
+        _fail(exc)
+    _print_expiry(login, tenant_id)
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
+    environment["PGPASSWORD"] = login.password.reveal()
+    # exec, not a child: psql takes over the terminal; the password is in its environment, never in its argv.
+    os.execve(psql, [psql, login.conninfo(**_login_target(settings), with_password=False)], environment)  # noqa: S606
 
 
 @app.callback()

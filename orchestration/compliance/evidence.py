@@ -37,10 +37,13 @@ from orchestration.retain.certificate import (
 from orchestration.retain.policy import deadline_status, erasure_clock_start, log_retention_months
 from orchestration.secrets.vault import TENANT_KEY_PREFIX, TRANSIT_MOUNT
 from orchestration.settings import PLACEHOLDER_DPO_CONTACT, dpo_contact, encrypted_at_rest_attestation
+from orchestration.warehouse.grants import ALL_TENANTS_ANALYST_GROUP, ANALYST_GROUP_SUFFIX, ANALYST_LOGIN_ISSUER_ROLE
 from orchestration.warehouse.schemas import LAYERS, TENANT_ID_PATTERN
 
 KEY_ROTATION_PERIOD = timedelta(days=365)
-ROLES_OF_INTEREST = ("pipeline", "analyst", "compliance", "dagster")
+ROLES_OF_INTEREST = ("pipeline", ALL_TENANTS_ANALYST_GROUP, ANALYST_LOGIN_ISSUER_ROLE, "compliance", "dagster")
+# Tenant roles, by name: each tenant's owner and its analysts' read-only group (orchestration/warehouse/grants.py).
+TENANT_ROLES_PATTERN = f"^t[0-9a-f]{{12}}(_owner|{ANALYST_GROUP_SUFFIX})$"
 VULN_AUDIT_FILE_VARIABLE = "RETKEE_VULN_AUDIT_FILE"
 # Column names that are buyer PII whatever dataset they turn up in (each dataset's own `known_pii` adds to it).
 BUYER_PII_COLUMN = re.compile(r"^(buyer|recipient|bill)_|ship_address|phone|e_?mail|tracking_number|^cpf$")
@@ -350,9 +353,9 @@ def roles_and_grants(conn: psycopg.Connection) -> tuple[list[dict], list[dict]]:
             "   join pg_roles g on g.oid = m.roleid where m.member = r.oid), '') as member_of,"
             " has_database_privilege(r.oid, current_database(), 'CONNECT') as connect_warehouse,"
             " has_database_privilege(r.oid, current_database(), 'CREATE') as create_on_warehouse"
-            " from pg_roles r where r.rolname = any(%s) or r.rolname ~ '^t[0-9a-f]{12}_owner$'"
+            " from pg_roles r where r.rolname = any(%s) or r.rolname ~ %s"
             " order by r.rolname",
-            (list(ROLES_OF_INTEREST),),
+            (list(ROLES_OF_INTEREST), TENANT_ROLES_PATTERN),
         )
         roles = cur.fetchall()
         cur.execute(
@@ -360,9 +363,9 @@ def roles_and_grants(conn: psycopg.Connection) -> tuple[list[dict], list[dict]]:
             " r.rolname as role, has_schema_privilege(r.oid, n.oid, 'USAGE') as usage,"
             " has_schema_privilege(r.oid, n.oid, 'CREATE') as create"
             " from pg_namespace n cross join pg_roles r"
-            " where r.rolname = any(%s) and n.nspname !~ '^(pg_|information_schema)'"
+            " where (r.rolname = any(%s) or r.rolname ~ %s) and n.nspname !~ '^(pg_|information_schema)'"
             " order by n.nspname, r.rolname",
-            (["pipeline", "analyst", "compliance"],),
+            (["pipeline", ALL_TENANTS_ANALYST_GROUP, "compliance"], f"^t[0-9a-f]{{12}}{ANALYST_GROUP_SUFFIX}$"),
         )
         grants = cur.fetchall()
     return roles, grants

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from orchestration.compliance.evidence import TLS_VERSIONS_ALLOWED, ComplianceReport
 from orchestration.retain.policy import HARD_CEILING
 from orchestration.settings import DUTIES
+from orchestration.warehouse.grants import ALL_TENANTS_ANALYST_GROUP, ANALYST_GROUP_SUFFIX
 from orchestration.warehouse.schemas import LAYERS, TENANT_ID_PATTERN
 
 # The pipeline runs daily; an access log with nothing newer than this says the log or the schedule has stopped.
@@ -111,13 +112,13 @@ def _least_privilege(report: ComplianceReport) -> Promise:
     admin_like = [f"{role['role']} ({', '.join(a for a in ADMIN_ATTRIBUTES if role.get(a))})" for role in report.roles
                   if any(role.get(a) for a in ADMIN_ATTRIBUTES)]
     creators = [role["role"] for role in report.roles if role.get("create_on_warehouse")]
-    analyst_reach = sorted({g["schema"] for g in report.schema_grants if g["role"] == "analyst" and g["usage"]
-                            and (g["schema"] in PRIVATE_SCHEMAS or _tenant_schema(g["schema"])
-                                 and not g["schema"].endswith("_marts"))})
+    # An analyst group reaches marts only: the staff group every tenant's, a tenant's group its own tenant's.
+    analyst_reach = sorted({f"{g['role']}: {g['schema']}" for g in report.schema_grants
+                            if _is_analyst_group(g["role"]) and g["usage"] and not _analyst_may_read(g)})
     compliance_reach = sorted({g["schema"] for g in report.schema_grants if g["role"] == "compliance" and g["usage"]
                                and _tenant_schema(g["schema"])})
-    writers = sorted({g["schema"] for g in report.schema_grants if g["role"] in ("analyst", "compliance")
-                      and g["create"]})
+    writers = sorted({g["schema"] for g in report.schema_grants
+                      if (_is_analyst_group(g["role"]) or g["role"] == "compliance") and g["create"]})
     policies = set(report.vault_policies)
     missing = [duty for duty in DUTIES if duty not in policies]
     evidence = [f"{len(report.roles)} database roles examined: {len(admin_like)} with administrative attributes, "
@@ -162,6 +163,18 @@ def _retention(report: ComplianceReport) -> Promise:
     return _promise(4, f"Kept only while subscribed and within each dataset's cap; erased within {HARD_CEILING.days} "
                     "days", "Daily age-based removal; cryptographic erasure (key, secret, schemas, landing zone, disk "
                     "residue) with a signed certificate", evidence, problems)
+
+
+def _is_analyst_group(role: str) -> bool:
+    return role == ALL_TENANTS_ANALYST_GROUP or role.endswith(ANALYST_GROUP_SUFFIX)
+
+
+def _analyst_may_read(grant: dict) -> bool:
+    schema = grant["schema"]
+    if not (_tenant_schema(schema) and schema.endswith("_marts")):
+        return False
+    own_marts = grant["role"].removesuffix(ANALYST_GROUP_SUFFIX) + "_marts"
+    return grant["role"] == ALL_TENANTS_ANALYST_GROUP or schema == own_marts
 
 
 def _tenant_schema(schema: str) -> bool:

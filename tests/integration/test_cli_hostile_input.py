@@ -39,6 +39,8 @@ COMMANDS = [
     lambda v: ["fx", "import", v],
     lambda v: ["tenants", "settings", v, "--reporting-currency", v],
     lambda v: ["tenants", "settings", v, "--lead-time-days", "10"],
+    lambda v: ["analysts", "grant", v, "--ttl", v],
+    lambda v: ["analysts", "connect", v],
 ]
 
 

@@ -26,6 +26,7 @@ COMMANDS = [
     lambda v: ["tenants", "list", "--output", v],
     lambda v: ["tenants", "erase", v],
     lambda v: ["tenants", "erase", v, "--yes"],
+    lambda v: ["tenants", "erase", "t000000000000", "--yes", "--request-id", v],
     lambda v: ["tenants", "export", v, "--out", "/nonexistent/x"],
     lambda v: ["erasure", "certificates", "--tenant", v],
     lambda v: ["erasure", "verify", v],
@@ -38,6 +39,8 @@ COMMANDS = [
     lambda v: ["fx", "import", v],
     lambda v: ["tenants", "settings", v, "--reporting-currency", v],
     lambda v: ["tenants", "settings", v, "--lead-time-days", "10"],
+    lambda v: ["analysts", "grant", v, "--ttl", v],
+    lambda v: ["analysts", "connect", v],
 ]
 
 

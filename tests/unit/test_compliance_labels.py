@@ -3,7 +3,7 @@ and the compliance report."""
 
 from dagster import AssetKey
 
-from orchestration.compliance import access_log, report
+from orchestration.compliance import access_log, evidence
 from orchestration.compliance.classification import strictest
 from orchestration.definitions import defs
 
@@ -24,13 +24,13 @@ def test_a_model_of_commercial_data_stays_commercial_in_lineage_the_access_log_a
     lineage = defs.resolve_asset_graph().get(AssetKey(COMMERCIAL_MODEL.split("/"))).metadata
     assert lineage["data_classification"] == "commercial"
     assert access_log.asset_classifications()[COMMERCIAL_MODEL] == "commercial"
-    assert report.asset_labels()[COMMERCIAL_MODEL]["data_classification"] == "commercial"
+    assert evidence.asset_labels()[COMMERCIAL_MODEL]["data_classification"] == "commercial"
 
 
 def test_lineage_shows_exactly_the_labels_the_access_log_and_the_report_read():
     """One home: the asset graph's labels are built from the catalogue the evidence reads, for every asset."""
     graph = defs.resolve_asset_graph()
-    labels = report.asset_labels()
+    labels = evidence.asset_labels()
     assert {key.to_user_string() for key in graph.get_all_asset_keys()} == set(labels)
     for key in graph.get_all_asset_keys():
         metadata = graph.get(key).metadata

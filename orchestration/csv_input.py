@@ -111,8 +111,15 @@ BOMS = ((codecs.BOM_UTF32_LE, "UTF-32"), (codecs.BOM_UTF32_BE, "UTF-32"), (codec
 RESAVE = "re-save it as UTF-8 (in a spreadsheet: CSV UTF-8)"
 
 
-# Bytes below 0x20 that text holds: tab, line feed, form feed, carriage return. Others mean a binary file.
-_TEXT_CONTROLS = frozenset(b"\t\n\x0c\r")
+# Bytes below 0x20 that text holds: tab, line feed, form feed, carriage return. Many others mean a binary file.
+_BINARY_CONTROLS = bytes(b for b in range(0x20) if b not in b"\t\n\x0c\r")
+BINARY = "not a CSV text file: it holds binary bytes (a spreadsheet, an archive, an image?)"
+
+
+def looks_binary(sample: bytes) -> bool:
+    """More than 1% control characters (other than tab and line ends) in the first SNIFF_BYTES: not text."""
+    head = sample[:SNIFF_BYTES]
+    return len(head) - len(head.translate(None, _BINARY_CONTROLS)) > len(head) // 100
 # Encodings charset-normalizer names with some confidence (a multi-byte sequence is not there by chance).
 _MULTI_BYTE = ("cp932", "shift", "euc", "gb", "big5", "cp949", "cp950", "hz", "iso2022", "johab")
 
@@ -124,13 +131,12 @@ def refuse_what_is_not_utf8_text(sample: bytes, at_byte: int) -> None:
     decodes in most others too, so any sample windows-1252 decodes is named as that "or a similar" code page;
     charset-normalizer names the rest (UTF-16 without a byte-order mark, Shift JIS, ...).
     """
-    controls = sum(1 for byte in sample[:SNIFF_BYTES] if byte < 0x20 and byte not in _TEXT_CONTROLS)
     guess = from_bytes(sample[:SNIFF_BYTES]).best()
     encoding = guess.encoding.replace("_", "-") if guess is not None else None
     if encoding and encoding.startswith(("utf-16", "utf-32")):
         raise CsvInputError(f"the file is {encoding.upper()}, not UTF-8; {RESAVE}")
-    if b"\x00" in sample or controls > len(sample[:SNIFF_BYTES]) // 100:
-        raise CsvInputError("not a CSV text file: it holds binary bytes (a spreadsheet, an archive, an image?)")
+    if b"\x00" in sample or looks_binary(sample):
+        raise CsvInputError(BINARY)
     single_byte = encoding is None or not encoding.startswith(_MULTI_BYTE)
     try:
         sample.decode("cp1252")
@@ -176,8 +182,10 @@ class _GuardedBytes(io.RawIOBase):
             for bom, name in BOMS:
                 if chunk.startswith(bom):
                     raise CsvInputError(f"the file is {name}, not UTF-8; {RESAVE}")
-        if b"\x00" in chunk:
+        if b"\x00" in chunk:  # UTF-16 without a byte-order mark, or binary: the explanation tells which
             refuse_what_is_not_utf8_text(chunk, self.offset)
+        if self.offset == 0 and looks_binary(chunk):
+            raise CsvInputError(BINARY)
 
     def explain_decoding_failure(self) -> None:
         try:
@@ -240,7 +248,8 @@ def csv_records(source: BinaryIO, limits: CsvLimits) -> Iterator[tuple[int, list
     # raised to the row limit when that is higher, and never lowered (other readers in the process rely on it).
     if csv.field_size_limit() < limits.max_line_characters:
         csv.field_size_limit(limits.max_line_characters)
-    reader = csv.reader(lines)
+    # strict: a quote in the middle of a field is a mangled file, refused, not read as some other value.
+    reader = csv.reader(lines, strict=True)
     rows = -1  # the header is not a row
     while True:
         lines.start_record()

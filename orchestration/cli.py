@@ -45,7 +45,9 @@ class WarehouseUnreachable(RuntimeError):
     """The warehouse refused or dropped the connection."""
 
 
-KNOWN_ERRORS = (TenantError, VaultError, SettingsError, ExtractionError, ValueError, psycopg.OperationalError)
+# OSError: a path the user gave that cannot be read or written (missing, too long, a directory) is bad input too.
+KNOWN_ERRORS = (TenantError, VaultError, SettingsError, ExtractionError, ValueError, OSError,
+                psycopg.OperationalError)
 
 
 # An error is one line a person can read: what the user typed may be anything (markup, control characters,

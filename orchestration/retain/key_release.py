@@ -1,9 +1,9 @@
 """Releases a tenant's transit key for erasure: the one step the erasure duty cannot take itself.
 
 Vault holds the guard: the erasure duty may delete keys but not configure them, and transit refuses to delete a
-key whose `deletion_allowed` is false; only the key-release duty sets it, and only to true (its policy: docs/security.md,
-"Vault duties"). This module is where that duty is used, and it first asks the control plane: a
-key is released only for a tenant that is revoked or terminated (or already marked erased), never for an active
+key whose `deletion_allowed` is false; only the key-release duty sets it, and only to true (docs/security.md,
+"Deleting a tenant key"). This module is where that duty is used, and it first asks the control plane: a key is
+released only for a tenant that is revoked or terminated (or already marked erased), never for an active
 one. A revoked or terminated tenant is never re-activated (tenants/registry.py), so a deletable key always
 belongs to a tenant on its way out. docs/security.md ("Deleting a tenant key") says why this design.
 """

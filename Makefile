@@ -17,7 +17,7 @@ help: ## list the targets
 
 $(UV):
 	@python3 -m venv $(TOOLS)
-	@$(TOOLS)/bin/pip install --quiet --disable-pip-version-check 'uv==$(UV_VERSION)'
+	@$(TOOLS)/bin/pip install --quiet --quiet --disable-pip-version-check 'uv==$(UV_VERSION)'
 
 $(VENV)/.synced: $(UV) uv.lock pyproject.toml
 	@echo "installing the Python environment from uv.lock into $(VENV) (a minute or two the first time)"

@@ -301,7 +301,7 @@ def summary_command(
                     console.print(detail)
             console.print(held)
             if pnl:
-                console.print(_pnl_table(pnl))
+                console.print(_pnl_table(pnl, every_line=tables))
             top = Table("seller", "sku", "currency", "revenue", "units", title="top 3 SKUs by revenue",
                         title_justify="left")
             for tenant in tenants:
@@ -341,18 +341,25 @@ def report_command(
                   f"{len(page.sections)} currencies) written to {path}", markup=False)
 
 
-def _pnl_table(pnl: list[tuple[str, object]]) -> Table:
+def _pnl_table(pnl: list[tuple[str, object]], every_line: bool = False) -> Table:
     """One column per seller and currency (amounts in different currencies are never added), one row per P&L
-    line that is not zero for everyone, then net profit and margin."""
+    line that is not zero for everyone, then net profit and margin. By default only the lines that make net
+    profit (the seller page's waterfall); `every_line` adds those shown but not counted (shipped sales, taxes,
+    reserves)."""
+    from orchestration.serve.seller_page import pnl_columns
+
+    counted = set(pnl_columns())
+    caption = ("net profit = net sales + the lines below it + cost of goods; shipped sales, taxes and reserves "
+               "are shown, not counted (docs/marts.md)" if every_line else
+               "net profit = net sales + the lines below it (docs/marts.md; --tables: every line)")
     table = Table(title="profit and loss (fct_profit_and_loss, marketplace currency)", title_justify="left",
-                  caption="net profit = net sales + fees, refunds, credits + cost of goods; shipped sales, taxes "
-                  "and reserves are shown, not counted (docs/marts.md)", caption_justify="left")
+                  caption=caption, caption_justify="left")
     table.add_column("line", no_wrap=True)
     for seller, p in pnl:
-        table.add_column(f"{seller}\n{p.currency}", justify="right", overflow="fold")
-    lines = list(pnl[0][1].lines)
-    for line in lines:
-        if line != "net_profit" and all(not p.lines[line] for _, p in pnl):
+        # "SELLER CUR" folds to two header lines on 80 columns (the seller id whole, never cut).
+        table.add_column(f"{seller} {p.currency}", justify="right", overflow="fold")
+    for line in pnl[0][1].lines:
+        if line != "net_profit" and (all(not p.lines[line] for _, p in pnl) or not (every_line or line in counted)):
             continue
         style = "bold" if line in ("net_sales", "net_profit") else None
         table.add_row(line.replace("_", " "), *(f"{p.lines[line]:,.2f}" for _, p in pnl), style=style)
@@ -408,8 +415,9 @@ def fx_import(
             result = import_fx_rates(session.conn, rates, source_name=file)
     except KNOWN_ERRORS as exc:
         _fail(exc)
-    console.print(f"imported {result.rates} exchange rates {result.first_day}..{result.last_day}, import "
-                  f"{result.import_id}", markup=False)
+    # One line on 80 columns, like the costs import's.
+    console.print(f"{result.rates} rates {result.first_day}..{result.last_day} imported as {result.import_id}",
+                  markup=False)
 
 
 def _sync_access_log() -> None:

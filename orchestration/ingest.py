@@ -96,14 +96,36 @@ def _retry_fatal(request: Callable[[], ReportDocument | None]) -> ReportDocument
     return with_retries(request, on=ReportFatal, attempts=FATAL_ATTEMPTS, max_wait=30)
 
 
-def report_fetch(report_type: str, *, snapshot: bool = False, options: dict | None = None) -> Fetch:
-    """Create the report per marketplace (all first, Amazon works on them side by side), then collect."""
+Window = Callable[[date], tuple[datetime, datetime]]
+
+
+def snapshot_window(day: date) -> tuple[datetime, datetime]:
+    """A snapshot shows the moment the report is made; the fees report wants a start 72 h back."""
+    end = datetime.now(UTC)
+    return end - timedelta(hours=72), end
+
+
+def recent_months_window(day: date) -> tuple[datetime, datetime]:
+    """The storage-fee report of the last two months: a month's storage is charged early in the next month,
+    so the month before last is always charged and last month is once its charge has posted."""
+    end = datetime.now(UTC)
+    last_month = (end.date().replace(day=1) - timedelta(days=1)).replace(day=1)
+    month_before = (last_month - timedelta(days=1)).replace(day=1)
+    return datetime.combine(month_before, time(0), tzinfo=UTC), end
+
+
+def report_fetch(
+    report_type: str, *, snapshot: bool = False, options: dict | None = None, window: Window | None = None
+) -> Fetch:
+    """Create the report per marketplace (all first, Amazon works on them side by side), then collect.
+
+    The data range is the partition's UTC day, the last 72 hours for a snapshot, or what `window` says."""
 
     def fetch(seller: SellerConnection, tenant: Tenant, day: date) -> list[ReportDocument]:
-        if snapshot:
-            # A snapshot shows the moment the report is made; the fees report wants a start 72 h back.
-            end = datetime.now(UTC)
-            start = end - timedelta(hours=72)
+        if window is not None:
+            start, end = window(day)
+        elif snapshot:
+            start, end = snapshot_window(day)
         else:
             start, end = day_bounds(day)
         requested = []
@@ -234,6 +256,21 @@ EXTRACTIONS: dict[str, Extraction] = {
         Extraction("fulfilled_shipments", (ds.FULFILLED_SHIPMENTS,), report_fetch(ds.FULFILLED_SHIPMENTS.report_type),
                    "Reports API 2021-06-30",
                    rule="one report per marketplace and UTC shipment day (Amazon allows one month per report)"),
+        Extraction("storage_fees", (ds.STORAGE_FEES,),
+                   report_fetch(ds.STORAGE_FEES.report_type, window=recent_months_window), "Reports API 2021-06-30",
+                   snapshot=True,
+                   rule="snapshot of today, once a day: the storage-fee report of the last two months (a month is "
+                        "charged early in the next; the report is by month_of_charge, never per day)"),
+        Extraction("reimbursements", (ds.REIMBURSEMENTS,), report_fetch(ds.REIMBURSEMENTS.report_type),
+                   "Reports API 2021-06-30", rule="one report per marketplace and UTC approval day"),
+        Extraction("customer_returns", (ds.CUSTOMER_RETURNS,), report_fetch(ds.CUSTOMER_RETURNS.report_type),
+                   "Reports API 2021-06-30", rule="one report per marketplace and UTC return day"),
+        Extraction("inventory_ledger", (ds.INVENTORY_LEDGER,),
+                   report_fetch(ds.INVENTORY_LEDGER.report_type,
+                                options={"aggregatedByTimePeriod": "DAILY", "aggregateByLocation": "COUNTRY"}),
+                   "Reports API 2021-06-30",
+                   rule="one report per marketplace and UTC day (summary view, daily, by country); a day is "
+                        "in the ledger once it is over"),
     )
 }
 

@@ -50,7 +50,42 @@ AMAZON_FULFILLED_SHIPMENTS = (
     "carrier tracking-number estimated-arrival-date fulfillment-center-id fulfillment-channel sales-channel"
 ).split()
 
+# The FBA payment and inventory reports of docs/amazon/spapi-limits.md, section 4 "Headers" (the storage-fee
+# header's "eligible/qualifies_for_inventory_discount" and "storage_utilization_ratio(_units)" are two columns each).
+FBA_STORAGE_FEE_CHARGES = (
+    "asin fnsku product_name fulfillment_center country_code longest_side median_side shortest_side "
+    "measurement_units weight weight_units item_volume volume_units product_size_tier average_quantity_on_hand "
+    "average_quantity_pending_removal estimated_total_item_volume month_of_charge storage_rate currency "
+    "estimated_monthly_storage_fee dangerous_goods_storage_type eligible_for_inventory_discount "
+    "qualifies_for_inventory_discount total_incentive_fee_amount breakdown_incentive_fee_amount "
+    "average_quantity_customer_orders base_rate storage_utilization_ratio storage_utilization_ratio_units "
+    "utilization_surcharge_rate"
+).split()
+
+FBA_REIMBURSEMENTS = (
+    "approval-date reimbursement-id case-id amazon-order-id reason sku fnsku asin product-name condition "
+    "currency-unit amount-per-unit amount-total quantity-reimbursed-cash quantity-reimbursed-inventory "
+    "quantity-reimbursed-total original-reimbursement-id original-reimbursement-type"
+).split()
+
+FBA_CUSTOMER_RETURNS = (
+    "return-date order-id sku asin fnsku product-name quantity fulfillment-center-id detailed-disposition reason "
+    "status license-plate-number customer-comments"
+).split()
+
+# Column names with spaces, as Amazon writes them.
+LEDGER_SUMMARY = [
+    "Date", "FNSKU", "ASIN", "MSKU", "Title", "Disposition", "Starting Warehouse Balance",
+    "In Transit Between Warehouses", "Receipts", "Customer Shipments", "Customer Returns", "Vendor Returns",
+    "Warehouse Transfer In/Out", "Found", "Lost", "Damaged", "Disposed", "Other Events",
+    "Ending Warehouse Balance", "Unknown Events", "Location",
+]
+
 assert len(ALL_ORDERS) == 32
 assert len(SETTLEMENT_V2) == 23
 assert len(FBA_MYI_UNSUPPRESSED) == 21
 assert len(MERCHANT_LISTINGS_ALL) == 29
+assert len(FBA_STORAGE_FEE_CHARGES) == 31
+assert len(FBA_REIMBURSEMENTS) == 18
+assert len(FBA_CUSTOMER_RETURNS) == 13
+assert len(LEDGER_SUMMARY) == 21

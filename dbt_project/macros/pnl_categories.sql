@@ -6,7 +6,8 @@
     too) and reserves and transfers only move the balance. `kind` groups categories for the settlement
     reconciliation (sales, fee (VAT on fees included, as Amazon charges it), refund, credit, tax, balance).
     `allocate`: money of the category that names no SKU is shared out to SKUs (fct_profit_and_loss):
-    `stock` = by units in stock, `sales` = by ordered product sales. -#}
+    `stock` = by units in stock, `sales` = by ordered product sales; `storage_report`: by the volume the
+    storage-fee report gives each SKU for the month billed, where that report is loaded (before `allocate`). -#}
 {% macro pnl_categories() %}
     {% do return([
         {'category': 'product_sales', 'kind': 'sales', 'column': 'shipped_product_sales', 'profit': false, 'allocate': none},
@@ -16,7 +17,7 @@
         {'category': 'refunds', 'kind': 'refund', 'column': 'refunds', 'profit': true, 'allocate': 'sales'},
         {'category': 'referral', 'kind': 'fee', 'column': 'referral_fees', 'profit': true, 'allocate': 'sales'},
         {'category': 'fulfilment', 'kind': 'fee', 'column': 'fulfilment_fees', 'profit': true, 'allocate': 'sales'},
-        {'category': 'storage', 'kind': 'fee', 'column': 'storage_fees', 'profit': true, 'allocate': 'stock'},
+        {'category': 'storage', 'kind': 'fee', 'column': 'storage_fees', 'profit': true, 'allocate': 'stock', 'storage_report': true},
         {'category': 'aged_storage', 'kind': 'fee', 'column': 'aged_storage_fees', 'profit': true, 'allocate': 'stock'},
         {'category': 'inbound', 'kind': 'fee', 'column': 'inbound_fees', 'profit': true, 'allocate': 'stock'},
         {'category': 'removal_disposal', 'kind': 'fee', 'column': 'removal_disposal_fees', 'profit': true, 'allocate': 'stock'},

@@ -557,11 +557,135 @@ FULFILLED_SHIPMENTS = Dataset(
     description="fulfilment facts of every AFN item shipped on the partition day (no buyer or address data)",
 )
 
+# -- the FBA payment and inventory reports a P&L needs (docs/amazon/spapi-limits.md, section 4) ---------------
+
+STORAGE_FEES = Dataset(
+    name="storage_fees",
+    report_type="GET_FBA_STORAGE_FEE_CHARGES_DATA",
+    columns=(
+        _text("asin"),
+        _text("fnsku", required=True),
+        _text("fulfillment_center", required=True),
+        _text("country_code"),
+        _float("longest_side"),
+        _float("median_side"),
+        _float("shortest_side"),
+        _text("measurement_units"),
+        _float("weight"),
+        _text("weight_units"),
+        _float("item_volume"),
+        _text("volume_units"),
+        _text("product_size_tier"),
+        _float("average_quantity_on_hand"),
+        _float("average_quantity_pending_removal"),
+        _float("estimated_total_item_volume"),
+        _text("month_of_charge", required=True),
+        Column("storage_rate", "storage_rate", pl.Decimal(14, 6), sql_type="numeric(14,6)"),
+        _text("currency", required=True),
+        _money("estimated_monthly_storage_fee"),
+        _text("dangerous_goods_storage_type"),
+        MARKETPLACE,
+        SNAPSHOT_AT,
+    ),
+    key=("marketplace_id", "month_of_charge", "fnsku", "fulfillment_center"),
+    partition_column=None,
+    classification="financial",
+    description="Amazon's monthly storage fee per FNSKU and fulfilment centre of the months charged recently, "
+    "as the storage-fee report shows them at snapshot_at",
+)
+
+REIMBURSEMENTS = Dataset(
+    name="reimbursements",
+    report_type="GET_FBA_REIMBURSEMENTS_DATA",
+    columns=(
+        _time("approval-date", required=True),
+        _text("reimbursement-id", required=True),
+        _text("case-id"),
+        _text("amazon-order-id"),
+        _text("reason", required=True),
+        _text("sku"),
+        _text("fnsku"),
+        _text("asin"),
+        _text("condition"),
+        _text("currency-unit", name="currency", required=True),
+        _money("amount-per-unit"),
+        _money("amount-total"),
+        _int("quantity-reimbursed-cash"),
+        _int("quantity-reimbursed-inventory"),
+        _int("quantity-reimbursed-total"),
+        _text("original-reimbursement-id"),
+        _text("original-reimbursement-type"),
+        MARKETPLACE,
+    ),
+    key=("reimbursement_id", "sku"),
+    partition_column="approval_date",
+    classification="financial",
+    description="every FBA reimbursement (and reversal) Amazon approved on the partition day",
+)
+
+CUSTOMER_RETURNS = Dataset(
+    name="customer_returns",
+    report_type="GET_FBA_FULFILLMENT_CUSTOMER_RETURNS_DATA",
+    columns=(
+        _time("return-date", required=True),
+        # An order id is kept as the orders table keeps it: it names the order, not the buyer.
+        _text("order-id", required=True, name="amazon_order_id"),
+        _text("sku", required=True),
+        _text("asin"),
+        _text("fnsku"),
+        _int("quantity", required=True),
+        _text("fulfillment-center-id"),
+        _text("detailed-disposition"),
+        _text("reason"),
+        _text("status"),
+        MARKETPLACE,
+    ),
+    key=("amazon_order_id", "sku", "return_date", "detailed_disposition"),
+    partition_column="return_date",
+    classification="operational",
+    # The buyer's comment is free text (a name, a phone number, anything): it never lands.
+    known_pii=("customer-comments", "license-plate-number", "product-name"),
+    description="every FBA unit buyers returned on the partition day, with its disposition (no buyer text)",
+)
+
+INVENTORY_LEDGER = Dataset(
+    name="inventory_ledger",
+    report_type="GET_LEDGER_SUMMARY_VIEW_DATA",
+    columns=(
+        _date("Date", required=True, name="date"),
+        _text("FNSKU", required=True, name="fnsku"),
+        _text("ASIN", name="asin"),
+        _text("MSKU", required=True, name="sku"),
+        _text("Disposition", required=True, name="disposition"),
+        _int("Starting Warehouse Balance", name="starting_warehouse_balance"),
+        _int("In Transit Between Warehouses", name="in_transit_between_warehouses"),
+        _int("Receipts", name="receipts"),
+        _int("Customer Shipments", name="customer_shipments"),
+        _int("Customer Returns", name="customer_returns"),
+        _int("Vendor Returns", name="vendor_returns"),
+        _int("Warehouse Transfer In/Out", name="warehouse_transfer_in_out"),
+        _int("Found", name="found"),
+        _int("Lost", name="lost"),
+        _int("Damaged", name="damaged"),
+        _int("Disposed", name="disposed"),
+        _int("Other Events", name="other_events"),
+        _int("Ending Warehouse Balance", name="ending_warehouse_balance"),
+        _int("Unknown Events", name="unknown_events"),
+        _text("Location", name="location"),
+        MARKETPLACE,
+    ),
+    key=("marketplace_id", "date", "fnsku", "disposition", "location"),
+    partition_column="date",
+    classification="operational",
+    description="units per FNSKU and disposition on the partition day: starting and ending warehouse balance "
+    "and every movement between (inventory ledger, summary view, daily, by country)",
+)
+
 DATASETS: dict[str, Dataset] = {
     d.name: d
     for d in (
         ORDERS, SETTLEMENTS, FINANCIAL_EVENTS, FINANCE_TRANSACTIONS, FINANCIAL_EVENT_GROUPS, INVENTORY_SNAPSHOTS,
         INVENTORY_SUMMARIES, INBOUND_SHIPMENTS, LISTINGS, ESTIMATED_FEES, SALES_TRAFFIC_BY_DATE, SALES_TRAFFIC_BY_SKU,
-        FULFILLED_SHIPMENTS,
+        FULFILLED_SHIPMENTS, STORAGE_FEES, REIMBURSEMENTS, CUSTOMER_RETURNS, INVENTORY_LEDGER,
     )
 }

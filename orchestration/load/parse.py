@@ -60,7 +60,9 @@ def _cast(expr: pl.Expr, dtype: pl.DataType, first_format_only: bool = False) ->
             [text.str.to_datetime(fmt, strict=False, time_zone="UTC") for fmt in formats]
         ).dt.cast_time_unit("us")
     if dtype == pl.Date:
-        return text.str.slice(0, 10).str.to_date("%Y-%m-%d", strict=False)
+        # ISO days, and the MM/DD/YYYY days of Amazon's inventory ledger.
+        day = text.str.slice(0, 10)
+        return pl.coalesce([day.str.to_date("%Y-%m-%d", strict=False), day.str.to_date("%m/%d/%Y", strict=False)])
     if dtype == pl.Boolean:
         return text.str.to_lowercase().replace_strict(BOOLEANS, default=None, return_dtype=pl.Boolean)
     if isinstance(dtype, pl.Decimal):

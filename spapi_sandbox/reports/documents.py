@@ -18,12 +18,17 @@ from .. import marketplaces
 from ..report_columns import (
     ALL_ORDERS,
     AMAZON_FULFILLED_SHIPMENTS,
+    FBA_CUSTOMER_RETURNS,
     FBA_ESTIMATED_FEES,
     FBA_MYI_UNSUPPRESSED,
+    FBA_REIMBURSEMENTS,
+    FBA_STORAGE_FEE_CHARGES,
+    LEDGER_SUMMARY,
     MERCHANT_LISTINGS_ALL,
     SETTLEMENT_V2,
 )
 from ..world import AccountEvent, InventoryPosition, MoneyEvent, World, to_utc
+from ..world.fba_reports import LEDGER_LOCATIONS, LEDGER_PERIODS
 from ..world.money import COMPONENTS, settlement_labels
 from .content_faults import apply_content_faults
 
@@ -34,6 +39,10 @@ LISTINGS_ALL = "GET_MERCHANT_LISTINGS_ALL_DATA"
 FBA_FEES = "GET_FBA_ESTIMATED_FBA_FEES_TXT_DATA"
 SALES_AND_TRAFFIC = "GET_SALES_AND_TRAFFIC_REPORT"
 FULFILLED_SHIPMENTS = "GET_AMAZON_FULFILLED_SHIPMENTS_DATA_GENERAL"
+STORAGE_FEES = "GET_FBA_STORAGE_FEE_CHARGES_DATA"
+REIMBURSEMENTS = "GET_FBA_REIMBURSEMENTS_DATA"
+CUSTOMER_RETURNS = "GET_FBA_FULFILLMENT_CUSTOMER_RETURNS_DATA"
+LEDGER_SUMMARY_VIEW = "GET_LEDGER_SUMMARY_VIEW_DATA"
 SHIPMENTS_MAX_RANGE = dt.timedelta(days=31)  # Amazon: at most one month per shipments report
 SALES_AND_TRAFFIC_HISTORY = dt.timedelta(days=730)  # Amazon: at most two years back
 DATE_GRANULARITIES = ("DAY", "WEEK", "MONTH")
@@ -248,6 +257,22 @@ def _shipments_limit(report: dict) -> str | None:
     return None
 
 
+def _per_marketplace(rows_of: Callable) -> Callable[[World, dict], Iterator[dict]]:
+    """Rows of a report made per marketplace in [start, end) by the report's creation, marketplace by marketplace."""
+
+    def rows(world: World, report: dict) -> Iterator[dict]:
+        start, end, cutoff = report_window(report)
+        for mkt in report["marketplaceIds"]:
+            yield from rows_of(world, report, mkt, start, end, cutoff)
+
+    return rows
+
+
+def _ledger_rows(world: World, report: dict, mkt: str, start, end, cutoff) -> list[dict]:
+    period = (report.get("reportOptions") or {}).get("aggregatedByTimePeriod", "DAILY")
+    return world.ledger_summary(report["sellerId"], mkt, start, end, as_of=cutoff, period=period)
+
+
 def sales_and_traffic_options(report: dict) -> tuple[str, str]:
     options = report.get("reportOptions") or {}
     return options.get("dateGranularity", "DAY"), options.get("asinGranularity", "PARENT")
@@ -289,6 +314,27 @@ KINDS: dict[str, ReportKind] = {
     FBA_FEES: ReportKind(FBA_FEES, tuple(FBA_ESTIMATED_FEES), _fee_rows),
     FULFILLED_SHIPMENTS: ReportKind(
         FULFILLED_SHIPMENTS, tuple(AMAZON_FULFILLED_SHIPMENTS), _shipment_rows, limit=_shipments_limit
+    ),
+    STORAGE_FEES: ReportKind(
+        STORAGE_FEES,
+        tuple(FBA_STORAGE_FEE_CHARGES),
+        _per_marketplace(lambda w, r, m, lo, hi, cut: w.storage_fees(r["sellerId"], m, lo, hi, as_of=cut)),
+    ),
+    REIMBURSEMENTS: ReportKind(
+        REIMBURSEMENTS,
+        tuple(FBA_REIMBURSEMENTS),
+        _per_marketplace(lambda w, r, m, lo, hi, cut: w.reimbursements(r["sellerId"], m, lo, hi, as_of=cut)),
+    ),
+    CUSTOMER_RETURNS: ReportKind(
+        CUSTOMER_RETURNS,
+        tuple(FBA_CUSTOMER_RETURNS),
+        _per_marketplace(lambda w, r, m, lo, hi, cut: w.customer_returns(r["sellerId"], m, lo, hi, as_of=cut)),
+    ),
+    LEDGER_SUMMARY_VIEW: ReportKind(
+        LEDGER_SUMMARY_VIEW,
+        tuple(LEDGER_SUMMARY),
+        _per_marketplace(_ledger_rows),
+        options={"aggregateByLocation": LEDGER_LOCATIONS, "aggregatedByTimePeriod": LEDGER_PERIODS},
     ),
     SALES_AND_TRAFFIC: ReportKind(
         SALES_AND_TRAFFIC,

@@ -19,6 +19,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from ..report_columns import ALL_ORDERS
+from . import fba_reports as _fba_reports
 from . import inventory as _inventory
 from . import listings as _listings
 from .catalogue import SellerProfile, Sku, catalogue
@@ -457,6 +458,56 @@ class World:
         profile = self._marketplace(seller, marketplace_id)
         lo, hi = self.clamp(start, end, as_of)
         return _sales_and_traffic(self.seed, profile, marketplace_id, lo, hi, date_granularity, asin_granularity)
+
+    # -- FBA payment and inventory reports (world/fba_reports.py) -----------------------------------------
+    def storage_fees(
+        self, seller: str | SellerProfile, marketplace_id: str, start: DateLike, end: DateLike,
+        as_of: dt.datetime | None = None,
+    ) -> list[dict]:
+        """GET_FBA_STORAGE_FEE_CHARGES_DATA rows (typed) of the months overlapping [start, end) charged by
+        ``as_of``; none for a ``{"money": "basic"}`` seller (it is never charged storage)."""
+        profile = self._marketplace(seller, marketplace_id)
+        rules = money_rules(self.seed, profile)
+        lo, hi = self.clamp(start, end, as_of)
+        if rules is None:
+            return []
+        return list(_fba_reports.storage_fee_rows(rules, marketplace_id, lo, hi, as_of or self.now()))
+
+    def reimbursements(
+        self, seller: str | SellerProfile, marketplace_id: str, start: DateLike, end: DateLike,
+        as_of: dt.datetime | None = None,
+    ) -> list[dict]:
+        """GET_FBA_REIMBURSEMENTS_DATA rows (typed) approved in [start, end): the Finances reimbursements and
+        clawbacks."""
+        profile = self._marketplace(seller, marketplace_id)
+        rules = money_rules(self.seed, profile)
+        lo, hi = self.clamp(start, end, as_of)
+        if rules is None:
+            return []
+        return list(_fba_reports.reimbursement_rows(rules, marketplace_id, lo, hi, as_of or self.now()))
+
+    def customer_returns(
+        self, seller: str | SellerProfile, marketplace_id: str, start: DateLike, end: DateLike,
+        as_of: dt.datetime | None = None,
+    ) -> list[dict]:
+        """GET_FBA_FULFILLMENT_CUSTOMER_RETURNS_DATA rows (typed, with the buyers' free-text comments): the
+        FBA items refunded in [start, end)."""
+        profile = self._marketplace(seller, marketplace_id)
+        lo, hi = self.clamp(start, end, as_of)
+        return list(_fba_reports.customer_return_rows(
+            self.seed, profile, marketplace_id, lo, hi, as_of or self.now(), money_rules(self.seed, profile)
+        ))
+
+    def ledger_summary(
+        self, seller: str | SellerProfile, marketplace_id: str, start: DateLike, end: DateLike,
+        as_of: dt.datetime | None = None, period: str = "DAILY",
+    ) -> list[dict]:
+        """GET_LEDGER_SUMMARY_VIEW_DATA rows (typed) of the whole periods in [start, end) ended by ``as_of``."""
+        profile = self._marketplace(seller, marketplace_id)
+        lo, hi = self.clamp(start, end, as_of)
+        return list(_fba_reports.ledger_summary_rows(
+            self.seed, profile, marketplace_id, lo, hi, as_of or self.now(), period
+        ))
 
     # -- shipments and PII -------------------------------------------------------------------------------
     def fulfilled_shipments(

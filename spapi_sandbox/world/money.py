@@ -286,14 +286,34 @@ def expected_sales_usd(seed: int, profile: SellerProfile, marketplace_id: str, d
 
 
 # -- storage -------------------------------------------------------------------------------------------------
-def _storage(rules: MoneyRules, mkt: marketplaces.Marketplace, day: dt.date) -> list[AccountEvent]:
+@dataclass(frozen=True)
+class StorageCharges:
+    """The storage bill of one month and marketplace, per FNSKU: what the storage-fee report shows and the
+    storage (and aged-inventory surcharge) postings charge. ``posted`` is when it is charged (next month)."""
+
+    month_start: dt.date
+    posted: dt.datetime
+    rate_usd: Decimal  # per cubic foot
+    storage: tuple[AccountLine, ...]  # per FNSKU, quantity = average units on hand
+    aged: tuple[AccountLine, ...]  # per FNSKU, quantity = aged units surcharged
+
+
+def _storage_stream(rules: MoneyRules, mkt: marketplaces.Marketplace, month_start: dt.date):
+    return stream(rules.seed, rules.profile.seller_id, mkt.marketplace_id, "storage", month_start.isoformat())
+
+
+def storage_charge_day(rules: MoneyRules, mkt: marketplaces.Marketplace, month_start: dt.date) -> dt.date:
+    """The day (2-8 of the next month) the month's storage is charged."""
+    month_end = (month_start + dt.timedelta(days=32)).replace(day=1)
+    return month_end.replace(day=_storage_stream(rules, mkt, month_start).randint(2, 8))
+
+
+def storage_charges(rules: MoneyRules, mkt: marketplaces.Marketplace, month_start: dt.date) -> StorageCharges:
+    """The month's storage per FNSKU, charged on a seller-month day 2-8 of the next month at 10:00 UTC."""
     seller = rules.profile.seller_id
-    month_end = day.replace(day=1)
-    month_start = (month_end - DAY).replace(day=1)
-    rng = stream(rules.seed, seller, mkt.marketplace_id, "storage", month_start.isoformat())
-    if day.day != rng.randint(2, 8):
-        return []
-    posted = _at(day, 10)
+    rng = _storage_stream(rules, mkt, month_start)
+    month_end = (month_start + dt.timedelta(days=32)).replace(day=1)
+    posted = _at(month_end.replace(day=rng.randint(2, 8)), 10)
     middle = _at(month_start + dt.timedelta(days=14), 12)
     k = _inventory.cycle_index(rules.seed, seller, mkt.marketplace_id, middle)
     rate = PEAK_STORAGE_RATE_USD if month_start.month >= 10 else STORAGE_RATE_USD
@@ -315,13 +335,43 @@ def _storage(rules: MoneyRules, mkt: marketplaces.Marketplace, day: dt.date) -> 
             )
             if line.base:
                 aged.append(line)
+    return StorageCharges(month_start, posted, rate, tuple(storage), tuple(aged))
+
+
+def storage_billed_to_account(profile: SellerProfile) -> bool:
+    """Profile ``storage_billing: "account"``: the storage bill names no FNSKU (one account-level amount),
+    as some accounts' bills do; the storage-fee report still has the FNSKUs. Default ``"fnsku"``."""
+    return profile.extra.get("storage_billing") == "account"
+
+
+def _account_level(lines: tuple[AccountLine, ...], mkt, posted) -> tuple[AccountLine, ...]:
+    """The lines of a bill as one amount without a SKU (VAT on the sum, as one fee)."""
+    if not lines:
+        return ()
+    base = sum((line.base for line in lines), Decimal(0))
+    units = sum(line.quantity for line in lines)
+    return (AccountLine(lines[0].component, base, fee_vat(base, mkt, posted), None, units,
+                        fee_vat_applies(mkt, posted)),)
+
+
+def _storage(rules: MoneyRules, mkt: marketplaces.Marketplace, day: dt.date) -> list[AccountEvent]:
+    month_end = day.replace(day=1)
+    month_start = (month_end - DAY).replace(day=1)
+    if storage_charge_day(rules, mkt, month_start) != day:  # cheap: the day is the stream's first draw
+        return []
+    charges = storage_charges(rules, mkt, month_start)
+    posted = charges.posted
+    storage, aged = charges.storage, charges.aged
+    if storage_billed_to_account(rules.profile):
+        storage = _account_level(storage, mkt, posted)
+        aged = _account_level(aged, mkt, posted + dt.timedelta(minutes=5))
     period = (_at(month_start, 0), _at(month_end, 0))
     reference = f"{month_start:%Y-%m}"
-    out = [AccountEvent("storage", posted, mkt.marketplace_id, reference, tuple(storage), period)] if storage else []
+    out = [AccountEvent("storage", posted, mkt.marketplace_id, reference, storage, period)] if storage else []
     if aged:
         out.append(
             AccountEvent(
-                "aged_surcharge", posted + dt.timedelta(minutes=5), mkt.marketplace_id, reference, tuple(aged), period
+                "aged_surcharge", posted + dt.timedelta(minutes=5), mkt.marketplace_id, reference, aged, period
             )
         )
     return out

@@ -95,3 +95,41 @@ def test_a_settlements_currency_and_dates_reach_every_row_of_the_settlement():
     assert rows["currency"].to_list() == ["EUR", "EUR", "EUR"]
     assert rows["deposit_date"].null_count() == 0
     assert rows["total_amount"].null_count() == 2  # only the summary row says the total
+
+
+def test_customer_returns_never_keep_the_buyers_comment_but_keep_the_order_id():
+    from orchestration.load.datasets import CUSTOMER_RETURNS
+    from spapi_sandbox.report_columns import FBA_CUSTOMER_RETURNS
+
+    values = dict.fromkeys(FBA_CUSTOMER_RETURNS, "")
+    values.update({"return-date": "2026-01-02T10:00:00+00:00", "order-id": "111-2", "sku": "SKU-1", "quantity": "1",
+                   "detailed-disposition": "SELLABLE", "license-plate-number": "LPN123",
+                   "customer-comments": "Call Jane Buyer on 555-0100"})
+    text = "\t".join(FBA_CUSTOMER_RETURNS) + "\n" + "\t".join(values[h] for h in FBA_CUSTOMER_RETURNS) + "\n"
+    parsed = parse_document(text, CUSTOMER_RETURNS, "t", {"marketplace_id": "ATVPDKIKX0DER"})
+    dumped = repr(parsed.rows.to_dicts()) + repr(parsed.quarantine.to_dicts())
+    assert "Jane Buyer" not in dumped and "LPN123" not in dumped
+    assert parsed.rows.to_dicts()[0]["amazon_order_id"] == "111-2"
+    assert {"customer-comments", "license-plate-number"} <= set(parsed.dropped_columns)
+
+
+def test_the_ledgers_us_style_days_are_read_as_dates():
+    from orchestration.load.datasets import INVENTORY_LEDGER
+    from spapi_sandbox.report_columns import LEDGER_SUMMARY
+
+    values = dict.fromkeys(LEDGER_SUMMARY, "0")
+    values.update({"Date": "11/29/2026", "FNSKU": "X001", "MSKU": "SKU-1", "Disposition": "SELLABLE",
+                   "Title": "Mug", "Location": "US"})
+    text = "\t".join(LEDGER_SUMMARY) + "\n" + "\t".join(values[h] for h in LEDGER_SUMMARY) + "\n"
+    row = parse_document(text, INVENTORY_LEDGER, "t", {"marketplace_id": "ATVPDKIKX0DER"}).rows.to_dicts()[0]
+    assert str(row["date"]) == "2026-11-29" and row["warehouse_transfer_in_out"] == 0
+
+
+def test_the_storage_fee_report_is_asked_for_the_last_two_months_never_one_day():
+    from datetime import UTC, datetime
+
+    from orchestration.ingest import EXTRACTIONS, recent_months_window
+
+    start, end = recent_months_window(datetime.now(UTC).date())
+    assert start.day == 1 and (end - start).days >= 31 and start < end
+    assert EXTRACTIONS["storage_fees"].snapshot  # once a day, for today only

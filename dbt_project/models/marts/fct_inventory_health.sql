@@ -11,7 +11,15 @@
 --   orchestration/tenants/settings.py, as the dbt var restock_lead_time_days; default 30) at this velocity;
 --   stock_out_risk when cover is shorter than the lead time (stock runs out before a shipment sent today
 --   arrives).
--- Aged inventory (storage-fee and inventory-planning reports) is not extracted yet and has no columns here.
+-- Returns and reimbursements of the same 28 local days: units_returned_28d (customer returns report) and
+-- units_reimbursed_28d (reimbursements report, reversals subtract).
+-- Aged inventory, from what is extracted (the inventory-planning report with its age buckets is not):
+-- - aged_units_surcharged / aged_surcharge_month: the units Amazon charged the aged-inventory surcharge for,
+--   in the latest month charged by the snapshot day (Finances, FBALongTermStorageFee, per SKU);
+-- - units_received_90d: units received over the 90 UTC days ending on the snapshot day (inventory ledger);
+--   ledger_days_90d: how many of those days the loaded ledger holds;
+-- - units_over_90_days: stock first in, first out: the units on hand (fulfillable + reserved) beyond what
+--   arrived in the last 90 days are older than 90 days; null until the ledger covers the 90 days.
 {%- set lead_time_days = var('restock_lead_time_days', 30) | int %}
 with
 
@@ -31,6 +39,31 @@ snapshots as (
 
 order_items as (
     select * from {{ ref('stg_amazon__orders') }}
+),
+
+customer_returns as (
+    select * from {{ ref('stg_amazon__customer_returns') }}
+),
+
+reimbursements as (
+    select * from {{ ref('stg_amazon__reimbursements') }}
+),
+
+ledger as (
+    select * from {{ ref('stg_amazon__inventory_ledger') }}
+),
+
+aged_surcharges as (
+    -- one quantity per transaction and SKU (the item's Base and Tax lines repeat it)
+    select
+        marketplace_id,
+        sku,
+        posted_date_local,
+        transaction_id,
+        max(quantity) as quantity
+    from {{ ref('int_finance_lines_classified') }}
+    where category = 'aged_storage' and sku is not null
+    group by marketplace_id, sku, posted_date_local, transaction_id
 ),
 
 sales as (
@@ -89,6 +122,53 @@ rated as (
     from velocity
 ),
 
+aged as (
+    select
+        rated.*,
+        coalesce((
+            select sum(r.quantity)
+            from customer_returns as r
+            where r.marketplace_id = rated.marketplace_id
+                and r.sku = rated.sku
+                and r.return_date_local between rated.date_day - 27 and rated.date_day
+        ), 0) as units_returned_28d,
+        coalesce((
+            select sum(r.quantity_reimbursed_total)
+            from reimbursements as r
+            where r.marketplace_id = rated.marketplace_id
+                and r.sku = rated.sku
+                and r.approval_date_local between rated.date_day - 27 and rated.date_day
+        ), 0) as units_reimbursed_28d,
+        surcharge.aged_surcharge_month,
+        surcharge.aged_units_surcharged,
+        coalesce(received.units_received_90d, 0) as units_received_90d,
+        coalesce(received.ledger_days_90d, 0) as ledger_days_90d
+    from rated
+    left join lateral (
+        -- the latest surcharge posted by the snapshot day: the month before its posting month
+        select
+            (date_trunc('month', a.posted_date_local) - interval '1 month')::date as aged_surcharge_month,
+            sum(a.quantity) as aged_units_surcharged
+        from aged_surcharges as a
+        where a.marketplace_id = rated.marketplace_id
+            and a.sku = rated.sku
+            and a.posted_date_local <= rated.date_day
+        group by date_trunc('month', a.posted_date_local)
+        order by date_trunc('month', a.posted_date_local) desc
+        limit 1
+    ) as surcharge on true
+    left join lateral (
+        select
+            sum(l.receipts) as units_received_90d,
+            count(distinct l.ledger_day) as ledger_days_90d
+        from ledger as l
+        where l.marketplace_id = rated.marketplace_id
+            and l.sku = rated.sku
+            and l.disposition = 'SELLABLE'
+            and l.ledger_day between rated.date_day - 89 and rated.date_day
+    ) as received on true
+),
+
 final as (
     select
         date_day,
@@ -111,8 +191,18 @@ final as (
         ) end)::bigint as restock_quantity,
         fulfillable = 0 as out_of_stock,
         coalesce({{ days_of_cover('fulfillable', 'daily_velocity_28d') }} < {{ lead_time_days }}, false)
-            as stock_out_risk
-    from rated
+            as stock_out_risk,
+        -- returns and reimbursements
+        units_returned_28d::bigint as units_returned_28d,
+        units_reimbursed_28d::bigint as units_reimbursed_28d,
+        -- aged inventory
+        aged_surcharge_month::date as aged_surcharge_month,
+        aged_units_surcharged::bigint as aged_units_surcharged,
+        units_received_90d::bigint as units_received_90d,
+        ledger_days_90d::integer as ledger_days_90d,
+        (case when ledger_days_90d >= 90
+            then greatest(0, fulfillable + reserved - units_received_90d) end)::bigint as units_over_90_days
+    from aged
 )
 
 select * from final

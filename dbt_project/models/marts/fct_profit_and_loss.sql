@@ -11,9 +11,12 @@
 -- counted (see macros/pnl_categories.sql for why).
 --
 -- Money that names no SKU (storage billed to the account, the subscription, an ads invoice) is allocated to
--- SKUs: storage-like categories (storage, aged storage, inbound, removal) by each SKU's share of the units in
--- stock at the FBA inventory snapshot nearest to the posting day, in the marketplace; every other category,
--- and storage when no stock is known, by each SKU's share of ordered product sales in the marketplace and
+-- SKUs: storage by each SKU's share of the volume the storage-fee report gives for the month billed (the
+-- month before the posting's local month; estimated_total_item_volume summed over the SKU's fulfilment
+-- centres, FNSKUs mapped to SKUs through the inventory snapshots); storage without that report and the
+-- other storage-like categories (aged storage, inbound, removal) by each SKU's share of the units in stock
+-- at the FBA inventory snapshot nearest to the posting day, in the marketplace; every other category, and
+-- storage when no stock is known, by each SKU's share of ordered product sales in the marketplace and
 -- currency during the posting's local calendar month. Allocations are rounded to the cent; the rounding
 -- difference and whatever has no base (no sales that month, no stock) stay on the marketplace's UNALLOCATED
 -- row (sku null, is_unallocated true), as do unclassified money and the money that is not profit. So for
@@ -26,6 +29,7 @@
 {%- set categories = pnl_categories() %}
 {%- set allocated = categories | selectattr('allocate') | list %}
 {%- set by_stock = allocated | selectattr('allocate', 'equalto', 'stock') | map(attribute='category') | list %}
+{%- set by_volume = allocated | selectattr('storage_report') | map(attribute='category') | list %}
 
 with
 
@@ -54,6 +58,30 @@ stock as (
         total_quantity
     from {{ ref('stg_amazon__inventory_summaries') }}
     order by marketplace_id, snapshot_day, sku, snapshot_at desc
+),
+
+fnsku_skus as (
+    -- the storage-fee report names FNSKUs; the inventory snapshots say which SKU each is
+    select distinct on (marketplace_id, fnsku)
+        marketplace_id,
+        fnsku,
+        sku
+    from {{ ref('stg_amazon__inventory_summaries') }}
+    where fnsku is not null
+    order by marketplace_id, fnsku, snapshot_at desc
+),
+
+storage_volume as (
+    -- the storage-fee report's volume per SKU and month stored
+    select
+        r.marketplace_id,
+        r.currency_code,
+        r.charge_month,
+        f.sku,
+        sum(r.estimated_total_item_volume) as volume
+    from {{ ref('stg_amazon__storage_fees') }} as r
+    inner join fnsku_skus as f on f.marketplace_id = r.marketplace_id and f.fnsku = r.fnsku
+    group by r.marketplace_id, r.currency_code, r.charge_month, f.sku
 ),
 
 -- sales, when ordered ------------------------------------------------------------------------------------
@@ -101,6 +129,21 @@ unattributed as (
 
 -- allocation bases -----------------------------------------------------------------------------------------
 
+volume_weights as (
+    -- storage of month M is billed in M + 1: the report of the month before the posting's
+    select
+        u.money_id,
+        v.sku,
+        v.volume::numeric as weight
+    from unattributed as u
+    inner join storage_volume as v
+        on v.marketplace_id = u.marketplace_id
+        and v.currency_code = u.currency_code
+        and v.charge_month = (date_trunc('month', u.date_day) - interval '1 month')::date
+    where u.category in ({% for c in by_volume %}'{{ c }}'{{ ',' if not loop.last }}{% endfor %})
+        and v.volume > 0
+),
+
 nearest_stock_day as (
     select distinct on (u.money_id)
         u.money_id,
@@ -108,6 +151,7 @@ nearest_stock_day as (
     from unattributed as u
     inner join stock as s on s.marketplace_id = u.marketplace_id
     where u.category in ({% for c in by_stock %}'{{ c }}'{{ ',' if not loop.last }}{% endfor %})
+        and not exists (select 1 from volume_weights as vw where vw.money_id = u.money_id)
     order by u.money_id, abs(s.snapshot_day - u.date_day), s.snapshot_day
 ),
 
@@ -147,9 +191,12 @@ sales_weights as (
         and m.currency_code = u.currency_code
         and m.sales_month = date_trunc('month', u.date_day)::date
     where not exists (select 1 from stock_weights as sw where sw.money_id = u.money_id)
+        and not exists (select 1 from volume_weights as vw where vw.money_id = u.money_id)
 ),
 
 weights as (
+    select *, 'volume' as basis from volume_weights
+    union all
     select *, 'stock' as basis from stock_weights
     union all
     select *, 'sales' as basis from sales_weights

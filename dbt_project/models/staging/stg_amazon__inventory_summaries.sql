@@ -10,6 +10,7 @@ renamed as (
     select
         -- ids
         sku,
+        fnsku,
         marketplace_id,
         -- quantities
         coalesce(fulfillable_quantity, 0) as fulfillable,

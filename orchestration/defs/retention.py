@@ -57,7 +57,14 @@ from orchestration.retain.caps import age_caps
 from orchestration.retain.certificate import requested_tenants
 from orchestration.retain.erasure import ErasureError, ErasureTools, erase_tenant
 from orchestration.retain.pii import PII_TABLES, purge_expired_pii
-from orchestration.retain.policy import ERASABLE_STATUSES, deadline_status, grace_from_env, is_due, log_retention_months
+from orchestration.retain.policy import (
+    ERASABLE_STATUSES,
+    deadline_status,
+    erasure_clock_start,
+    grace_from_env,
+    is_due,
+    log_retention_months,
+)
 from orchestration.retain.rotation import rotate_tenant_key
 from orchestration.secrets.vault import Vault
 from orchestration.transform.dbt_project import upstream_raw_tables
@@ -195,11 +202,12 @@ def retention_sensor(context: SensorEvaluationContext, platform: Platform):
     requests: list[RunRequest] = []
     waiting: list[str] = []
     for tenant in tenants:
-        deadline = deadline_status(tenant.tenant_id, tenant.erasure_requested_at or now, now)
+        requested_at = erasure_clock_start(tenant.erasure_requested_at, tenant.status_changed_at)
+        deadline = deadline_status(tenant.tenant_id, requested_at, now)
         if deadline.reportable:
             context.log.warning(f"tenant {tenant.tenant_id} erasure deadline {deadline.deadline.isoformat()} is "
                                 f"{deadline.state}")
-        if not is_due(tenant.status, tenant.erasure_requested_at, now, grace,
+        if not is_due(tenant.status, requested_at, now, grace,
                       on_request=tenant.tenant_id in on_request):
             waiting.append(tenant.tenant_id)
             continue
@@ -234,7 +242,8 @@ def erasure_deadlines(platform: Platform) -> AssetCheckResult:
     now = datetime.now(UTC)
     with platform.session() as session:
         tenants = [t for status in ERASABLE_STATUSES for t in session.registry.list(status)]
-    statuses = [deadline_status(t.tenant_id, t.erasure_requested_at or now, now) for t in tenants]
+    statuses = [deadline_status(t.tenant_id, erasure_clock_start(t.erasure_requested_at, t.status_changed_at), now)
+                for t in tenants]
     near = sorted(s.tenant_id for s in statuses if s.state == "near")
     missed = sorted(s.tenant_id for s in statuses if s.state == "missed")
     return AssetCheckResult(

@@ -30,6 +30,7 @@ COMMANDS = [
     lambda v: ["tenants", "list", "--output", v],
     lambda v: ["tenants", "erase", v],
     lambda v: ["tenants", "erase", v, "--yes"],
+    lambda v: ["tenants", "erase", "t000000000000", "--yes", "--request-id", v],
     lambda v: ["tenants", "export", v, "--out", "/nonexistent/x"],
     lambda v: ["erasure", "certificates", "--tenant", v],
     lambda v: ["erasure", "verify", v],
@@ -44,6 +45,8 @@ COMMANDS = [
     lambda v: ["tenants", "settings", v, "--lead-time-days", "10"],
     lambda v: ["tenants", "add", "--seller-id", v, "--marketplace", "ATVPDKIKX0DER"],
     lambda v: ["tenants", "add", "--seller-id", "A1HOSTILE00001", "--marketplace", v, "--region", v],
+    lambda v: ["analysts", "grant", v, "--ttl", v],
+    lambda v: ["analysts", "connect", v],
 ]
 
 

@@ -47,7 +47,7 @@ def _assert_untouched(pipeline_stack, tenant: tuple[str, str]) -> None:
         f"tenant-{tenant_id}", ciphertext=ciphertext, mount_point=TRANSIT)
 
 
-@pytest.mark.parametrize("duty", ["erasure", "onboarding", "pipeline", "rotation", "compliance"])
+@pytest.mark.parametrize("duty", ["erasure", "onboarding", "pipeline", "rotation", "compliance", "analyst-issuer"])
 @pytest.mark.parametrize("attack", list(CONFIG_ATTACKS), ids=list(CONFIG_ATTACKS))
 def test_no_duty_token_can_make_an_active_tenants_key_deletable_or_exportable(pipeline_stack, active_tenant, duty,
                                                                               attack):
@@ -62,7 +62,8 @@ def test_no_duty_token_can_make_an_active_tenants_key_deletable_or_exportable(pi
     _assert_untouched(pipeline_stack, active_tenant)
 
 
-@pytest.mark.parametrize("duty", ["erasure", "onboarding", "pipeline", "key-release", "rotation", "compliance"])
+@pytest.mark.parametrize("duty", ["erasure", "onboarding", "pipeline", "key-release", "rotation", "compliance",
+                                  "analyst-issuer"])
 def test_no_duty_token_can_delete_an_active_tenants_key(pipeline_stack, active_tenant, duty):
     """Erasure holds delete on keys/+, so its refusal comes from transit (deletion_allowed is false: a 400);
     every other duty is denied by its policy (a 403)."""

@@ -1,9 +1,9 @@
 """The Vault layout of docs/architecture.md as code: mounts, one policy per duty, AppRole token limits.
 
-Each duty (pipeline, onboarding, erasure, rotation, compliance, analyst-issuer) logs in with its own AppRole and
-gets exactly its policy, without Vault's `default` policy (which would add cubbyhole, wrapping and sys/tools access
-nobody here needs); the three token-self paths every client needs to look up, renew and revoke its own token are
-added explicitly.
+Each duty (pipeline, onboarding, erasure, key-release, rotation, compliance, analyst-issuer) logs in with
+its own AppRole and gets exactly its policy, without Vault's `default` policy (which would add cubbyhole,
+wrapping and sys/tools access nobody here needs); the three token-self paths every client needs to look up,
+renew and revoke its own token are added explicitly.
 """
 
 from __future__ import annotations
@@ -110,14 +110,9 @@ path "{KV_MOUNT}/data/tenants/+/spapi" {{ capabilities = ["delete"] }}
 # lets verification prove that nothing is left.
 path "{KV_MOUNT}/metadata/tenants/+/spapi" {{ capabilities = ["delete", "read"] }}
 path "{KV_MOUNT}/destroy/tenants/+/spapi" {{ capabilities = ["update"] }}
-# Vault globs only at the end of a path (`tenant-*/config` would be a literal `*`), and a `keys/tenant-*`
-# rule would outrank `keys/+/config` for keys/<name>/config; so both rules use `+` (one segment).
-# Only deletion_allowed, and only to true: erasure can make a key deletable, never exportable, never backed
-# up in plaintext, never change which versions decrypt.
-path "{TRANSIT_MOUNT}/keys/+/config" {{
-  capabilities = ["update"]
-  allowed_parameters = {{ "deletion_allowed" = [true] }}
-}}
+# Delete only, no keys/+/config at all: transit itself refuses to delete a key whose deletion_allowed is
+# false, and only the key-release duty sets it, for a revoked or terminated tenant (docs/security.md). With
+# this token alone an active tenant's key cannot be made deletable, exportable, or deleted.
 path "{TRANSIT_MOUNT}/keys/+" {{ capabilities = ["read", "delete"] }}
 # Verification that a ciphertext no longer decrypts after the key is gone.
 path "{TRANSIT_MOUNT}/decrypt/tenant-*" {{ capabilities = ["update"] }}
@@ -125,6 +120,18 @@ path "{TRANSIT_MOUNT}/decrypt/tenant-*" {{ capabilities = ["update"] }}
 # the signing key (its guard outranks them).
 path "{TRANSIT_MOUNT}/sign/{CERTIFICATE_SIGNING_KEY}" {{ capabilities = ["update"] }}
 {_VERIFY_CERTIFICATES}{_ERASE_ANALYST_LOGINS}{_signing_key_guard()}{_SELF_SERVICE_PATHS}""",
+    "key-release": f"""
+# Releasing a revoked or terminated tenant's key for erasure (orchestration/retain/key_release.py, after it
+# has checked the tenant's lifecycle state in the control plane): deletion_allowed, and only to true. Never
+# delete, never exportable, never a plaintext backup, never which versions decrypt. `+` (one segment):
+# Vault globs only at a path's end, and a `keys/tenant-*` rule would outrank this one.
+path "{TRANSIT_MOUNT}/keys/+/config" {{
+  capabilities = ["update"]
+  allowed_parameters = {{ "deletion_allowed" = [true] }}
+}}
+# Metadata (versions, deletion_allowed), to tell a key already gone from one to release.
+path "{TRANSIT_MOUNT}/keys/+" {{ capabilities = ["read"] }}
+{_signing_key_guard()}{_SELF_SERVICE_PATHS}""",
     "rotation": f"""
 # Scheduled key rotation of active tenants: rotate, rewrap stored data keys, retire old versions.
 path "{TRANSIT_MOUNT}/keys/+/rotate" {{ capabilities = ["update"] }}

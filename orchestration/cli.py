@@ -56,7 +56,9 @@ class WarehouseUnreachable(RuntimeError):
     """The warehouse refused or dropped the connection."""
 
 
-KNOWN_ERRORS = (TenantError, VaultError, SettingsError, ExtractionError, ValueError, psycopg.OperationalError)
+# OSError: a path the user gave that cannot be read or written (missing, too long, a directory) is bad input too.
+KNOWN_ERRORS = (TenantError, VaultError, SettingsError, ExtractionError, ValueError, OSError,
+                psycopg.OperationalError)
 
 
 # An error is one line a person can read: what the user typed may be anything (markup, control characters,
@@ -379,21 +381,26 @@ def _pnl_table(pnl: list[tuple[str, object]], every_line: bool = False) -> Table
 
 @costs_app.command("import")
 def costs_import(
-    file: typer.FileText = typer.Argument(..., help="CSV with columns sku, unit_cost, currency, valid_from"),
+    file: str = typer.Argument(..., help="CSV with columns sku, unit_cost, currency, valid_from ('-': stdin)"),
     tenant: str = typer.Option(..., help="The tenant the costs belong to"),
 ) -> None:
-    """Import unit costs: every row is checked first; a file with any bad row imports nothing."""
+    """Import unit costs: the file is read row by row within limits (docs/operations.md); a file with any bad row
+    imports nothing."""
     from orchestration.costs.store import import_unit_costs
-    from orchestration.costs.validate import parse_unit_costs
+    from orchestration.costs.validate import check_unit_costs
+    from orchestration.csv_input import CsvLimits, csv_records, open_csv_file
 
     try:
-        rows = parse_unit_costs(file.read())
-        with open_session() as session:
+        check_tenant_id(tenant)
+        limits = CsvLimits.from_env()
+        with open_csv_file(file, limits) as source, open_session() as session:
             found = session.registry.get(tenant)
             if found.status != "active":
                 raise TenantError(f"tenant {found.tenant_id} is {found.status}; its costs are not imported")
             session.conn.commit()  # the import runs in the tenant's scope, which starts outside a transaction
-            result = import_unit_costs(session.conn, found.tenant_id, rows, source_name=getattr(file, "name", None))
+            rows = check_unit_costs(csv_records(source, limits))
+            result = import_unit_costs(session.conn, found.tenant_id, rows,
+                                       source_name="<stdin>" if file == "-" else file)
     except KNOWN_ERRORS as exc:
         _fail(exc)
     # One line on 80 columns; every imported row keeps the import id (_import_id). Marts use the costs from
@@ -406,16 +413,16 @@ def costs_import(
 def fx_import(
     file: str = typer.Argument(..., help="CSV in the ECB's eurofxref-hist.csv layout: Date,USD,JPY,..."),
 ) -> None:
-    """Import euro reference rates: every row is checked first; a file with any bad row imports nothing."""
-    from orchestration.fx.parse import parse_ecb_rates
+    """Import euro reference rates: the file is read within the same limits as unit costs; a file with any bad
+    row imports nothing."""
+    from orchestration.csv_input import CsvLimits, csv_records, open_csv_file
+    from orchestration.fx.parse import check_ecb_rates
     from orchestration.fx.store import import_fx_rates
 
     try:
-        try:
-            text = Path(file).read_text(encoding="utf-8")
-        except OSError as exc:  # missing, a directory, unreadable: said in one line, like every other refusal
-            raise ValueError(f"cannot read the rate file: {exc.strerror or exc}") from None
-        rates = parse_ecb_rates(text)
+        limits = CsvLimits.from_env()
+        with open_csv_file(file, limits) as source:
+            rates = check_ecb_rates(csv_records(source, limits))
         with open_session() as session:
             result = import_fx_rates(session.conn, rates, source_name=file)
     except KNOWN_ERRORS as exc:

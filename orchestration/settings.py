@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-DUTIES = ("pipeline", "onboarding", "erasure", "compliance", "rotation", "analyst-issuer")
+DUTIES = ("pipeline", "onboarding", "erasure", "key-release", "compliance", "rotation", "analyst-issuer")
 ENVIRONMENTS = ("local", "ci", "production")
 # Passwords that ship as defaults somewhere (Postgres images, tutorials, our own early drafts).
 DEFAULT_PASSWORDS = frozenset({"postgres", "password", "dagster", "retkee", "changeme", "admin", "secret", "root"})

@@ -170,8 +170,13 @@ def _is_analyst_group(role: str) -> bool:
 
 
 def _analyst_may_read(grant: dict) -> bool:
+    """Shared schemas (public, reference rates) yes; private ones never; of tenant schemas, marts only."""
     schema = grant["schema"]
-    if not (_tenant_schema(schema) and schema.endswith("_marts")):
+    if schema in PRIVATE_SCHEMAS:
+        return False
+    if not _tenant_schema(schema):
+        return True
+    if not schema.endswith("_marts"):
         return False
     own_marts = grant["role"].removesuffix(ANALYST_GROUP_SUFFIX) + "_marts"
     return grant["role"] == ALL_TENANTS_ANALYST_GROUP or schema == own_marts

@@ -131,6 +131,7 @@ def erase_tenant_data(context: OpExecutionContext, config: EraseTenantConfig, pl
             conn=session.conn,
             pipeline_vault=session.vault,
             erasure_vault=Vault(session.settings.for_duty("erasure")),
+            key_release_vault=Vault(session.settings.for_duty("key-release")),
             landing=session.landing,
             runs=DagsterRunControl(context.instance),
             run_id=context.run_id,

@@ -39,6 +39,7 @@ from orchestration.retain.certificate import (
     signed,
     start_erasure,
 )
+from orchestration.retain.key_release import release_tenant_key
 from orchestration.secrets.vault import Vault, tenant_key_name, tenant_secret_path
 from orchestration.serve.analyst_logins import revoke_tenant_logins, tenant_role_exists, vault_role
 from orchestration.warehouse.control import ensure_control_schema
@@ -99,6 +100,7 @@ class ErasureTools:
     conn: psycopg.Connection  # the pipeline role: a member of every `<tenant>_owner`, so it may drop their schemas
     pipeline_vault: Vault  # makes the canary (encrypt under the tenant key)
     erasure_vault: Vault  # destroys the key and the secret; checks the canary
+    key_release_vault: Vault  # makes the key deletable, once the tenant's state allows it
     landing: LandingZone
     runs: RunControl
     run_id: str
@@ -291,6 +293,9 @@ def _scrub_shared_rows(tools: ErasureTools, tenant_id: str) -> None:
 
 
 def _destroy_key(tools: ErasureTools, tenant_id: str) -> None:
+    # The erasure duty cannot make a key deletable (Vault's guard); the key-release duty does, after its own
+    # check of the tenant's state (retain/key_release.py).
+    release_tenant_key(tools.conn, tools.key_release_vault, tenant_id)
     tools.erasure_vault.destroy_tenant_key(tenant_id)
 
 

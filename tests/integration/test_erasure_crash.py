@@ -41,6 +41,7 @@ _CHILD = textwrap.dedent("""
     with DagsterInstance.get() as instance, open_session() as session:
         tools = ErasureTools(conn=session.conn, pipeline_vault=session.vault,
                              erasure_vault=Vault(session.settings.for_duty("erasure")), landing=session.landing,
+                             key_release_vault=Vault(session.settings.for_duty("key-release")),
                              runs=DagsterRunControl(instance), run_id="killed-attempt", on_step_done=stop_here)
         erase_tenant(tools, tenant_id)
 """)

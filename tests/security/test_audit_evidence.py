@@ -216,7 +216,7 @@ def _key_attacks(client: hvac.Client):
 ALLOWED = {"erasure": {"sign", "verify"}, "compliance": {"verify"}}
 
 
-@pytest.mark.parametrize("duty", ["pipeline", "onboarding", "erasure", "rotation", "compliance"])
+@pytest.mark.parametrize("duty", ["pipeline", "onboarding", "erasure", "key-release", "rotation", "compliance"])
 def test_no_duty_may_delete_configure_rotate_or_export_the_signing_key(duty, pipeline_stack):
     from local_stack.vault import OpenBaoServer, approle_login
 
@@ -237,13 +237,15 @@ def test_no_duty_may_delete_configure_rotate_or_export_the_signing_key(duty, pip
 
 
 def test_the_erasure_duty_still_deletes_tenant_keys(pipeline_stack):
-    """The guard is for the signing key alone: erasure can still make a tenant key deletable and delete it."""
+    """The guard is for the signing key alone: key-release can still make a tenant key deletable, and erasure
+    delete it."""
     from local_stack.vault import OpenBaoServer, approle_login
 
     name = "tenant-t" + secrets.token_hex(6)
     OpenBaoServer(pipeline_stack).root_client().secrets.transit.create_key(name, mount_point=TRANSIT)
+    approle_login(pipeline_stack, "key-release").secrets.transit.update_key_configuration(
+        name, deletion_allowed=True, mount_point=TRANSIT)
     transit = approle_login(pipeline_stack, "erasure").secrets.transit
-    transit.update_key_configuration(name, deletion_allowed=True, mount_point=TRANSIT)
     transit.delete_key(name, mount_point=TRANSIT)
     with pytest.raises(hvac.exceptions.InvalidPath):
         transit.read_key(name, mount_point=TRANSIT)

@@ -135,6 +135,8 @@ def test_the_page_opens_with_the_promises_and_shows_each_certificate_as_its_reco
             assert f"ssl_min_protocol_version={minimum}" in promise[2] and data_directory in promise[2]
             encrypted = _filesystem_of(data_directory) == "fuse.gocryptfs"
             assert state[2] == ("green: holds" if encrypted else "red: FAILS"), promise[2]
+            # Every role within its duty: each analyst group reads marts only (its own tenant's).
+            assert state[3] == "green: holds" and "analyst reaches 0 schemas beyond marts" in promise[3], promise[3]
             # The edited certificate turns the retention promise red, naming its tenant only.
             assert state[4] == "red: FAILS" and altered in promise[4] and kept not in promise[4]
             assert f"{requests} deletion requests recorded" in promise[5] and state[5] == "green: holds"

@@ -119,7 +119,7 @@ def test_the_provisioning_function_accepts_nothing_but_a_tenant_id(pipeline_conn
 def test_no_duty_token_carries_the_root_policy(pipeline_stack):
     from local_stack.vault import approle_login
 
-    for duty in ("pipeline", "onboarding", "erasure", "compliance", "rotation", "analyst-issuer"):
+    for duty in ("pipeline", "onboarding", "erasure", "key-release", "compliance", "rotation", "analyst-issuer"):
         token = approle_login(pipeline_stack, duty).auth.token.lookup_self()["data"]
         assert token["policies"] == [duty], duty
 

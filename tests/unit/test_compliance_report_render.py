@@ -89,3 +89,32 @@ def test_no_allowlisted_column_of_the_catalogue_is_on_the_reports_pii_deny_list(
         known = {_column_name(field) for field in dataset.known_pii}
         for column in dataset.column_names:
             assert not BUYER_PII_COLUMN.search(column) and _column_name(column) not in known, (dataset.name, column)
+
+
+OTHER = "t0fedcba98765"
+
+
+def _least_privilege_problems(grants: list[dict]) -> list[str]:
+    from orchestration.compliance.promises import promises
+    from orchestration.settings import DUTIES
+
+    roles = [{"role": "pipeline"}, {"role": f"{TENANT}_analyst"}, {"role": "all_tenants_analyst"}]
+    report = ComplianceReport(generated_at=NOW, roles=roles, schema_grants=grants,
+                              vault_policies={duty: "" for duty in DUTIES})
+    return next(p for p in promises(report) if p.number == 3).problems
+
+
+def _grant(role: str, schema: str, usage: bool = True, create: bool = False) -> dict:
+    return {"role": role, "schema": schema, "usage": usage, "create": create, "owner": "x"}
+
+
+def test_an_analyst_group_reaching_beyond_its_marts_turns_least_privilege_red():
+    own = [_grant(f"{TENANT}_analyst", f"{TENANT}_marts"), _grant("all_tenants_analyst", f"{TENANT}_marts"),
+           _grant("all_tenants_analyst", f"{OTHER}_marts"), _grant(f"{TENANT}_analyst", f"{OTHER}_marts", usage=False),
+           _grant(f"{TENANT}_analyst", "reference"), _grant("all_tenants_analyst", "public")]
+    assert _least_privilege_problems(own) == []
+    for hole in (_grant(f"{TENANT}_analyst", f"{OTHER}_marts"), _grant(f"{TENANT}_analyst", f"{TENANT}_raw"),
+                 _grant("all_tenants_analyst", f"{OTHER}_staging"), _grant("all_tenants_analyst", "audit"),
+                 _grant(f"{TENANT}_analyst", f"{TENANT}_marts", create=True)):
+        problems = _least_privilege_problems([*own, hole])
+        assert problems and hole["schema"] in " ".join(problems), hole

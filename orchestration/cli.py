@@ -22,6 +22,7 @@ from orchestration.secrets.errors import VaultError
 from orchestration.secrets.redaction import Secret, install_log_redaction
 from orchestration.settings import Settings, SettingsError, load_settings_file, require_dagster_storage
 from orchestration.tenants.registry import TenantError
+from orchestration.transform.manifest import ManifestNotBuilt
 from orchestration.warehouse.schemas import check_tenant_id
 
 app = typer.Typer(help="Retkee Seller Analytics: tenants, refreshes and summaries.", no_args_is_help=True)
@@ -58,7 +59,7 @@ class WarehouseUnreachable(RuntimeError):
 
 # OSError: a path the user gave that cannot be read or written (missing, too long, a directory) is bad input too.
 KNOWN_ERRORS = (TenantError, VaultError, SettingsError, ExtractionError, ValueError, OSError,
-                psycopg.OperationalError)
+                psycopg.OperationalError, ManifestNotBuilt)
 
 
 # An error is one line a person can read: what the user typed may be anything (markup, control characters,
@@ -234,9 +235,10 @@ def refresh_command(
     marts: bool = typer.Option(True, help="Build each tenant's marts after its extraction"),
 ) -> None:
     """Extract every dataset for each active tenant and day, then build each tenant's marts."""
-    from orchestration.refresh import day_range, refresh
-
     try:
+        # Loading the code location needs the dbt manifest (`make manifest`): a checkout without it is told so.
+        from orchestration.refresh import day_range, refresh
+
         require_dagster_storage()
         last = date.fromisoformat(end) if end else (datetime.now(UTC) - timedelta(days=1)).date()
         with open_session() as session:
@@ -564,12 +566,13 @@ def tenants_erase(
     """Erase a tenant now (the seller asked for deletion): terminate it, run the erasure, print its certificate."""
     from dagster import DagsterInstance
 
-    from orchestration.erasure_now import run_erasure_now
     from orchestration.retain.certificate import check_request_id, read_certificate, record_request
 
     if not yes:
         _fail(TenantError("erasure destroys the tenant's data and key for good; add --yes to confirm"))
     try:
+        from orchestration.erasure_now import run_erasure_now  # needs the dbt manifest: told in one line if absent
+
         if request_id is not None:
             check_request_id(request_id)  # before anything changes
         require_dagster_storage()  # before anything is recorded: the erasure runs through Dagster

@@ -10,7 +10,7 @@ PY := $(VENV)/bin/python
 STACK := $(PY) -m local_stack
 DAYS ?= 7
 
-.PHONY: help run test stop clean ui env lint audit bench status
+.PHONY: help run test stop clean ui env lint audit bench status manifest
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -26,12 +26,25 @@ $(VENV)/.synced: $(UV) uv.lock pyproject.toml
 
 env: $(VENV)/.synced ## create the Python environment from the lock file
 
-run: env ## start every server, onboard demo sellers, extract, build marts, print a summary, start the UI
+# The dbt manifest is a build artifact: parsed here (dagster-dbt's prepare_and_package), never when the code
+# location is imported. A no-op while it is newer than every file of dbt_project/.
+MANIFEST := dbt_project/target/manifest.json
+DBT_FILES := $(shell find dbt_project -path dbt_project/target -prune -o -path dbt_project/logs -prune \
+	-o -type f \( -name '*.sql' -o -name '*.yml' -o -name '*.yaml' -o -name '*.csv' \) -print)
+
+manifest: $(MANIFEST) ## build the dbt manifest the code location reads (dbt_project/target/manifest.json)
+	@:
+
+$(MANIFEST): $(DBT_FILES) | env
+	@$(PY) -m orchestration.transform.dbt_project
+	@touch $@
+
+run: env manifest ## start every server, onboard demo sellers, extract, build marts, print a summary, start the UI
 	@$(STACK) up
 	@$(STACK) demo --days $(DAYS)
 	@$(STACK) ui
 
-ui: env ## start (or show) the Dagster UI
+ui: env manifest ## start (or show) the Dagster UI
 	$(STACK) ui
 
 status: env ## what is running
@@ -43,11 +56,13 @@ stop: ## stop every process the project started (by PID)
 clean: ## stop everything and remove all local state (.data/)
 	@if [ -x $(PY) ]; then $(STACK) clean; else rm -rf .data; fi
 
-test: env ## run the whole test suite (starts and stops the servers it needs)
+test: env manifest ## run the whole test suite (starts and stops the servers it needs)
 	$(PY) -m pytest
 
-lint: env ## ruff over the code
-	$(VENV)/bin/ruff check orchestration spapi_sandbox local_stack tests
+lint: env ## ruff over the code; import-linter over the layers (pyproject.toml [tool.importlinter]); sqlfluff over dbt_project
+	$(VENV)/bin/ruff check orchestration spapi_sandbox local_stack tests benchmarks
+	$(VENV)/bin/lint-imports --no-cache
+	$(VENV)/bin/sqlfluff lint dbt_project/models dbt_project/macros --processes 2
 
 AUDIT_DIR := $(or $(RETKEE_DATA_DIR),.data)/security
 
@@ -58,5 +73,5 @@ audit: env ## dependency vulnerability audit of uv.lock (pip-audit) + static sec
 	$(PY) scripts/security_audit.py --requirements $(AUDIT_DIR)/requirements.txt --bandit-config bandit.yaml \
 		--result $(AUDIT_DIR)/vulnerability-audit.json
 
-bench: env ## run benchmarks/ side by side with their baselines; writes docs/benchmarks.md
+bench: env manifest ## run benchmarks/ side by side with their baselines; writes docs/benchmarks.md
 	$(PY) -m benchmarks.run $(BENCH)

@@ -71,10 +71,11 @@ def build_tenant(session, onboarding_vault, rows: int, files: int) -> str:
     return tid
 
 
-def erase_once(session, erasure_vault, tid: str) -> tuple[float, dict]:
+def erase_once(session, erasure_vault, key_release_vault, tid: str) -> tuple[float, dict]:
     from orchestration.retain.erasure import ErasureTools, NoRunControl, erase_tenant
 
     tools = ErasureTools(conn=session.conn, pipeline_vault=session.vault, erasure_vault=erasure_vault,
+                         key_release_vault=key_release_vault,
                          landing=session.landing, runs=NoRunControl(), run_id=f"bench-{tid}")
     began = time.perf_counter()
     certificate = erase_tenant(tools, tid)
@@ -99,6 +100,7 @@ def main() -> int:
 
         settings = Settings.from_env()
         onboarding, erasure = Vault(settings.for_duty("onboarding")), Vault(settings.for_duty("erasure"))
+        key_release = Vault(settings.for_duty("key-release"))
         samples: dict[str, list[float]] = {"small": [], "large": []}
         steps: dict[str, list[dict]] = {"small": [], "large": []}
         sizes = {"small": (args.small_rows, args.small_files), "large": (args.large_rows, args.large_files)}
@@ -106,7 +108,7 @@ def main() -> int:
             for _ in range(args.repeats):
                 for label, (rows, files) in sizes.items():
                     tid = build_tenant(session, onboarding, rows, files)
-                    elapsed, step_seconds = erase_once(session, erasure, tid)
+                    elapsed, step_seconds = erase_once(session, erasure, key_release, tid)
                     samples[label].append(elapsed)
                     steps[label].append(step_seconds)
                     print(f"{label:5} rows={rows:>9} files={files:>4} erased in {elapsed:.3f}s")

@@ -28,11 +28,19 @@ from orchestration.compliance.audit_schema import (
     ACCESS_LOG_INDEX_DDL,
     APPEND_FUNCTIONS,
     AUDIT_LOG_TABLES,
+    COMPLIANCE_FUNCTIONS,
     RETENTION_AUDIT_DDL,
 )
 from orchestration.fx.store import SCHEMA as REFERENCE_SCHEMA
 from orchestration.retain.certificate import ERASURE_DDL, ERASURE_FUNCTIONS, ERASURE_TABLES
+from orchestration.serve.analyst_logins import LOGIN_MAX_TTL_HOURS
 from orchestration.warehouse.control import CONTROL_SCHEMA
+from orchestration.warehouse.grants import (
+    ALL_TENANTS_ANALYST_GROUP,
+    ALL_TENANTS_SCOPE,
+    ANALYST_GROUP_SUFFIX,
+    ANALYST_LOGIN_ISSUER_ROLE,
+)
 from orchestration.warehouse.schemas import LAYERS
 
 SUPERUSER = "retkee_admin"
@@ -42,9 +50,12 @@ DAGSTER_DB = "dagster"
 PIPELINE_ROLE = "pipeline"
 DAGSTER_ROLE = "dagster"
 COMPLIANCE_ROLE = "compliance"
-ANALYST_ROLE = "analyst"
-LOGIN_ROLES = (PIPELINE_ROLE, DAGSTER_ROLE, COMPLIANCE_ROLE)
-GROUP_ROLES = (ANALYST_ROLE,)
+# The issuer's password is set once by the stack's bootstrap, handed to OpenBao and rotated there (vault.py):
+# afterwards only OpenBao knows it.
+LOGIN_ROLES = (PIPELINE_ROLE, DAGSTER_ROLE, COMPLIANCE_ROLE, ANALYST_LOGIN_ISSUER_ROLE)
+GROUP_ROLES = (ALL_TENANTS_ANALYST_GROUP,)
+# The one group every analyst shared before per-tenant groups; dropped on `up` (it read every tenant's marts).
+LEGACY_ANALYST_ROLE = "analyst"
 
 # The audit schema and everything in it belong to the administrator: the access log, the retention records and
 # the erasure evidence (requests, progress, certificates). The pipeline reads what it must and appends only through
@@ -95,9 +106,12 @@ _AUDIT_SQL = [
         f"REVOKE ALL ON FUNCTION {function} FROM PUBLIC",
         f"GRANT EXECUTE ON FUNCTION {function} TO {PIPELINE_ROLE}",
     )),
-    # Compliance sees the oldest partition day of each tenant table, and nothing else of it.
-    "REVOKE ALL ON FUNCTION audit.oldest_days_held() FROM PUBLIC",
-    f"GRANT EXECUTE ON FUNCTION audit.oldest_days_held() TO {COMPLIANCE_ROLE}",
+    # Compliance sees the oldest partition day of each tenant table, and nothing else of it; and the TLS of the
+    # connections (settings and counts, never a query).
+    *(statement for function in COMPLIANCE_FUNCTIONS for statement in (
+        f"REVOKE ALL ON FUNCTION {function} FROM PUBLIC",
+        f"GRANT EXECUTE ON FUNCTION {function} TO {COMPLIANCE_ROLE}",
+    )),
     f"GRANT SELECT ON ALL TABLES IN SCHEMA audit TO {COMPLIANCE_ROLE}",
     f"ALTER DEFAULT PRIVILEGES FOR ROLE {SUPERUSER} IN SCHEMA audit GRANT SELECT ON TABLES TO {COMPLIANCE_ROLE}",
 ]
@@ -121,8 +135,12 @@ _AUDIT_SQL = [
 # (everything in place) writes nothing; changes are serialised by one lock, since two concurrent GRANTs on the same
 # database row fail with "tuple concurrently updated".
 #
+# It also makes the tenant's read-only analyst group `<tenant>_analyst` (CONNECT; its marts grants come from the
+# owner role, grants.py) and makes the all-tenants group a member of it.
+#
 # drop_tenant_owner is erasure's last database step (orchestration/retain/erasure.py): DROP ROLE needs
-# CREATEROLE, which the pipeline must not have. It refuses while the tenant is active.
+# CREATEROLE, which the pipeline must not have. It refuses while the tenant is active. It drops the analyst group
+# too, and any analyst login still in it.
 _PROVISIONING_SQL = [
     # The pipeline's own shared schemas (the tenant registry; the public reference rates), made for it: it may
     # not create schemas itself.
@@ -136,6 +154,8 @@ _PROVISIONING_SQL = [
     LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
     DECLARE
         owner_role text;
+        analyst_group text;
+        all_tenants_group constant text := '{ALL_TENANTS_ANALYST_GROUP}';
         pipeline_role constant text := '{PIPELINE_ROLE}';
         layers constant text[] := ARRAY[{", ".join(f"'{layer}'" for layer in LAYERS)}];
         missing text[];
@@ -153,6 +173,7 @@ _PROVISIONING_SQL = [
                 USING ERRCODE = 'object_not_in_prerequisite_state';
         END IF;
         owner_role := tenant_id || '_owner';
+        analyst_group := tenant_id || '{ANALYST_GROUP_SUFFIX}';
         FOR attempt IN 1..2 LOOP
             IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = owner_role) THEN
                 missing := ARRAY['role', 'CONNECT', 'TEMPORARY', 'member', 'schemas'];
@@ -173,12 +194,27 @@ _PROVISIONING_SQL = [
                     missing := array_append(missing, 'schemas');
                 END IF;
             END IF;
+            -- The tenant's read-only analyst group: CONNECT only (its marts grants come from the owner role,
+            -- grants.py), and the all-tenants group a member of it.
+            IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = analyst_group) THEN
+                missing := array_append(missing, 'analyst group');
+            ELSIF NOT has_database_privilege(analyst_group, current_database(), 'CONNECT')
+                  OR NOT pg_has_role(all_tenants_group, analyst_group, 'MEMBER') THEN
+                missing := array_append(missing, 'analyst grants');
+            END IF;
             EXIT WHEN cardinality(missing) = 0 OR attempt = 2;
             -- Something to change: take the lock, then look again (another session may have done it).
             PERFORM pg_advisory_xact_lock(hashtext('retkee.provisioning'));
         END LOOP;
         IF 'role' = ANY(missing) THEN
             EXECUTE format('CREATE ROLE %I NOLOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOBYPASSRLS', owner_role);
+        END IF;
+        IF 'analyst group' = ANY(missing) THEN
+            EXECUTE format('CREATE ROLE %I NOLOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOBYPASSRLS', analyst_group);
+        END IF;
+        IF missing && ARRAY['analyst group', 'analyst grants'] THEN
+            EXECUTE format('GRANT CONNECT ON DATABASE %I TO %I', current_database(), analyst_group);
+            EXECUTE format('GRANT %I TO %I', analyst_group, all_tenants_group);
         END IF;
         IF missing && ARRAY['CONNECT', 'TEMPORARY'] THEN
             EXECUTE format('GRANT CONNECT, TEMPORARY ON DATABASE %I TO %I', current_database(), owner_role);
@@ -210,17 +246,21 @@ _PROVISIONING_SQL = [
     """,  # noqa: S608 - module constants only; the tenant id is checked by the function itself
     "REVOKE ALL ON FUNCTION provisioning.ensure_tenant_owner(text) FROM PUBLIC",
     f"GRANT EXECUTE ON FUNCTION provisioning.ensure_tenant_owner(text) TO {PIPELINE_ROLE}",
-    """
+    f"""
     CREATE OR REPLACE FUNCTION provisioning.drop_tenant_owner(tenant_id text) RETURNS boolean
     LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
     DECLARE
         owner_role text;
+        analyst_group text;
+        login text;
+        dropped boolean := false;
     BEGIN
-        IF tenant_id IS NULL OR tenant_id !~ '^t[0-9a-f]{12}$' THEN
+        IF tenant_id IS NULL OR tenant_id !~ '^t[0-9a-f]{{12}}$' THEN
             RAISE EXCEPTION 'not a tenant id: %', tenant_id USING ERRCODE = 'invalid_parameter_value';
         END IF;
         owner_role := tenant_id || '_owner';
-        IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = owner_role) THEN
+        analyst_group := tenant_id || '{ANALYST_GROUP_SUFFIX}';
+        IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname IN (owner_role, analyst_group)) THEN
             RETURN false;
         END IF;
         IF to_regclass('control.tenants') IS NOT NULL AND EXISTS (
@@ -230,16 +270,109 @@ _PROVISIONING_SQL = [
                 USING ERRCODE = 'object_in_use';
         END IF;
         PERFORM pg_advisory_xact_lock(hashtext('retkee.provisioning'));
+        -- Analyst logins still in the tenant's group (erasure revoked their leases in OpenBao first; this is
+        -- for one OpenBao could not reach): their sessions ended, the login dropped; then the group.
+        FOR login IN SELECT m.rolname FROM pg_auth_members a JOIN pg_roles m ON m.oid = a.member
+                     WHERE a.roleid = (SELECT oid FROM pg_roles WHERE rolname = analyst_group)
+                       AND starts_with(m.rolname, analyst_group || '_') LOOP
+            PERFORM pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = login;
+            EXECUTE format('DROP ROLE %I', login);
+        END LOOP;
+        IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = analyst_group) THEN
+            EXECUTE format('DROP OWNED BY %I', analyst_group);
+            EXECUTE format('DROP ROLE %I', analyst_group);
+            dropped := true;
+        END IF;
         -- What the role still owns in this database (erasure dropped its schemas first) and every privilege
         -- granted to it, the database's included; then the role and its membership grants.
-        EXECUTE format('DROP OWNED BY %I', owner_role);
-        EXECUTE format('DROP ROLE %I', owner_role);
-        RETURN true;
+        IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = owner_role) THEN
+            EXECUTE format('DROP OWNED BY %I', owner_role);
+            EXECUTE format('DROP ROLE %I', owner_role);
+            dropped := true;
+        END IF;
+        RETURN dropped;
     END
     $fn$
-    """,
+    """,  # noqa: S608 - module constants only; the tenant id is checked by the function itself
     "REVOKE ALL ON FUNCTION provisioning.drop_tenant_owner(text) FROM PUBLIC",
     f"GRANT EXECUTE ON FUNCTION provisioning.drop_tenant_owner(text) TO {PIPELINE_ROLE}",
+]
+
+# Analyst logins (docs/security.md, "Analyst logins"): OpenBao's database secrets engine makes and drops them as
+# `analyst_login_issuer`, whose only rights are CONNECT and these three functions. Not CREATEROLE: in PostgreSQL
+# 15 a CREATEROLE role may create, alter or drop any non-superuser role and grant membership in any of them, the
+# pipeline and every `<tenant>_owner` included, so a leaked issuer password would open every tenant's raw data.
+# Through these functions it can only make a login named `<group>_<12 random characters>` in one analyst group
+# (a tenant's, while the tenant is active, or the all-tenants group), expiring within the maximum TTL; move that
+# expiry; and end such a login's sessions and drop it. The functions check every name they are given.
+_LOGIN_NAME = f"^(t[0-9a-f]{{12}}|{ALL_TENANTS_SCOPE}){ANALYST_GROUP_SUFFIX}_[a-z0-9]{{12}}$"
+_LOGIN_CHECK = f"""
+        IF login IS NULL OR login !~ '{_LOGIN_NAME}' THEN
+            RAISE EXCEPTION 'not an analyst login name: %', login USING ERRCODE = 'invalid_parameter_value';
+        END IF;"""
+_UNTIL_CHECK = f"""
+        IF valid_until IS NULL
+           OR valid_until::timestamptz > now() + interval '{LOGIN_MAX_TTL_HOURS} hours 1 minute' THEN
+            RAISE EXCEPTION 'an analyst login expires within {LOGIN_MAX_TTL_HOURS} hours (asked: %)', valid_until
+                USING ERRCODE = 'invalid_parameter_value';
+        END IF;"""
+_ANALYST_LOGIN_SQL = [
+    f"""
+    CREATE OR REPLACE FUNCTION provisioning.issue_analyst_login(login text, password text, valid_until text)
+    RETURNS void LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
+    DECLARE
+        scope text;
+        analyst_group text;
+    BEGIN{_LOGIN_CHECK}{_UNTIL_CHECK}
+        scope := substring(login from '^(t[0-9a-f]{{12}}|{ALL_TENANTS_SCOPE}){ANALYST_GROUP_SUFFIX}_');
+        analyst_group := scope || '{ANALYST_GROUP_SUFFIX}';
+        -- Nested, not one condition: the registry exists only once the pipeline has run, and a statement naming
+        -- a missing table fails when planned, whatever the other operand says.
+        IF scope <> '{ALL_TENANTS_SCOPE}' THEN
+            IF to_regclass('control.tenants') IS NULL THEN
+                RAISE EXCEPTION 'no tenant registry yet' USING ERRCODE = 'object_not_in_prerequisite_state';
+            END IF;
+            IF NOT EXISTS (SELECT 1 FROM control.tenants t WHERE t.tenant_id = scope AND t.status = 'active') THEN
+                RAISE EXCEPTION 'tenant % is not active; it gets no analyst login', scope
+                    USING ERRCODE = 'object_not_in_prerequisite_state';
+            END IF;
+        END IF;
+        IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = analyst_group) THEN
+            RAISE EXCEPTION 'no analyst group % yet (the tenant''s marts were never built)', analyst_group
+                USING ERRCODE = 'undefined_object';
+        END IF;
+        EXECUTE format('CREATE ROLE %I WITH LOGIN INHERIT NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION'
+                       ' NOBYPASSRLS PASSWORD %L VALID UNTIL %L IN ROLE %I', login, password, valid_until,
+                       analyst_group);
+    END
+    $fn$
+    """,  # noqa: S608 - module constants only; the function checks its arguments
+    f"""
+    CREATE OR REPLACE FUNCTION provisioning.renew_analyst_login(login text, valid_until text)
+    RETURNS void LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
+    BEGIN{_LOGIN_CHECK}{_UNTIL_CHECK}
+        IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = login) THEN
+            EXECUTE format('ALTER ROLE %I VALID UNTIL %L', login, valid_until);
+        END IF;
+    END
+    $fn$
+    """,  # noqa: S608
+    f"""
+    CREATE OR REPLACE FUNCTION provisioning.revoke_analyst_login(login text)
+    RETURNS void LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
+    BEGIN{_LOGIN_CHECK}
+        -- Its open sessions end with it: an expired or revoked login must not keep reading.
+        PERFORM pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = login;
+        EXECUTE format('DROP ROLE IF EXISTS %I', login);
+    END
+    $fn$
+    """,  # noqa: S608
+    *(statement for function in ("issue_analyst_login(text, text, text)", "renew_analyst_login(text, text)",
+                                 "revoke_analyst_login(text)") for statement in (
+        f"REVOKE ALL ON FUNCTION provisioning.{function} FROM PUBLIC",
+        f"GRANT EXECUTE ON FUNCTION provisioning.{function} TO {ANALYST_LOGIN_ISSUER_ROLE}",
+    )),
+    f"GRANT USAGE ON SCHEMA provisioning TO {ANALYST_LOGIN_ISSUER_ROLE}",
 ]
 
 _HBA = """\
@@ -411,23 +544,45 @@ class PostgresCluster:
             # dbt's unit tests and incremental builds use session-private temporary tables.
             conn.execute(sql.SQL("GRANT TEMPORARY ON DATABASE {} TO {}").format(
                 sql.Identifier(WAREHOUSE_DB), sql.Identifier(PIPELINE_ROLE)))
-            # Compliance reads the audit trail; analysts read marts (schema grants come with each tenant).
-            for role in (COMPLIANCE_ROLE, ANALYST_ROLE):
+            # Compliance reads the audit trail; analysts read marts (schema grants come with each tenant's group);
+            # OpenBao connects as the issuer to make and drop analyst logins.
+            for role in (COMPLIANCE_ROLE, ALL_TENANTS_ANALYST_GROUP, ANALYST_LOGIN_ISSUER_ROLE):
                 conn.execute(sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(
                     sql.Identifier(WAREHOUSE_DB), sql.Identifier(role)))
+        self._drop_legacy_analyst_role()
         with self.connect(WAREHOUSE_DB) as conn:
             conn.execute("REVOKE CREATE ON SCHEMA public FROM PUBLIC")
             # Serialised with the pipeline's own first-use DDL (same lock as warehouse/control.py uses).
             with conn.transaction():
                 conn.execute("SELECT pg_advisory_xact_lock(hashtext('retkee.audit.ddl'))")
-                for statement in (*_AUDIT_SQL, *_PROVISIONING_SQL, *_ERASURE_RESIDUE_SQL):
+                for statement in (*_AUDIT_SQL, *_PROVISIONING_SQL, *_ERASURE_RESIDUE_SQL, *_ANALYST_LOGIN_SQL):
                     conn.execute(statement)
+
+    def _drop_legacy_analyst_role(self) -> None:
+        """A warehouse made before per-tenant analyst groups had one `analyst` group reading every tenant's marts:
+        its privileges (and its members' membership) go with it."""
+        with self.connect() as conn:
+            if not conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [LEGACY_ANALYST_ROLE]).fetchone():
+                return
+        for database in (WAREHOUSE_DB, DAGSTER_DB, "postgres"):
+            with self.connect(database) as conn:
+                conn.execute(sql.SQL("DROP OWNED BY {}").format(sql.Identifier(LEGACY_ANALYST_ROLE)))
+        with self.connect() as conn:
+            conn.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(LEGACY_ANALYST_ROLE)))
 
     def set_role_password(self, role: str, password: str) -> None:
         # Sent as a literal (utility statements take no bind parameters); log_statement is off.
         with self.connect() as conn:
             conn.execute(
                 sql.SQL("ALTER ROLE {} PASSWORD {}").format(sql.Identifier(role), sql.Literal(password)))
+
+    def active_tenants(self) -> list[str]:
+        """Ids of the active tenants (for the analyst logins' Vault roles); none before the registry exists."""
+        with self.connect(WAREHOUSE_DB) as conn:
+            if conn.execute("SELECT to_regclass('control.tenants')").fetchone()[0] is None:
+                return []
+            return [row[0] for row in conn.execute(
+                "SELECT tenant_id FROM control.tenants WHERE status = 'active' ORDER BY 1").fetchall()]
 
     def ensure_dagster_password(self) -> None:
         """Dagster's own storage credentials live in `.data/secrets/dagster-pg.json` (see settings.py)."""

@@ -2,7 +2,8 @@
 
 Order of `up`: PKI -> OpenBao (unseal, layout, AppRoles) -> the warehouse's encrypted disk (its password comes
 from OpenBao, so OpenBao is first) -> PostgreSQL (databases, roles) -> secrets that bridge the two (pipeline DB
-password, LWA app) -> SP-API sandbox -> `.data/local.env`. `down` stops PostgreSQL before unmounting its disk.
+password, analyst logins' issuer, LWA app) -> SP-API sandbox -> `.data/local.env`. `down` stops PostgreSQL
+before unmounting its disk.
 Every step is idempotent, so `up` on a running stack only checks it. Usable from pytest fixtures with a
 temporary `StackConfig`.
 """
@@ -21,7 +22,15 @@ from local_stack.config import StackConfig
 from local_stack.errors import StackError
 from local_stack.osuser import pg_user_owning, require_traversable, resolve_pg_user
 from local_stack.pki import ensure_pki
-from local_stack.postgres import COMPLIANCE_ROLE, PIPELINE_ROLE, PostgresCluster, ensure_installed, find_bindir
+from local_stack.postgres import (
+    ANALYST_LOGIN_ISSUER_ROLE,
+    COMPLIANCE_ROLE,
+    PIPELINE_ROLE,
+    WAREHOUSE_DB,
+    PostgresCluster,
+    ensure_installed,
+    find_bindir,
+)
 from local_stack.secret_files import random_password
 from local_stack.settings import write_local_env
 from local_stack.vault import OpenBaoServer, approle_login
@@ -60,6 +69,7 @@ class Stack:
             postgres.bootstrap()
             postgres.ensure_dagster_password()
             self._sync_db_passwords(postgres)
+            self._configure_analyst_logins(postgres)
             self._store_lwa_app()
             if self.config.with_sandbox:
                 sandbox.start(self.config)
@@ -177,6 +187,16 @@ class Stack:
                 stored = {"username": role, "password": random_password()}
                 self.vault.write_kv(path, stored)
             postgres.set_role_password(role, stored["password"])
+
+    def _configure_analyst_logins(self, postgres: PostgresCluster) -> None:
+        """OpenBao issues analysts' logins as the issuer role: its first password is made here, set, handed to
+        OpenBao and rotated there at once (vault.py); it is never written to disk."""
+        password = None
+        if not self.vault.analyst_logins_configured():
+            password = random_password()
+            postgres.set_role_password(ANALYST_LOGIN_ISSUER_ROLE, password)
+        self.vault.configure_analyst_logins("localhost", self.config.pg_port, WAREHOUSE_DB, password,
+                                            postgres.active_tenants())
 
     def _store_lwa_app(self) -> None:
         creds = sandbox.ensure_app_credentials(self.config)

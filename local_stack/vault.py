@@ -23,13 +23,22 @@ from local_stack.secret_files import read_json, write_private_json
 from local_stack.vault_layout import (
     APPROLE_MOUNT,
     APPROLE_SETTINGS,
+    DB_LOGINS_MOUNT,
     DUTIES,
+    DUTY_APPROLE_SETTINGS,
     KV_MOUNT,
     POLICIES,
     SIGNING_KEY_SETTINGS,
     TRANSIT_MOUNT,
 )
 from orchestration.secrets.vault import CERTIFICATE_SIGNING_KEY
+from orchestration.serve.analyst_logins import (
+    ALL_TENANTS_VAULT_ROLE,
+    CONNECTION,
+    connection_settings,
+    role_settings,
+    vault_role,
+)
 
 PROCESS_NAME = "vault"
 
@@ -220,10 +229,45 @@ ui            = false
         for duty in DUTIES:
             root.sys.create_or_update_policy(name=duty, policy=POLICIES[duty])
             root.auth.approle.create_or_update_approle(
-                duty, token_policies=[duty], mount_point=APPROLE_MOUNT, **APPROLE_SETTINGS)
+                duty, token_policies=[duty], mount_point=APPROLE_MOUNT,
+                **{**APPROLE_SETTINGS, **DUTY_APPROLE_SETTINGS.get(duty, {})})
             self._ensure_approle_file(root, duty)
         self._ensure_signing_key(root)
         self._wait_kv_writable(root)
+
+    def configure_analyst_logins(self, pg_host: str, pg_port: int, dbname: str, issuer_password: str | None,
+                                 active_tenants: list[str]) -> bool:
+        """The database secrets engine that issues analysts' logins (orchestration/serve/analyst_logins.py).
+
+        Its connection to the warehouse is configured once, with `issuer_password` (the caller has just set it on
+        the issuer role), and then rotated by OpenBao (rotate-root), so no copy of it is kept anywhere, on disk or
+        in the stack's memory; a later `up` finds the connection and leaves it alone (the caller passes None and
+        sets no password). The all-tenants role is (re)written each time, and the role of every active tenant
+        (tenants onboarded before analyst logins existed get theirs here). Returns whether it configured the
+        connection now."""
+        root = self.root_client()
+        if f"{DB_LOGINS_MOUNT}/" not in root.sys.list_mounted_secrets_engines()["data"]:
+            root.sys.enable_secrets_engine("database", path=DB_LOGINS_MOUNT)
+        configured = False
+        if not self.analyst_logins_configured():
+            if issuer_password is None:
+                raise StackError("the analyst logins' connection is not configured and no issuer password was given")
+            root.write(f"{DB_LOGINS_MOUNT}/config/{CONNECTION}", password=issuer_password,
+                       **connection_settings(pg_host, pg_port, dbname, str(self.config.ca_file)))
+            root.write(f"{DB_LOGINS_MOUNT}/rotate-root/{CONNECTION}")
+            configured = True
+        for role in (ALL_TENANTS_VAULT_ROLE, *(vault_role(tenant) for tenant in active_tenants)):
+            root.write(f"{DB_LOGINS_MOUNT}/roles/{role}", **role_settings())
+        return configured
+
+    def analyst_logins_configured(self) -> bool:
+        root = self.root_client()
+        if f"{DB_LOGINS_MOUNT}/" not in root.sys.list_mounted_secrets_engines()["data"]:
+            return False
+        try:
+            return root.read(f"{DB_LOGINS_MOUNT}/config/{CONNECTION}") is not None
+        except hvac.exceptions.InvalidPath:
+            return False
 
     def _ensure_signing_key(self, root: hvac.Client) -> None:
         """The Ed25519 key erasure certificates are signed with; created once and kept (never rotated away or

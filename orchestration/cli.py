@@ -17,12 +17,12 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from orchestration.defs.resources import open_session
 from orchestration.extract.errors import ExtractionError
+from orchestration.secrets.errors import VaultError
 from orchestration.secrets.redaction import Secret, install_log_redaction
-from orchestration.secrets.vault import Vault, VaultError
 from orchestration.settings import Settings, SettingsError, load_settings_file, require_dagster_storage
 from orchestration.tenants.registry import TenantError
+from orchestration.transform.manifest import ManifestNotBuilt
 from orchestration.warehouse.schemas import check_tenant_id
 
 app = typer.Typer(help="Retkee Seller Analytics: tenants, refreshes and summaries.", no_args_is_help=True)
@@ -38,14 +38,28 @@ fx_app = typer.Typer(help="Exchange rates (ECB euro reference rates) for convert
 app.add_typer(fx_app, name="fx")
 erasure_app = typer.Typer(help="Erasure certificates: proof that erased tenants are gone.", no_args_is_help=True)
 app.add_typer(erasure_app, name="erasure")
+analysts_app = typer.Typer(help="Analysts' warehouse logins: read-only, one tenant's marts (or all), expiring.",
+                           no_args_is_help=True)
+app.add_typer(analysts_app, name="analysts")
 console = Console()
 errors = Console(stderr=True)
+
+
+# Start-up: `retkee --help` must answer at once, so what only some commands need (the Vault client, Dagster,
+# dbt, great-expectations) is imported by the command that needs it, never here.
+def open_session(settings: Settings | None = None):
+    """orchestration/session.py's session (Vault, warehouse, landing zone), imported when a command opens it."""
+    from orchestration.session import open_session as open_platform_session
+
+    return open_platform_session(settings)
 
 class WarehouseUnreachable(RuntimeError):
     """The warehouse refused or dropped the connection."""
 
 
-KNOWN_ERRORS = (TenantError, VaultError, SettingsError, ExtractionError, ValueError, psycopg.OperationalError)
+# OSError: a path the user gave that cannot be read or written (missing, too long, a directory) is bad input too.
+KNOWN_ERRORS = (TenantError, VaultError, SettingsError, ExtractionError, ValueError, OSError,
+                psycopg.OperationalError, ManifestNotBuilt)
 
 
 # An error is one line a person can read: what the user typed may be anything (markup, control characters,
@@ -76,6 +90,7 @@ def tenants_add(
     marketplace: list[str] = typer.Option(..., help="Marketplace id; repeat for several"),
 ) -> None:
     """Onboard a seller: the refresh token is read from standard input (never from arguments)."""
+    from orchestration.secrets.vault import Vault
     from orchestration.tenants.onboarding import onboard_seller
 
     token = sys.stdin.readline().strip()
@@ -220,9 +235,10 @@ def refresh_command(
     marts: bool = typer.Option(True, help="Build each tenant's marts after its extraction"),
 ) -> None:
     """Extract every dataset for each active tenant and day, then build each tenant's marts."""
-    from orchestration.refresh import day_range, refresh
-
     try:
+        # Loading the code location needs the dbt manifest (`make manifest`): a checkout without it is told so.
+        from orchestration.refresh import day_range, refresh
+
         require_dagster_storage()
         last = date.fromisoformat(end) if end else (datetime.now(UTC) - timedelta(days=1)).date()
         with open_session() as session:
@@ -367,21 +383,26 @@ def _pnl_table(pnl: list[tuple[str, object]], every_line: bool = False) -> Table
 
 @costs_app.command("import")
 def costs_import(
-    file: typer.FileText = typer.Argument(..., help="CSV with columns sku, unit_cost, currency, valid_from"),
+    file: str = typer.Argument(..., help="CSV with columns sku, unit_cost, currency, valid_from ('-': stdin)"),
     tenant: str = typer.Option(..., help="The tenant the costs belong to"),
 ) -> None:
-    """Import unit costs: every row is checked first; a file with any bad row imports nothing."""
+    """Import unit costs: the file is read row by row within limits (docs/operations.md); a file with any bad row
+    imports nothing."""
     from orchestration.costs.store import import_unit_costs
-    from orchestration.costs.validate import parse_unit_costs
+    from orchestration.costs.validate import check_unit_costs
+    from orchestration.csv_input import CsvLimits, csv_records, open_csv_file
 
     try:
-        rows = parse_unit_costs(file.read())
-        with open_session() as session:
+        check_tenant_id(tenant)
+        limits = CsvLimits.from_env()
+        with open_csv_file(file, limits) as source, open_session() as session:
             found = session.registry.get(tenant)
             if found.status != "active":
                 raise TenantError(f"tenant {found.tenant_id} is {found.status}; its costs are not imported")
             session.conn.commit()  # the import runs in the tenant's scope, which starts outside a transaction
-            result = import_unit_costs(session.conn, found.tenant_id, rows, source_name=getattr(file, "name", None))
+            rows = check_unit_costs(csv_records(source, limits))
+            result = import_unit_costs(session.conn, found.tenant_id, rows,
+                                       source_name="<stdin>" if file == "-" else file)
     except KNOWN_ERRORS as exc:
         _fail(exc)
     # One line on 80 columns; every imported row keeps the import id (_import_id). Marts use the costs from
@@ -394,16 +415,16 @@ def costs_import(
 def fx_import(
     file: str = typer.Argument(..., help="CSV in the ECB's eurofxref-hist.csv layout: Date,USD,JPY,..."),
 ) -> None:
-    """Import euro reference rates: every row is checked first; a file with any bad row imports nothing."""
-    from orchestration.fx.parse import parse_ecb_rates
+    """Import euro reference rates: the file is read within the same limits as unit costs; a file with any bad
+    row imports nothing."""
+    from orchestration.csv_input import CsvLimits, csv_records, open_csv_file
+    from orchestration.fx.parse import check_ecb_rates
     from orchestration.fx.store import import_fx_rates
 
     try:
-        try:
-            text = Path(file).read_text(encoding="utf-8")
-        except OSError as exc:  # missing, a directory, unreadable: said in one line, like every other refusal
-            raise ValueError(f"cannot read the rate file: {exc.strerror or exc}") from None
-        rates = parse_ecb_rates(text)
+        limits = CsvLimits.from_env()
+        with open_csv_file(file, limits) as source:
+            rates = check_ecb_rates(csv_records(source, limits))
         with open_session() as session:
             result = import_fx_rates(session.conn, rates, source_name=file)
     except KNOWN_ERRORS as exc:
@@ -428,8 +449,9 @@ def _sync_access_log() -> None:
 def compliance_report_command(
     output: str | None = typer.Option(None, help="HTML file (default .data/reports/compliance-report.html)"),
 ) -> None:
-    """Write the HTML compliance report: inventory, retention caps, tenant lifecycle, erasure, keys, grants, last
-    audit; print each tenant dataset's oldest day held against its cap (past its cap in red)."""
+    """Write the HTML compliance report: the privacy promises judged from the live system, inventory, retention
+    caps, tenant lifecycle, erasure requests and certificates, keys, grants, last audit; print whether each promise
+    holds, and each tenant dataset's oldest day held against its cap (past its cap in red)."""
 
     from orchestration.compliance.report import default_report_path, write_report
     from orchestration.compliance.session import compliance_session
@@ -441,9 +463,15 @@ def compliance_report_command(
             report = write_report(session, path)
     except KNOWN_ERRORS as exc:
         _fail(exc)
+    from orchestration.compliance.promises import promises
+
     tenants = sum(len(t) for t in report.tenants_by_state.values())
     console.print(f"compliance report written to {path} ({tenants} tenants, {len(report.keys)} tenant keys)",
                   markup=False)
+    for promise in promises(report):
+        why = f" ({'; '.join(promise.problems)})" if promise.problems else ""
+        console.print(f"promise {promise.number} {'holds' if promise.holds else 'FAILS'}: {promise.promise}{why}",
+                      markup=False, soft_wrap=True, style=None if promise.holds else "bold red")
     _print_retention_caps(report)
 
 
@@ -532,23 +560,33 @@ def tenants_erase(
     tenant_id: str,
     yes: bool = typer.Option(False, "--yes", help="Confirm: erasure is final and cannot be undone"),
     requested_by: str = typer.Option("seller", help="Who asked: seller or operator"),
+    request_id: str | None = typer.Option(None, help="The data subject's request id (e.g. DSR-2026-0042), kept "
+                                          "with the request and shown in the certificate and compliance report"),
 ) -> None:
     """Erase a tenant now (the seller asked for deletion): terminate it, run the erasure, print its certificate."""
     from dagster import DagsterInstance
 
-    from orchestration.defs.retention import run_erasure_now
-    from orchestration.retain.certificate import read_certificate, record_request
+    from orchestration.retain.certificate import check_request_id, read_certificate, record_request
 
     if not yes:
         _fail(TenantError("erasure destroys the tenant's data and key for good; add --yes to confirm"))
     try:
+        from orchestration.erasure_now import run_erasure_now  # needs the dbt manifest: told in one line if absent
+
+        if request_id is not None:
+            check_request_id(request_id)  # before anything changes
         require_dagster_storage()  # before anything is recorded: the erasure runs through Dagster
         with open_session() as session:
             tenant = session.registry.get(tenant_id)
             if tenant.status == "active":
                 session.registry.set_status(tenant_id, "terminated", "seller asked for deletion")
             if tenant.status != "erased":
-                record_request(session.conn, tenant_id, requested_by)
+                recorded = record_request(session.conn, tenant_id, requested_by, request_id)
+                if recorded.request_id != request_id:
+                    errors.print(f"note: tenant {tenant_id}'s erasure was requested at "
+                                 f"{recorded.requested_at.isoformat(timespec='seconds')} with request id "
+                                 f"{recorded.request_id or '(none)'}; that request is the one recorded",
+                                 markup=False, soft_wrap=True)
         with DagsterInstance.get() as instance:
             ok, failure = run_erasure_now(tenant_id, instance)
         if not ok:
@@ -557,7 +595,9 @@ def tenants_erase(
             certificate = read_certificate(session.conn, tenant_id)
     except KNOWN_ERRORS as exc:
         _fail(exc)
-    console.print(f"tenant {tenant_id} erased by run {certificate.run_id}; verified: {certificate.verified}")
+    request = f" (request {certificate.request_id})" if certificate.request_id else ""
+    console.print(f"tenant {tenant_id} erased by run {certificate.run_id}{request}; verified: {certificate.verified}",
+                  markup=False, soft_wrap=True)
 
 
 @erasure_app.command("certificates")
@@ -581,11 +621,12 @@ def erasure_certificates(
         for c in certificates:
             print(json.dumps(c.summary(), default=str))
         return
-    table = Table("tenant", "trigger", "requested", "finished", "schemas", "tables", "landing", "key versions",
-                  "verified", "run")
+    table = Table("tenant", "trigger", "request id", "requested", "finished", "schemas", "tables", "landing",
+                  "key versions", "verified", "run")
     for c in certificates:
         d = c.destroyed
-        table.add_row(c.tenant_id, c.trigger, c.requested_at.isoformat(timespec="seconds") if c.requested_at else "-",
+        table.add_row(c.tenant_id, c.trigger, escape(c.request_id or "-"),
+                      c.requested_at.isoformat(timespec="seconds") if c.requested_at else "-",
                       c.finished_at.isoformat(timespec="seconds"), str(len(d["schemas"])), str(d["tables"]),
                       str(d["landing_objects"]), ",".join(str(v) for v in d["transit_key"]["versions"]) or "-",
                       "yes" if c.verified else "NO", c.run_id[:8])
@@ -629,6 +670,79 @@ def erasure_verify(tenant_id: str) -> None:
     console.print(f"certificate of tenant {tenant_id}: {verdict}", markup=False)
     if not check.valid:
         raise typer.Exit(code=1)
+
+
+def _issue_analyst_login(tenant_id: str | None, all_tenants: bool, ttl: str):
+    """A login for one active tenant's marts (or every tenant's, for staff), and the settings it is for."""
+    from orchestration.secrets.vault import Vault
+    from orchestration.serve.analyst_logins import ISSUER_DUTY, issue_login, parse_ttl
+
+    if (tenant_id is None) == (not all_tenants):
+        raise TenantError("name one tenant, or --all-tenants for internal staff (not both)")
+    lifetime = parse_ttl(ttl)
+    if tenant_id is not None:
+        check_tenant_id(tenant_id)
+        with open_session() as session:
+            tenant = session.registry.get(tenant_id)
+        if tenant.status == "erased":
+            raise TenantError(f"tenant {tenant_id} is erased: its marts and analyst logins are gone")
+        if tenant.status != "active":
+            raise TenantError(f"tenant {tenant_id} is {tenant.status}: analysts get no new login (erasure follows)")
+    settings = Settings.from_env()
+    login = issue_login(Vault(settings.for_duty(ISSUER_DUTY)), tenant_id, lifetime)
+    return login, settings
+
+
+def _login_target(settings: Settings) -> dict:
+    return {"host": settings.pg_host, "port": settings.pg_port, "dbname": settings.pg_database,
+            "ca_file": str(Path(settings.ca_file).resolve())}
+
+
+def _print_expiry(login, tenant_id: str | None) -> None:
+    scope = f"tenant {tenant_id}'s marts" if tenant_id else "every tenant's marts"
+    errors.print(f"login {login.username} reads {scope}; it expires at "
+                 f"{login.expires_at.isoformat(timespec='seconds')} (then PostgreSQL refuses it and OpenBao drops it)",
+                 markup=False, highlight=False, soft_wrap=True)
+
+
+@analysts_app.command("grant")
+def analysts_grant(
+    tenant_id: str | None = typer.Argument(None, help="The tenant whose marts the login reads"),
+    all_tenants: bool = typer.Option(False, "--all-tenants", help="A login reading every tenant's marts (staff)"),
+    ttl: str = typer.Option("8h", help="How long the login lives: 8h, 90m, 30s (at most 24h)"),
+) -> None:
+    """Issue a read-only login and print its libpq connection string (stdout; the expiry goes to stderr), e.g.
+    psql "$(retkee analysts grant T)". Nothing is written to disk."""
+    try:
+        login, settings = _issue_analyst_login(tenant_id, all_tenants, ttl)
+    except KNOWN_ERRORS as exc:
+        _fail(exc)
+    print(login.conninfo(**_login_target(settings)), flush=True)
+    _print_expiry(login, tenant_id)
+
+
+@analysts_app.command("connect")
+def analysts_connect(
+    tenant_id: str | None = typer.Argument(None, help="The tenant whose marts the login reads"),
+    all_tenants: bool = typer.Option(False, "--all-tenants", help="A login reading every tenant's marts (staff)"),
+    ttl: str = typer.Option("8h", help="How long the login lives: 8h, 90m, 30s (at most 24h)"),
+) -> None:
+    """Issue a read-only login and open psql with it; the password reaches psql in its environment only."""
+    import shutil
+
+    psql = shutil.which("psql")
+    if psql is None:
+        _fail(SettingsError("psql is not installed (Debian: apt-get install postgresql-client); "
+                            "`retkee analysts grant` prints a connection string for any other client"))
+    try:
+        login, settings = _issue_analyst_login(tenant_id, all_tenants, ttl)
+    except KNOWN_ERRORS as exc:
+        _fail(exc)
+    _print_expiry(login, tenant_id)
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
+    environment["PGPASSWORD"] = login.password.reveal()
+    # exec, not a child: psql takes over the terminal; the password is in its environment, never in its argv.
+    os.execve(psql, [psql, login.conninfo(**_login_target(settings), with_password=False)], environment)  # noqa: S606
 
 
 @app.callback()

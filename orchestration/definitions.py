@@ -17,7 +17,7 @@ from orchestration.defs.retention import (
     RETENTION_SCHEDULES,
     RETENTION_SENSORS,
 )
-from orchestration.defs.schedules import daily_extraction, daily_job
+from orchestration.defs.schedules import daily_extraction, extraction_job
 from orchestration.secrets.redaction import install_log_redaction
 from orchestration.settings import Settings, environment
 
@@ -25,7 +25,6 @@ install_log_redaction()
 if environment() == "production":
     Settings.from_env()  # refuses development defaults before the code location accepts any run
 
-extraction_job = define_asset_job("extract_reports", selection=REPORT_ASSETS)
 marts_job = define_asset_job("build_marts", selection=[tenant_models])
 compliance_job = define_asset_job(
     "compliance_report", selection=[compliance_report], tags={DB_ROLE_TAG: "compliance", VAULT_DUTY_TAG: "compliance"}
@@ -34,7 +33,7 @@ compliance_job = define_asset_job(
 defs = Definitions(
     assets=[*REPORT_ASSETS, tenant_models, compliance_report, *RETENTION_ASSETS],
     asset_checks=RETENTION_CHECKS,
-    jobs=[extraction_job, daily_job, marts_job, compliance_job, *RETENTION_JOBS],
+    jobs=[extraction_job, marts_job, compliance_job, *RETENTION_JOBS],
     schedules=[daily_extraction, *RETENTION_SCHEDULES],
     sensors=[record_access_log, *RETENTION_SENSORS],
     resources={"platform": Platform(), "dbt": dbt_resource()},

@@ -444,13 +444,6 @@ def ingest_partition(
     return outcomes
 
 
-def ingest_report_partition(*, tenant: Tenant, dataset: Dataset, day: date, **kwargs) -> PartitionOutcome:
-    """One dataset's partition (the extraction's other datasets, if any, are loaded alongside)."""
-    extraction = extraction_of(dataset)
-    outcomes = ingest_partition(tenant=tenant, extraction=extraction, day=day, **kwargs)
-    return outcomes[extraction.datasets.index(dataset)]
-
-
 def replay_partition(
     *, tenant_id: str, dataset: Dataset, partition: str, vault: Vault, landing: LandingZone, conn: psycopg.Connection
 ) -> PartitionOutcome:

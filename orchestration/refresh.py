@@ -25,6 +25,7 @@ from sqlalchemy import event as pool_events
 from sqlalchemy import exc
 from sqlalchemy.pool import QueuePool
 
+from orchestration.definitions import defs
 from orchestration.defs.extraction import TENANT_STOPPED
 from orchestration.defs.partitions import TENANTS
 from orchestration.defs.schedules import SNAPSHOT_KEYS
@@ -90,8 +91,6 @@ def refresh(
 ) -> RefreshReport:
     """`event_log`: a file that gets every Dagster event and log line of these runs, one line each (the console
     then shows only progress; the same events are in the Dagster UI)."""
-    from orchestration.definitions import defs
-
     if instance is None:  # the instance DAGSTER_HOME names, closed (its pool with it) when the refresh ends
         with DagsterInstance.get() as owned:
             return refresh(tenant_ids, days, instance=owned, progress=progress, snapshots=snapshots, marts=marts,

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-DUTIES = ("pipeline", "onboarding", "erasure", "compliance", "rotation")
+DUTIES = ("pipeline", "onboarding", "erasure", "key-release", "compliance", "rotation", "analyst-issuer")
 ENVIRONMENTS = ("local", "ci", "production")
 # Passwords that ship as defaults somewhere (Postgres images, tutorials, our own early drafts).
 DEFAULT_PASSWORDS = frozenset({"postgres", "password", "dagster", "retkee", "changeme", "admin", "secret", "root"})
@@ -175,11 +175,30 @@ def environment(environ: Mapping[str, str] | None = None) -> str:
     return value
 
 
+# Whom a seller or an auditor writes to about their data (deletion requests included): the privacy policy's
+# Data Protection Officer. The repository holds no policy text naming one, so the default is a placeholder that
+# the compliance report and docs/privacy.md mark as such until the operator sets the real address.
+DPO_CONTACT_VARIABLE = "RETKEE_DPO_CONTACT"
+PLACEHOLDER_DPO_CONTACT = "privacy@retkee.example"
+
+
+def dpo_contact(environ: Mapping[str, str] | None = None) -> tuple[str, bool]:
+    """The Data Protection Officer's contact, and whether it is still the placeholder."""
+    value = ((os.environ if environ is None else environ).get(DPO_CONTACT_VARIABLE) or "").strip()
+    return (value, False) if value else (PLACEHOLDER_DPO_CONTACT, True)
+
+
 # The operator's attestation that the warehouse's storage is encrypted at rest (docs/security.md, "Encryption at
 # rest"): how, e.g. `rds-kms`, `ebs-kms`, `gocryptfs`. The pipeline cannot see the database's disks, so
 # production refuses to start until someone who can has said so; the local stack checks its own mount.
 ENCRYPTED_AT_REST_VARIABLE = "RETKEE_WAREHOUSE_ENCRYPTED_AT_REST"
 _NOT_AN_ATTESTATION = frozenset({"", "0", "no", "false", "off", "none", "plain"})
+
+
+def encrypted_at_rest_attestation(environ: Mapping[str, str] | None = None) -> str | None:
+    """How the operator says the warehouse is encrypted at rest (`rds-kms`, ...), or None if nobody said so."""
+    value = (os.environ if environ is None else environ).get(ENCRYPTED_AT_REST_VARIABLE, "").strip()
+    return None if value.lower() in _NOT_AN_ATTESTATION else value
 
 
 def refuse_dev_defaults(settings: Settings, environ: Mapping[str, str] | None = None) -> None:
@@ -192,7 +211,7 @@ def refuse_dev_defaults(settings: Settings, environ: Mapping[str, str] | None = 
     """
     environ = os.environ if environ is None else environ
     problems: list[str] = []
-    if environ.get(ENCRYPTED_AT_REST_VARIABLE, "").strip().lower() in _NOT_AN_ATTESTATION:
+    if encrypted_at_rest_attestation(environ) is None:
         problems.append(f"{ENCRYPTED_AT_REST_VARIABLE} does not say how the warehouse is encrypted at rest (e.g. "
                         "rds-kms, ebs-kms): production never runs on an unencrypted data directory")
     for name, path in (("RETKEE_CA_FILE", settings.ca_file), ("RETKEE_VAULT_APPROLE_FILE", settings.vault_approle_file),

@@ -15,6 +15,8 @@ from datetime import UTC, datetime
 
 import psycopg
 
+from orchestration.compliance.labels import asset_labels
+from orchestration.transform.manifest import read_manifest
 from orchestration.warehouse.schemas import TENANT_ID_PATTERN
 
 # A job says which database role and Vault duty it runs under with these run tags; untagged jobs are the
@@ -79,16 +81,10 @@ def entry_for(instance, record, classify: Callable[[str], str | None]) -> Access
 
 
 def asset_classifications() -> dict[str, str]:
-    """Asset key (as the UI writes it) -> data classification, from the code location's own metadata."""
-    from orchestration.definitions import defs
-
-    graph = defs.resolve_asset_graph()
-    found = {}
-    for key in graph.get_all_asset_keys():
-        classification = graph.get(key).metadata.get("data_classification")
-        if classification:
-            found[key.to_user_string()] = str(classification)
-    return found
+    """Asset key (as the UI writes it) -> data classification, from the catalogue the asset specs are built
+    from (compliance/labels.py): logging a run does not load the code location."""
+    labels = asset_labels(read_manifest())
+    return {key: label["data_classification"] for key, label in labels.items() if label["data_classification"]}
 
 
 def record_entries(conn: psycopg.Connection, entries: Iterable[AccessEntry]) -> int:

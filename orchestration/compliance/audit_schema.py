@@ -125,6 +125,26 @@ end
 $fn$
 """
 
+# The compliance officer must see that every connection to the warehouse is TLS 1.2 or later, and where its files
+# are (the report checks that file system), without the privileges that would show other sessions' queries: this
+# administrator's function returns settings and counts only. EXECUTE is granted to compliance.
+CONNECTION_SECURITY_DDL = """
+create or replace function audit.connection_security()
+returns table (ssl text, ssl_min_protocol_version text, data_directory text, tcp_connections bigint,
+               tcp_without_tls bigint, below_tls12 bigint, socket_connections bigint, tls_versions text[])
+language sql security definer set search_path = pg_catalog, pg_temp as $fn$
+    select current_setting('ssl'), current_setting('ssl_min_protocol_version'), current_setting('data_directory'),
+           count(*) filter (where a.client_addr is not null),
+           count(*) filter (where a.client_addr is not null and not coalesce(s.ssl, false)),
+           count(*) filter (where s.ssl and s.version not in ('TLSv1.2', 'TLSv1.3')),
+           count(*) filter (where a.client_addr is null),
+           coalesce(array_agg(distinct s.version order by s.version) filter (where s.ssl), '{}')
+    from pg_stat_activity a left join pg_stat_ssl s on s.pid = a.pid
+    where a.backend_type = 'client backend'
+$fn$
+"""
+COMPLIANCE_FUNCTIONS = ("audit.oldest_days_held()", "audit.connection_security()")
+
 # An age-based removal under way (orchestration/retain/age.py): its plan, recorded before anything is removed, so a
 # re-run after a crash records what the first attempt found. Written only through the functions below.
 RETENTION_PROGRESS_TABLE = "retention_progress"
@@ -205,4 +225,5 @@ AUDIT_LOG_TABLES = (ACCESS_LOG_TABLE, RETENTION_REMOVALS_TABLE, RETENTION_PROGRE
 # of the prune function for the pipeline, of oldest_days_held for compliance, SELECT for compliance with the
 # rest of the schema).
 RETENTION_AUDIT_DDL = (RETENTION_REMOVALS_DDL, RETENTION_REMOVALS_INDEX_DDL, RETENTION_PROGRESS_DDL,
-                       prune_audit_logs_ddl(LOG_MIN_RETENTION_MONTHS), OLDEST_DAYS_HELD_DDL, *APPEND_FUNCTIONS_DDL)
+                       prune_audit_logs_ddl(LOG_MIN_RETENTION_MONTHS), OLDEST_DAYS_HELD_DDL, CONNECTION_SECURITY_DDL,
+                       *APPEND_FUNCTIONS_DDL)

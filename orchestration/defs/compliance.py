@@ -3,26 +3,25 @@
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
 
 from orchestration.compliance.access_log import sync_access_log
-from orchestration.compliance.classification import OWNER, compliance_tags
+from orchestration.compliance.classification import compliance_tags
+from orchestration.compliance.labels import PLATFORM_ASSETS
+from orchestration.compliance.promises import promises
 from orchestration.compliance.report import default_report_path, write_report
 from orchestration.compliance.session import compliance_session
 from orchestration.defs.resources import open_session
+
+REPORT_LABELS = PLATFORM_ASSETS["compliance/compliance_report"]
 
 
 @asset(
     key=["compliance", "compliance_report"],
     group_name="compliance",
     kinds={"html"},
-    description="HTML evidence for privacy reviews: inventory per classification, tenant lifecycle, erasure "
-    "certificates and deadlines, key rotation, roles and grants, last vulnerability audit.",
-    tags=compliance_tags("operational"),
-    metadata={
-        "data_classification": "operational",
-        "source_api": "warehouse catalog, audit schema, Vault key metadata (no SP-API call)",
-        "report_type": "none",
-        "retention": "replaced at every materialization; holds no seller data",
-        "owner": OWNER,
-    },
+    description="HTML evidence for privacy reviews: the privacy promises judged from the live system, inventory per "
+    "classification, tenant lifecycle, erasure requests, certificates and deadlines, key rotation, roles and grants, "
+    "last vulnerability audit.",
+    tags=compliance_tags(REPORT_LABELS["data_classification"]),
+    metadata=REPORT_LABELS,
 )
 def compliance_report(context: AssetExecutionContext) -> MaterializeResult:
     with open_session() as session:
@@ -37,5 +36,6 @@ def compliance_report(context: AssetExecutionContext) -> MaterializeResult:
             "awaiting_erasure": len(report.erasure_deadlines),
             "tenant_keys": len(report.keys),
             "vulnerability_audit": str((report.vulnerability_audit or {}).get("outcome", "never run")),
+            "promises_failing": ", ".join(str(p.number) for p in promises(report) if not p.holds) or "none",
         }
     )

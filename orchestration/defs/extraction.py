@@ -26,7 +26,7 @@ from dagster import (
 )
 from psycopg import sql
 
-from orchestration.compliance.classification import RETENTION_RULE
+from orchestration.compliance.labels import dataset_labels
 from orchestration.defs.partitions import TENANT_DAYS
 from orchestration.defs.resources import Platform
 from orchestration.extract.errors import ReportFatal, SellerRevoked
@@ -59,6 +59,7 @@ def asset_key(dataset: Dataset) -> AssetKey:
 
 
 def _spec(extraction: Extraction, dataset: Dataset) -> AssetSpec:
+    labels, tags = dataset_labels(extraction, dataset)
     return AssetSpec(
         key=asset_key(dataset),
         group_name="extraction",
@@ -66,26 +67,14 @@ def _spec(extraction: Extraction, dataset: Dataset) -> AssetSpec:
         description=f"Raw {dataset.name}: {dataset.description}. From {extraction.source_api} "
         f"({dataset.report_type}); allowlisted columns only, one tenant and UTC day per partition, in the "
         "tenant's raw schema.",
-        tags={"retkee/classification": dataset.classification, "retkee/pii": "pii-free"},
+        tags=tags,
         metadata={
-            "source_api": extraction.source_api,
-            "report_type": dataset.report_type,
-            "data_classification": dataset.classification,
+            **labels,
             "backfill_rule": extraction.rule,
-            "retention": RETENTION_RULE,
-            "owner": "data-engineering",
             "columns_kept": MetadataValue.json(dataset.column_names),
             "pii_columns_dropped_in_memory": MetadataValue.json(list(dataset.known_pii)),
         },
     )
-
-
-def _date_column(dataset: Dataset) -> str | None:
-    if dataset.partition_column:
-        return dataset.partition_column
-    if "snapshot_at" in dataset.column_names:
-        return "snapshot_at"
-    return None
 
 
 def partition_query(conn: psycopg.Connection, tenant_id: str, dataset: Dataset, partition: str) -> str:
@@ -219,7 +208,8 @@ def build_extraction_asset(extraction: Extraction):
                 counts = classification.get(dataset.name)
                 yield MaterializeResult(
                     asset_key=asset_key(dataset),
-                    metadata={**outcome.metadata(), "data_classification": dataset.classification, **(counts or {})},
+                    metadata={**outcome.metadata(), "data_classification": str(dataset.classification),
+                              **(counts or {})},
                 )
                 yield quality_check(dataset, day, outcome, session)
                 if _has_line_status(dataset):

@@ -2,15 +2,15 @@
 
 dagster-dbt's `@dbt_assets` declares the assets (every model, with lineage from the raw tables) and the
 asset checks (every dbt data test). The build itself does not start a dbt CLI process per tenant: it runs
-in this process through `TenantDbtRunner`, which parses the project once and re-targets it per tenant
-(orchestration/transform/tenant_runner.py), and each dbt result becomes a MaterializeResult or an
-AssetCheckResult here, so the UI shows the same materializations and checks as with `dbt build`, column
-lineage included (computed once from the compiled project: orchestration/transform/column_lineage.py).
+in this process through `TenantDbtRunner`, which loads the manifest built by `make manifest` once and
+re-targets it per tenant (orchestration/transform/tenant_runner.py), and each dbt result becomes a
+MaterializeResult or an AssetCheckResult here, so the UI shows the same materializations and checks as with
+`dbt build`, column lineage included (computed once from the compiled project:
+orchestration/transform/column_lineage.py).
 """
 
 
 import json
-import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from functools import cache
@@ -42,13 +42,13 @@ from orchestration.serve.seller_page import gather
 from orchestration.serve.seller_page_render import waterfall_markdown
 from orchestration.tenants.settings import get_settings
 from orchestration.transform.column_lineage import lineage_metadata, load_column_lineage
-from orchestration.transform.dbt_project import RetkeeDbtTranslator, dbt_project, ensure_manifest
+from orchestration.transform.dbt_project import DBT_EXECUTABLE, RetkeeDbtTranslator, dbt_project, manifest_path
 from orchestration.transform.tenant_runner import NodeOutcome, TenantBuild, shared_runner
 from orchestration.warehouse.grants import grant_analyst_read, tenant_scope
 from orchestration.warehouse.schemas import check_tenant_id
 
 TRANSLATOR = RetkeeDbtTranslator()
-MANIFEST_PATH = ensure_manifest()
+MANIFEST_PATH = manifest_path()  # built at build time (`make manifest`); reading it parses nothing
 
 
 def dbt_environment(tenant_id: str, username: str, password: str) -> dict[str, str]:
@@ -217,4 +217,4 @@ def tenant_models(context: AssetExecutionContext, platform: Platform):
 def dbt_resource() -> DbtCliResource:
     """The dbt CLI beside this interpreter, for ad-hoc use (`dbt docs generate`, debugging); builds use
     the in-process runner above."""
-    return DbtCliResource(project_dir=dbt_project, dbt_executable=str(Path(sys.executable).with_name("dbt")))
+    return DbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE)

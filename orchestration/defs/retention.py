@@ -46,6 +46,7 @@ from dagster import (
     sensor,
 )
 
+from orchestration.compliance.labels import PLATFORM_ASSETS
 from orchestration.defs.extraction import asset_key as raw_asset_key
 from orchestration.defs.marts import manifest_json, tenant_models
 from orchestration.defs.partitions import TENANTS
@@ -57,10 +58,17 @@ from orchestration.retain.caps import age_caps
 from orchestration.retain.certificate import requested_tenants
 from orchestration.retain.erasure import ErasureError, ErasureTools, erase_tenant
 from orchestration.retain.pii import PII_TABLES, purge_expired_pii
-from orchestration.retain.policy import ERASABLE_STATUSES, deadline_status, grace_from_env, is_due, log_retention_months
+from orchestration.retain.policy import (
+    ERASABLE_STATUSES,
+    deadline_status,
+    erasure_clock_start,
+    grace_from_env,
+    is_due,
+    log_retention_months,
+)
 from orchestration.retain.rotation import rotate_tenant_key
 from orchestration.secrets.vault import Vault
-from orchestration.transform.dbt_project import upstream_raw_tables
+from orchestration.transform.manifest import upstream_raw_tables
 from orchestration.warehouse.schemas import check_tenant_id
 
 ERASURE_TAG = "retkee/erasure-of"  # value: the pseudonymous tenant id, never a seller id
@@ -78,7 +86,7 @@ ERASURE_CERTIFICATES = AssetSpec(
     "(audit.erasure_certificates; see docs/retention.md). Pseudonymous tenant ids only, no seller data.",
     group_name="retention",
     kinds={"postgres"},
-    metadata={"retention": "kept as long as the platform exists", "owner": "data-engineering"},
+    metadata=PLATFORM_ASSETS["audit/erasure_certificates"],
 )
 
 
@@ -123,6 +131,7 @@ def erase_tenant_data(context: OpExecutionContext, config: EraseTenantConfig, pl
             conn=session.conn,
             pipeline_vault=session.vault,
             erasure_vault=Vault(session.settings.for_duty("erasure")),
+            key_release_vault=Vault(session.settings.for_duty("key-release")),
             landing=session.landing,
             runs=DagsterRunControl(context.instance),
             run_id=context.run_id,
@@ -194,11 +203,12 @@ def retention_sensor(context: SensorEvaluationContext, platform: Platform):
     requests: list[RunRequest] = []
     waiting: list[str] = []
     for tenant in tenants:
-        deadline = deadline_status(tenant.tenant_id, tenant.erasure_requested_at or now, now)
+        requested_at = erasure_clock_start(tenant.erasure_requested_at, tenant.status_changed_at)
+        deadline = deadline_status(tenant.tenant_id, requested_at, now)
         if deadline.reportable:
             context.log.warning(f"tenant {tenant.tenant_id} erasure deadline {deadline.deadline.isoformat()} is "
                                 f"{deadline.state}")
-        if not is_due(tenant.status, tenant.erasure_requested_at, now, grace,
+        if not is_due(tenant.status, requested_at, now, grace,
                       on_request=tenant.tenant_id in on_request):
             waiting.append(tenant.tenant_id)
             continue
@@ -233,7 +243,8 @@ def erasure_deadlines(platform: Platform) -> AssetCheckResult:
     now = datetime.now(UTC)
     with platform.session() as session:
         tenants = [t for status in ERASABLE_STATUSES for t in session.registry.list(status)]
-    statuses = [deadline_status(t.tenant_id, t.erasure_requested_at or now, now) for t in tenants]
+    statuses = [deadline_status(t.tenant_id, erasure_clock_start(t.erasure_requested_at, t.status_changed_at), now)
+                for t in tenants]
     near = sorted(s.tenant_id for s in statuses if s.state == "near")
     missed = sorted(s.tenant_id for s in statuses if s.state == "missed")
     return AssetCheckResult(
@@ -294,8 +305,7 @@ RETENTION_REMOVALS = AssetSpec(
     "dataset, day range, rows, landed documents (audit.retention_removals; see docs/retention.md).",
     group_name="retention",
     kinds={"postgres"},
-    metadata={"retention": "kept at least 12 months, pruned after RETKEE_LOG_RETENTION_MONTHS (13 by default)",
-              "owner": "data-engineering"},
+    metadata=PLATFORM_ASSETS["audit/retention_removals"],
 )
 
 
@@ -509,24 +519,3 @@ def rebuild_marts_after_retention(context: SensorEvaluationContext, platform: Pl
 
 
 RETENTION_SENSORS = [retention_sensor, rebuild_marts_after_retention]
-
-
-def run_erasure_now(tenant_id: str, instance: DagsterInstance) -> tuple[bool, str | None]:
-    """Run the erasure job in this process (recorded in Dagster like a sensor-launched run).
-
-    Returns (success, failure description); the certificate is read from the audit schema by the caller.
-    """
-    from orchestration.definitions import defs
-
-    result = defs.resolve_job_def(erasure_job.name).execute_in_process(
-        run_config=erasure_run_config(tenant_id), instance=instance, tags={ERASURE_TAG: tenant_id},
-        raise_on_error=False,
-    )
-    if result.success:
-        return True, None
-    for event in result.all_events:
-        if event.is_step_failure and event.step_failure_data and event.step_failure_data.user_failure_data:
-            return False, event.step_failure_data.user_failure_data.description
-        if event.is_step_failure and event.step_failure_data and event.step_failure_data.error:
-            return False, event.step_failure_data.error.message.strip()
-    return False, "the erasure run failed"

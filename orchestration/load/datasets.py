@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
+from orchestration.compliance.classification import Classification
 from orchestration.retain.policy import AMAZON_MAX_AGE_MONTHS, LegalBasis, check_max_age
 
 MONEY = pl.Decimal(14, 2)
@@ -38,7 +39,7 @@ class Dataset:
     columns: tuple[Column, ...]
     key: tuple[str, ...]  # natural key inside one partition
     partition_column: str | None  # the column whose UTC day is the partition (None: a snapshot day)
-    classification: str  # data classification shown in lineage: financial, operational, ...
+    classification: Classification  # shown in lineage, the access log and the compliance report (a label is checked)
     default_charset: str = "utf-8"
     known_pii: tuple[str, ...] = field(default=())  # source fields we know carry PII (documentation + tests)
     document_format: str = "tsv"  # tsv (flat-file report) or json (flattened by load/flatten.py)
@@ -53,6 +54,7 @@ class Dataset:
 
     def __post_init__(self) -> None:
         check_max_age(self.name, self.max_age_months, self.legal_basis)
+        object.__setattr__(self, "classification", Classification(self.classification))  # "commercial" -> ranked
 
     @property
     def allowlist(self) -> set[str]:

@@ -20,7 +20,6 @@ from pathlib import Path
 
 EXPECTATIONS_DIR = Path(__file__).resolve().parents[2] / "expectations"
 
-os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 logging.getLogger("great_expectations").setLevel(logging.WARNING)
 
 
@@ -37,6 +36,8 @@ class SuiteOutcome:
 
 @lru_cache(maxsize=1)
 def _contexts():
+    # GX reads this when it is first imported, here; set where GX is used, not when the code location loads.
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     import great_expectations as gx
 
     files = gx.get_context(mode="file", project_root_dir=str(EXPECTATIONS_DIR))

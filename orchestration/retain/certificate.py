@@ -19,6 +19,7 @@ bypasses the database's privileges is detected (`retkee erasure verify`, `check_
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime
 from typing import Protocol
@@ -28,6 +29,11 @@ from psycopg.rows import class_row
 
 AUDIT_SCHEMA = "audit"
 ERASURE_TABLES = ("erasure_requests", "erasure_progress", "erasure_certificates")
+
+# The data subject's own reference for a deletion request (a ticket number, the DPO's case id): a reference, never
+# a person's name or e-mail, so no space and no `@`; bounded, so a typo cannot fill the audit table. The database
+# checks the same pattern (ERASURE_DDL), so no writer can bypass it.
+REQUEST_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/#-]{0,63}")
 
 # Administrator's DDL (provisioning). `create ... if not exists` and `add column if not exists`, so a warehouse
 # whose tables the pipeline created before (it owned them then) is migrated in place; ownership is handed to
@@ -80,17 +86,36 @@ ERASURE_DDL = [
         end if;
     end $do$
     """,
+    # The data subject's request id (`retkee tenants erase T --request-id ID`), kept with the request and copied
+    # into the certificate; null for an erasure that revocation or termination started.
+    "alter table audit.erasure_requests add column if not exists request_id text",
+    "alter table audit.erasure_certificates add column if not exists request_id text",
+    f"""
+    do $do$ begin
+        if not exists (select 1 from pg_constraint where conname = 'erasure_requests_request_id'
+                       and conrelid = 'audit.erasure_requests'::regclass) then
+            alter table audit.erasure_requests add constraint erasure_requests_request_id
+                check (request_id ~ '^{REQUEST_ID_PATTERN.pattern}$');
+        end if;
+    end $do$
+    """,  # noqa: S608 - a module constant only
     # --- the pipeline's only ways to write (EXECUTE granted by provisioning) ---
+    # (The two-argument form of an older warehouse goes: one way to record a request.)
+    "drop function if exists audit.record_erasure_request(text, text)",
     """
-    create or replace function audit.record_erasure_request(for_tenant text, asked_by text) returns void
+    create or replace function audit.record_erasure_request(for_tenant text, asked_by text, subject_request_id text)
+    returns table (request_id text, requested_at timestamptz)
     language plpgsql security definer set search_path = pg_catalog, pg_temp as $fn$
     begin
         if asked_by is null or asked_by not in ('seller', 'operator') then
             raise exception 'requested_by is seller or operator, not %', asked_by
                 using errcode = 'invalid_parameter_value';
         end if;
-        insert into audit.erasure_requests (tenant_id, requested_by) values (for_tenant, asked_by)
+        insert into audit.erasure_requests (tenant_id, requested_by, request_id)
+            values (for_tenant, asked_by, subject_request_id)
             on conflict (tenant_id) do nothing;
+        -- What is recorded: the first request's, when the tenant's erasure had been asked for already.
+        return query select r.request_id, r.requested_at from audit.erasure_requests r where r.tenant_id = for_tenant;
     end
     $fn$
     """,
@@ -122,9 +147,11 @@ ERASURE_DDL = [
         durations jsonb, record_signed text, record_signature text) returns void
     language sql security definer set search_path = pg_catalog, pg_temp as $fn$
         insert into audit.erasure_certificates (tenant_id, trigger, requested_at, started_at, finished_at, run_id,
-            attempt_run_ids, destroyed, verification, verified, step_seconds, signed_record, signature)
+            attempt_run_ids, destroyed, verification, verified, step_seconds, signed_record, signature, request_id)
         values (for_tenant, erasure_trigger, asked_at, began_at, ended_at, completing_run_id, attempts,
-                destroyed_inventory, checks, passed, durations, record_signed, record_signature);
+                destroyed_inventory, checks, passed, durations, record_signed, record_signature,
+                -- the request id comes from the recorded request, never from the caller
+                (select r.request_id from audit.erasure_requests r where r.tenant_id = for_tenant));
         delete from audit.erasure_progress p where p.tenant_id = for_tenant;
     $fn$
     """,
@@ -132,7 +159,7 @@ ERASURE_DDL = [
 
 # (function signature, what it is for): provisioning grants EXECUTE on each to the pipeline, and nothing else.
 ERASURE_FUNCTIONS = (
-    "audit.record_erasure_request(text, text)",
+    "audit.record_erasure_request(text, text, text)",
     "audit.start_erasure(text, timestamptz, jsonb, text)",
     "audit.record_erasure_attempt(text, text)",
     "audit.issue_erasure_certificate(text, text, timestamptz, timestamptz, timestamptz, text, text[], jsonb, jsonb,"
@@ -167,6 +194,7 @@ class ErasureCertificate:
     step_seconds: dict
     signed_record: str | None = None  # the canonical JSON of SIGNED_FIELDS, as signed
     signature: str | None = None      # Vault transit signature of signed_record ("vault:v1:...")
+    request_id: str | None = None     # the data subject's request id, if the erasure was asked for with one
 
     def summary(self) -> dict:
         return {**self.__dict__, "requested_at": _iso(self.requested_at), "started_at": _iso(self.started_at),
@@ -179,8 +207,9 @@ def _iso(moment: datetime | None) -> str | None:
 
 # What a signature vouches for: who was erased, why, when, what was destroyed and how that was checked. The
 # step durations are left out: they are timings, not evidence.
+# A certificate signed before request ids were recorded has none in its record, and none stored: they agree.
 SIGNED_FIELDS = ("tenant_id", "trigger", "requested_at", "started_at", "finished_at", "run_id", "attempt_run_ids",
-                 "destroyed", "verification", "verified")
+                 "destroyed", "verification", "verified", "request_id")
 
 
 def canonical_fields(certificate: ErasureCertificate) -> dict:
@@ -297,13 +326,43 @@ def record_attempt(conn: psycopg.Connection, tenant_id: str, run_id: str) -> tup
     return None if row is None else (row[0], row[1], row[2], list(row[3]))
 
 
-def record_request(conn: psycopg.Connection, tenant_id: str, requested_by: str) -> None:
-    """A data-subject erasure request: the sensor erases this tenant without a grace period."""
+class RequestIdError(ValueError):
+    """A data subject's request id that cannot be recorded as one (too long, blank, a space, an e-mail)."""
+
+
+def check_request_id(request_id: str) -> str:
+    if not isinstance(request_id, str) or not REQUEST_ID_PATTERN.fullmatch(request_id):
+        shown = request_id if isinstance(request_id, str) and len(request_id) <= 64 else f"{str(request_id)[:64]}…"
+        raise RequestIdError(f"not a request id: {shown!r}; use 1 to 64 letters, digits and . _ : / # - "
+                             "(a reference such as DSR-2026-0042, never a name or an e-mail)")
+    return request_id
+
+
+@dataclass(frozen=True)
+class RecordedRequest:
+    request_id: str | None
+    requested_at: datetime
+
+
+def record_request(conn: psycopg.Connection, tenant_id: str, requested_by: str,
+                   request_id: str | None = None) -> RecordedRequest:
+    """A data-subject erasure request: the sensor erases this tenant without a grace period. Returns what is
+    recorded: the first request's id and time, if the tenant's erasure had been asked for before."""
     if requested_by not in ("seller", "operator"):
         raise ValueError("requested_by is 'seller' or 'operator'")
+    if request_id is not None:
+        check_request_id(request_id)
     ensure_audit_tables(conn)
-    conn.execute("select audit.record_erasure_request(%s, %s)", (tenant_id, requested_by))
+    row = conn.execute("select * from audit.record_erasure_request(%s, %s, %s)",
+                       (tenant_id, requested_by, request_id)).fetchone()
     conn.commit()
+    return RecordedRequest(row[0], row[1])
+
+
+def request_id_of(conn: psycopg.Connection, tenant_id: str) -> str | None:
+    """The data subject's request id recorded for this tenant's erasure, if any."""
+    row = conn.execute("select request_id from audit.erasure_requests where tenant_id = %s", (tenant_id,)).fetchone()
+    return row[0] if row else None
 
 
 def requested_tenants(conn: psycopg.Connection) -> set[str]:

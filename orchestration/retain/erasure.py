@@ -3,7 +3,8 @@
 The steps, in order (docs/retention.md explains each):
 
     take_inventory -> stop_runs -> drop_schemas -> scrub_shared_rows -> destroy_key -> delete_landing
-    -> destroy_secret -> drop_roles -> remove_partitions -> clear_disk_residue -> verify -> certify
+    -> destroy_secret -> revoke_analyst_logins -> drop_roles -> remove_partitions -> clear_disk_residue -> verify
+    -> certify
 
 The inventory is taken once, before anything is destroyed, and kept in `audit.erasure_progress`; a re-run
 after a crash reuses it, so the certificate counts what existed, not what the last attempt still found.
@@ -33,18 +34,22 @@ from orchestration.retain.certificate import (
     insert_certificate,
     read_certificate,
     record_attempt,
+    request_id_of,
     requested_tenants,
     signed,
     start_erasure,
 )
+from orchestration.retain.key_release import release_tenant_key
 from orchestration.secrets.vault import Vault, tenant_key_name, tenant_secret_path
+from orchestration.serve.analyst_logins import revoke_tenant_logins, tenant_role_exists, vault_role
 from orchestration.warehouse.control import ensure_control_schema
-from orchestration.warehouse.grants import tenant_owner_role
+from orchestration.warehouse.grants import tenant_analyst_group, tenant_owner_role
 from orchestration.warehouse.schemas import check_tenant_id
 
 STEPS = (
     "take_inventory", "stop_runs", "drop_schemas", "scrub_shared_rows", "destroy_key", "delete_landing",
-    "destroy_secret", "drop_roles", "remove_partitions", "clear_disk_residue", "verify", "certify",
+    "destroy_secret", "revoke_analyst_logins", "drop_roles", "remove_partitions", "clear_disk_residue", "verify",
+    "certify",
 )
 # Schemas whose tables are not "shared tables of tenant data": catalogs, the registry (scrubbed, not
 # deleted: the pseudonymous row stays as the erasure's anchor) and the audit trail itself.
@@ -95,6 +100,7 @@ class ErasureTools:
     conn: psycopg.Connection  # the pipeline role: a member of every `<tenant>_owner`, so it may drop their schemas
     pipeline_vault: Vault  # makes the canary (encrypt under the tenant key)
     erasure_vault: Vault  # destroys the key and the secret; checks the canary
+    key_release_vault: Vault  # makes the key deletable, once the tenant's state allows it
     landing: LandingZone
     runs: RunControl
     run_id: str
@@ -165,6 +171,13 @@ def tenant_roles(conn: psycopg.Connection, tenant_id: str) -> list[str]:
         return [row[0] for row in cur.fetchall()]
 
 
+def _analyst_logins(conn: psycopg.Connection, tenant_id: str) -> list[str]:
+    group = tenant_analyst_group(tenant_id)
+    with conn.cursor() as cur:
+        cur.execute("select rolname from pg_roles where starts_with(rolname, %s) order by 1", (f"{group}_",))
+        return [row[0] for row in cur.fetchall()]
+
+
 def _take_inventory(tools: ErasureTools, tenant_id: str) -> tuple[dict, str | None]:
     conn = tools.conn
     relations = tenant_relations(conn, tenant_id)
@@ -197,6 +210,9 @@ def _take_inventory(tools: ErasureTools, tenant_id: str) -> tuple[dict, str | No
         "kv_secret": {"path": tenant_secret_path(tenant_id),
                       "versions": tools.erasure_vault.secret_versions(tenant_secret_path(tenant_id)) or []},
         "db_roles": tenant_roles(conn, tenant_id),
+        # Analysts' logins of the tenant live at inventory time (members of its group; each is in db_roles too).
+        "analyst_logins": {"vault_role": vault_role(tenant_id),
+                           "live_logins": len(_analyst_logins(conn, tenant_id))},
         "dagster_partitions": [tenant_id] if tools.runs.has_tenant_partition(tenant_id) else [],
         "canary_decrypted_before": canary_decrypted,
     }
@@ -277,6 +293,9 @@ def _scrub_shared_rows(tools: ErasureTools, tenant_id: str) -> None:
 
 
 def _destroy_key(tools: ErasureTools, tenant_id: str) -> None:
+    # The erasure duty cannot make a key deletable (Vault's guard); the key-release duty does, after its own
+    # check of the tenant's state (retain/key_release.py).
+    release_tenant_key(tools.conn, tools.key_release_vault, tenant_id)
     tools.erasure_vault.destroy_tenant_key(tenant_id)
 
 
@@ -289,13 +308,21 @@ def _destroy_secret(tools: ErasureTools, tenant_id: str) -> None:
         tools.erasure_vault.destroy(tenant_secret_path(tenant_id))
 
 
+def _revoke_analyst_logins(tools: ErasureTools, tenant_id: str) -> dict:
+    """Revoke the leases of the tenant's analyst logins in OpenBao (it ends their sessions and drops each login)
+    and delete the tenant's analyst Vault role, so no login is issued again (orchestration/serve/analyst_logins.py).
+    The group itself goes with the owner role (drop_roles)."""
+    return revoke_tenant_logins(tools.erasure_vault, tenant_id)
+
+
 def _drop_roles(tools: ErasureTools, tenant_id: str) -> None:
-    """Drop the tenant's `<tenant>_owner` role through the administrator's `provisioning.drop_tenant_owner`:
-    DROP ROLE needs CREATEROLE, which the pipeline does not have. The function drops what the role still owns
-    and its privileges (the database's included) first; the schemas are already gone (drop_schemas).
+    """Drop the tenant's `<tenant>_owner` role and its analyst group `<tenant>_analyst` through the administrator's
+    `provisioning.drop_tenant_owner`: DROP ROLE needs CREATEROLE, which the pipeline does not have. The function
+    drops what the roles still own and their privileges (the database's included) first, and any analyst login
+    OpenBao could not drop; the schemas are already gone (drop_schemas).
     Any other role named after the tenant is not ours to drop and is left for verification to report."""
     conn = tools.conn
-    if tenant_owner_role(tenant_id) in tenant_roles(conn, tenant_id):
+    if {tenant_owner_role(tenant_id), tenant_analyst_group(tenant_id)} & set(tenant_roles(conn, tenant_id)):
         with conn.transaction():
             conn.execute("select provisioning.drop_tenant_owner(%s)", (tenant_id,))
 
@@ -353,6 +380,7 @@ def verify_erased(tools: ErasureTools, tenant_id: str, canary: str | None) -> di
         "shared_rows_left": sum(_shared_row_counts(conn, tenant_id).values()),
         "registry_holds_seller_id": bool(row and row[0]),
         "db_roles_left": len(tenant_roles(conn, tenant_id)),
+        "analyst_vault_role_exists": tenant_role_exists(tools.erasure_vault, tenant_id),
         "landing_objects_left": len(tools.landing.list(tenant_id)),
         "transit_key_exists": tools.erasure_vault.tenant_key_versions(tenant_id) is not None,
         "kv_secret_exists": tools.erasure_vault.secret_versions(tenant_secret_path(tenant_id)) is not None,
@@ -367,6 +395,7 @@ def verify_erased(tools: ErasureTools, tenant_id: str, canary: str | None) -> di
         and not checks["registry_holds_seller_id"]
         and not checks["transit_key_exists"]
         and not checks["kv_secret_exists"]
+        and not checks["analyst_vault_role_exists"]
         and not checks["dagster_partition_exists"]
         and checks["canary_decrypts"] is not True
     )
@@ -396,6 +425,7 @@ DESTRUCTIVE_STEPS: tuple[tuple[str, Callable[[ErasureTools, str], object]], ...]
     ("destroy_key", _destroy_key),
     ("delete_landing", _delete_landing),
     ("destroy_secret", _destroy_secret),
+    ("revoke_analyst_logins", _revoke_analyst_logins),
     ("drop_roles", _drop_roles),
     ("remove_partitions", _remove_partitions),
     ("clear_disk_residue", _clear_disk_residue),
@@ -469,6 +499,7 @@ def _erase(tools: ErasureTools, tenant_id: str) -> ErasureCertificate:
     destroyed = {k: v for k, v in inventory.items() if k != "canary_decrypted_before"}
     destroyed["runs_cancelled"] = cancelled
     destroyed["disk_residue"] = residue
+    destroyed["analyst_logins"] = {**inventory.get("analyst_logins", {}), **(done.get("revoke_analyst_logins") or {})}
     certificate = ErasureCertificate(
         tenant_id=tenant_id,
         trigger=trigger,
@@ -481,6 +512,7 @@ def _erase(tools: ErasureTools, tenant_id: str) -> ErasureCertificate:
         verification=verification,
         verified=True,
         step_seconds=dict(tools.step_seconds),
+        request_id=request_id_of(conn, tenant_id),  # signed with the rest; the database copies the same one
     )
     timed("certify", lambda: _certify(tools, certificate))
     return read_certificate(conn, tenant_id)

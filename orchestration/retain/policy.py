@@ -162,6 +162,13 @@ def grace_from_env(environ: Mapping[str, str] | None = None) -> timedelta:
     return effective_grace(timedelta(hours=min(hours, MAX_GRACE.total_seconds() / 3600)))
 
 
+def erasure_clock_start(erasure_requested_at: datetime | None, status_changed_at: datetime) -> datetime:
+    """When a revoked or terminated tenant's 30 days began: its recorded request, else the moment it left
+    `active` (a row from before requests were recorded, or a status set by hand). Never "now": a clock that
+    starts at every look never runs out, and the tenant would never be due nor overdue."""
+    return erasure_requested_at if erasure_requested_at is not None else status_changed_at
+
+
 def erasure_deadline(requested_at: datetime) -> datetime:
     """The moment by which every trace of the tenant must be gone."""
     return requested_at + HARD_CEILING

@@ -15,6 +15,7 @@ from pathlib import Path
 import hvac
 import hvac.exceptions
 
+from orchestration.secrets.errors import VaultError
 from orchestration.secrets.redaction import Secret, remember
 from orchestration.settings import Settings
 
@@ -26,10 +27,6 @@ TRANSIT_MOUNT = "retkee-transit"
 TENANT_KEY_PREFIX = "tenant-"
 CERTIFICATE_SIGNING_KEY = "erasure-certificates"
 CERTIFICATE_SIGNING_KEY_TYPE = "ed25519"
-
-
-class VaultError(RuntimeError):
-    """Vault refused or could not serve a request; the message never holds a secret."""
 
 
 @dataclass(frozen=True)
@@ -194,7 +191,8 @@ class Vault:
 
     # --- transit key lifecycle: erasure and rotation duties (docs/retention.md) ------------------------
     def tenant_key_versions(self, tenant_id: str) -> dict | None:
-        """`latest_version`, `min_decryption_version` and the version numbers of a tenant key; None if gone."""
+        """`latest_version`, `min_decryption_version`, the version numbers and `deletion_allowed` of a tenant key;
+        None if gone."""
         name = tenant_key_name(tenant_id)
         try:
             data = self._client.secrets.transit.read_key(name=name, mount_point=TRANSIT_MOUNT)["data"]
@@ -207,6 +205,7 @@ class Vault:
             "latest_version": int(data["latest_version"]),
             "min_decryption_version": int(data["min_decryption_version"]),
             "versions": sorted(int(v) for v in data.get("keys", {})),
+            "deletion_allowed": bool(data.get("deletion_allowed")),
         }
 
     def encrypt_for_tenant(self, tenant_id: str, plaintext: bytes) -> str:
@@ -232,13 +231,25 @@ class Vault:
                              f"{type(exc).__name__}") from None
         return True
 
-    def destroy_tenant_key(self, tenant_id: str) -> bool:
-        """Make the tenant key deletable and delete it; False if it was already gone (idempotent)."""
+    def allow_tenant_key_deletion(self, tenant_id: str) -> bool:
+        """Set the tenant key's deletion_allowed (the key-release duty); False if the key is already gone."""
         if self.tenant_key_versions(tenant_id) is None:
             return False
         name = tenant_key_name(tenant_id)
         self._call(f"{TRANSIT_MOUNT}/keys/{name}/config", self._client.secrets.transit.update_key_configuration,
                    name=name, deletion_allowed=True, mount_point=TRANSIT_MOUNT)
+        return True
+
+    def destroy_tenant_key(self, tenant_id: str) -> bool:
+        """Delete the tenant key (the erasure duty); False if it was already gone (idempotent). Transit refuses
+        unless the key-release duty has made the key deletable first."""
+        key = self.tenant_key_versions(tenant_id)
+        if key is None:
+            return False
+        name = tenant_key_name(tenant_id)
+        if not key["deletion_allowed"]:  # transit would answer a bare 400; say what is missing instead
+            raise VaultError(f"{TRANSIT_MOUNT}/keys/{name} is not released for erasure (deletion_allowed is "
+                             "false); only the key-release duty sets it, for a revoked or terminated tenant")
         self._call(f"{TRANSIT_MOUNT}/keys/{name}", self._client.secrets.transit.delete_key,
                    name=name, mount_point=TRANSIT_MOUNT)
         return True

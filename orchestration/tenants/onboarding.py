@@ -1,4 +1,5 @@
-"""Onboarding: a seller authorizes us, and becomes a tenant with its own key and its own Vault secret.
+"""Onboarding: a seller authorizes us, and becomes a tenant with its own key, its own Vault secret and the Vault
+role its analysts' logins are issued from.
 
 The registry row is written last: a failure part-way leaves at most an orphan Vault key or secret
 under a tenant id nobody refers to, never a tenant without its credentials.
@@ -10,6 +11,7 @@ import psycopg
 
 from orchestration.secrets.redaction import Secret
 from orchestration.secrets.vault import Vault
+from orchestration.serve.analyst_logins import ensure_tenant_role
 from orchestration.tenants.registry import Tenant, TenantError, TenantRegistry, new_tenant_id, validate_seller
 
 
@@ -32,4 +34,5 @@ def onboard_seller(
     tenant_id = new_tenant_id()
     onboarding_vault.create_tenant_key(tenant_id)
     onboarding_vault.store_refresh_token(tenant_id, refresh_token)
+    ensure_tenant_role(onboarding_vault, tenant_id)
     return registry.add(seller_id, region, marketplace_ids, tenant_id=tenant_id)

@@ -1,5 +1,5 @@
 """Who may read what in the warehouse: analysts read a tenant's marts, compliance reads lifecycle metadata,
-and each tenant's job works under that tenant's own role.
+and each tenant's job works under that tenant's own role. The one home of the analyst roles' names.
 
 Every name that reaches SQL here is a validated tenant id or a constant, quoted through psycopg's `sql`.
 """
@@ -14,7 +14,16 @@ from psycopg import sql
 
 from orchestration.warehouse.schemas import check_tenant_id, create_schema_if_missing, tenant_schema
 
-ANALYST_ROLE = "analyst"
+# Analysts' access (docs/security.md, "Analyst logins"): one NOLOGIN read-only group per tenant, `<tenant>_analyst`
+# (USAGE and SELECT on `<tenant>_marts`, nothing else), and one group for internal staff, a member of every
+# tenant's group, so it reads every tenant's marts through them and loses a tenant when its group is dropped at
+# erasure. Nobody logs in as a group: OpenBao issues expiring logins in one of them
+# (orchestration/serve/analyst_logins.py), named `<group>_<random>`, through the issuer role below, which may
+# only call the administrator's provisioning.issue/renew/revoke_analyst_login functions.
+ANALYST_GROUP_SUFFIX = "_analyst"
+ALL_TENANTS_SCOPE = "all_tenants"
+ALL_TENANTS_ANALYST_GROUP = ALL_TENANTS_SCOPE + ANALYST_GROUP_SUFFIX
+ANALYST_LOGIN_ISSUER_ROLE = "analyst_login_issuer"
 COMPLIANCE_ROLE = "compliance"
 # The lifecycle facts compliance needs about a tenant; never `seller_id`, the one seller identifier we keep.
 TENANT_LIFECYCLE_COLUMNS = (
@@ -26,16 +35,24 @@ def role_exists(conn: psycopg.Connection, role: str) -> bool:
     return conn.execute("select 1 from pg_roles where rolname = %s", (role,)).fetchone() is not None
 
 
+def tenant_analyst_group(tenant_id: str) -> str:
+    """The read-only group of one tenant's analysts (made with the tenant's owner role, by provisioning)."""
+    return f"{check_tenant_id(tenant_id)}{ANALYST_GROUP_SUFFIX}"
+
+
 def grant_analyst_read(conn: psycopg.Connection, tenant_id: str) -> None:
-    """Analysts may read the tenant's marts (today's tables and every table built there later), nothing else.
+    """The tenant's analyst group may read the tenant's marts (today's tables and every table built there
+    later), nothing else; the all-tenants group reads them through its membership in that group.
 
     Run as the tenant's owner role (it enters `tenant_scope`, or reuses the one the caller is in): default
     privileges apply to tables created by the role that set them, and the tenant's marts are built by its
     owner role. The marts schema exists from the tenant scope on (provisioning makes it), so the grant is in
-    place before any mart exists. Raw, staging and quarantine stay closed to analysts.
+    place before any mart exists; so does the group (provisioning.ensure_tenant_owner makes both). Raw, staging
+    and quarantine stay closed to analysts. dbt grants nothing of its own: the default privileges cover what
+    it builds, and a `grants` config would make dbt revoke what it does not list on incremental models.
     """
     marts = sql.Identifier(tenant_schema(tenant_id, "marts"))
-    analyst = sql.Identifier(ANALYST_ROLE)
+    analyst = sql.Identifier(tenant_analyst_group(tenant_id))
     with tenant_scope(conn, tenant_id), conn.transaction():
         conn.execute(create_schema_if_missing(tenant_schema(tenant_id, "marts")))
         conn.execute(sql.SQL("grant usage on schema {} to {}").format(marts, analyst))

@@ -41,6 +41,7 @@ _CHILD = textwrap.dedent("""
     with DagsterInstance.get() as instance, open_session() as session:
         tools = ErasureTools(conn=session.conn, pipeline_vault=session.vault,
                              erasure_vault=Vault(session.settings.for_duty("erasure")), landing=session.landing,
+                             key_release_vault=Vault(session.settings.for_duty("key-release")),
                              runs=DagsterRunControl(instance), run_id="killed-attempt", on_step_done=stop_here)
         erase_tenant(tools, tenant_id)
 """)
@@ -103,7 +104,7 @@ def test_killed_erasure_is_completed_by_the_next_run_with_one_certificate(
 
 def test_an_active_tenant_is_never_erased(settings, onboard, instance):
     from orchestration.defs.resources import open_session
-    from orchestration.defs.retention import run_erasure_now
+    from orchestration.erasure_now import run_erasure_now
 
     _, tenant = onboard("A1ERASEACTIVE01")
     ok, failure = run_erasure_now(tenant.tenant_id, instance)

@@ -32,7 +32,7 @@ def test_deadline_check_warns_when_near_and_errs_when_missed(settings, onboard, 
     from dagster import AssetCheckSeverity
 
     from orchestration.defs.resources import open_session
-    from orchestration.defs.retention import run_erasure_now
+    from orchestration.erasure_now import run_erasure_now
 
     _, tenant = onboard("A1ERASELATE0001")
     with open_session(settings) as session:
@@ -57,7 +57,7 @@ def test_pii_is_purged_thirty_days_after_delivery_and_unreadable_after_erasure(s
     from datetime import UTC, datetime, timedelta
 
     from orchestration.defs.resources import open_session
-    from orchestration.defs.retention import run_erasure_now
+    from orchestration.erasure_now import run_erasure_now
     from orchestration.retain.pii import PiiTable, purge_expired_pii, seal_pii
 
     _, tenant = onboard("A1ERASEPII00001")

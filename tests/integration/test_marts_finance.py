@@ -4,7 +4,6 @@ incremental daily-sales mart equal to a full refresh."""
 
 from __future__ import annotations
 
-import uuid
 from collections import defaultdict
 from datetime import UTC, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -247,39 +246,32 @@ def test_incremental_daily_sales_equal_a_full_refresh(pipeline_stack, settings, 
     assert len({r[0] for r in incremental}) == len(days) + 2
 
 
-def test_analyst_reads_every_mart_and_nothing_else(pipeline_stack, settings, built):
-    from local_stack.stack import Stack
+def test_an_analyst_login_of_the_tenant_reads_every_mart_and_nothing_else(settings, built):
+    from orchestration.secrets.vault import Vault
+    from orchestration.serve.analyst_logins import ISSUER_DUTY, issue_login
 
     _, tenant, _, _, _ = built
-    cluster = Stack(pipeline_stack)._postgres(install=False)
-    login, password = f"analyst_{uuid.uuid4().hex[:8]}", uuid.uuid4().hex
-    with cluster.connect("warehouse") as admin:
-        admin.execute(sql.SQL("create role {} login password {} in role analyst").format(
-            sql.Identifier(login), sql.Literal(password)))
-    try:
-        with cluster.connect("warehouse", user=login, password=password) as conn:
-            marts = [r[0] for r in conn.execute(
-                "select table_name from information_schema.tables where table_schema = %s",
-                (f"{tenant.tenant_id}_marts",)).fetchall()]
-            assert {"fct_daily_sales", "fct_margins", "fct_fees", "fct_sales_trends", "fct_inventory_health",
-                    "fct_settlement_reconciliation"} <= set(marts)
-            for table in marts:
-                conn.execute(sql.SQL("select count(*) from {}.{}").format(
-                    sql.Identifier(f"{tenant.tenant_id}_marts"), sql.Identifier(table))).fetchone()
-            comment = conn.execute(
-                "select col_description(format('%%I.fct_margins', %s::text)::regclass, 1)",
-                (f"{tenant.tenant_id}_marts",)).fetchone()[0]
-            assert comment and "UTC" in comment
-            refused = [
-                f"{tenant.tenant_id}_raw.orders", f"{tenant.tenant_id}_raw.unit_costs",
-                f"{tenant.tenant_id}_staging.stg_amazon__orders", "control.tenants", "audit.access_log",
-            ]
-            for name in refused:
-                schema, table = name.split(".")
-                with pytest.raises(psycopg.errors.InsufficientPrivilege):
-                    conn.execute(sql.SQL("select 1 from {}.{} limit 1").format(
-                        sql.Identifier(schema), sql.Identifier(table)))
-                conn.rollback() if not conn.autocommit else None
-    finally:
-        with cluster.connect("warehouse") as admin:
-            admin.execute(sql.SQL("drop role {}").format(sql.Identifier(login)))
+    login = issue_login(Vault(settings.for_duty(ISSUER_DUTY)), tenant.tenant_id)  # what `retkee analysts grant` does
+    conninfo = login.conninfo(settings.pg_host, settings.pg_port, settings.pg_database, str(settings.ca_file))
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        marts = [r[0] for r in conn.execute(
+            "select table_name from information_schema.tables where table_schema = %s",
+            (f"{tenant.tenant_id}_marts",)).fetchall()]
+        assert {"fct_daily_sales", "fct_margins", "fct_fees", "fct_sales_trends", "fct_inventory_health",
+                "fct_settlement_reconciliation"} <= set(marts)
+        for table in marts:
+            conn.execute(sql.SQL("select count(*) from {}.{}").format(
+                sql.Identifier(f"{tenant.tenant_id}_marts"), sql.Identifier(table))).fetchone()
+        comment = conn.execute(
+            "select col_description(format('%%I.fct_margins', %s::text)::regclass, 1)",
+            (f"{tenant.tenant_id}_marts",)).fetchone()[0]
+        assert comment and "UTC" in comment
+        refused = [
+            f"{tenant.tenant_id}_raw.orders", f"{tenant.tenant_id}_raw.unit_costs",
+            f"{tenant.tenant_id}_staging.stg_amazon__orders", "control.tenants", "audit.access_log",
+        ]
+        for name in refused:
+            schema, table = name.split(".")
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                conn.execute(sql.SQL("select 1 from {}.{} limit 1").format(
+                    sql.Identifier(schema), sql.Identifier(table)))

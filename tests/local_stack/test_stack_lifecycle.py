@@ -48,6 +48,22 @@ def test_secrets_survive_down_and_up(stack: Stack) -> None:
     assert secret == {"refresh_token": "Atzr|persist"}
 
 
+def test_analyst_logins_are_issued_after_down_and_up_with_the_password_openbao_rotated(stack: Stack) -> None:
+    """The issuer's first password is rotated away by OpenBao; a restart neither needs nor resets it."""
+    import psycopg
+
+    from orchestration.serve.analyst_logins import ALL_TENANTS_VAULT_ROLE, MOUNT
+
+    stack.down()
+    stack.up()
+    issuer = approle_login(stack.config, "analyst-issuer")
+    login = issuer.read(f"{MOUNT}/creds/{ALL_TENANTS_VAULT_ROLE}")["data"]
+    with psycopg.connect(host="localhost", port=stack.config.pg_port, dbname="warehouse", user=login["username"],
+                         password=login["password"], sslmode="verify-full", sslrootcert=str(stack.config.ca_file),
+                         ) as conn:
+        assert conn.execute("select pg_has_role(current_user, 'all_tenants_analyst', 'member')").fetchone() == (True,)
+
+
 def test_down_leaves_no_process_behind(stack: Stack) -> None:
     pids = _pids(stack)
     assert pids

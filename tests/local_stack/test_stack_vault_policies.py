@@ -48,7 +48,7 @@ def test_pipeline_cannot_list_policies(pipeline: hvac.Client) -> None:
         pipeline.sys.list_acl_policies()
 
 
-def test_onboarding_creates_a_tenant_key_the_pipeline_uses_and_only_erasure_deletes(stack: Stack) -> None:
+def test_onboarding_creates_a_tenant_key_the_pipeline_uses_and_only_release_then_erasure_deletes(stack: Stack) -> None:
     onboarding = approle_login(stack.config, "onboarding")
     onboarding.secrets.transit.create_key("tenant-t42", key_type="aes256-gcm96", mount_point=TRANSIT_MOUNT)
     # Creating is not managing: onboarding can neither make a key deletable nor rotate or trim it.
@@ -65,9 +65,18 @@ def test_onboarding_creates_a_tenant_key_the_pipeline_uses_and_only_erasure_dele
     with pytest.raises(hvac.exceptions.Forbidden):
         pipeline.secrets.transit.delete_key("tenant-t42", mount_point=TRANSIT_MOUNT)
 
+    # Erasure alone cannot: it has no config rights, and transit refuses to delete an unreleased key.
     erasure = approle_login(stack.config, "erasure")
-    erasure.secrets.transit.update_key_configuration(
-        "tenant-t42", deletion_allowed=True, mount_point=TRANSIT_MOUNT)
+    with pytest.raises(hvac.exceptions.Forbidden):
+        erasure.secrets.transit.update_key_configuration(
+            "tenant-t42", deletion_allowed=True, mount_point=TRANSIT_MOUNT)
+    with pytest.raises(hvac.exceptions.InvalidRequest):
+        erasure.secrets.transit.delete_key("tenant-t42", mount_point=TRANSIT_MOUNT)
+    # The key-release duty makes it deletable but cannot delete it; then erasure can.
+    release = approle_login(stack.config, "key-release")
+    release.secrets.transit.update_key_configuration("tenant-t42", deletion_allowed=True, mount_point=TRANSIT_MOUNT)
+    with pytest.raises(hvac.exceptions.Forbidden):
+        release.secrets.transit.delete_key("tenant-t42", mount_point=TRANSIT_MOUNT)
     erasure.secrets.transit.delete_key("tenant-t42", mount_point=TRANSIT_MOUNT)
     with pytest.raises(hvac.exceptions.InvalidPath):
         erasure.secrets.transit.read_key("tenant-t42", mount_point=TRANSIT_MOUNT)
@@ -89,12 +98,14 @@ def test_onboarding_writes_a_refresh_token_and_cannot_read_it_back(stack: Stack)
                                     {"deletion_allowed": True, "exportable": True}],
                          ids=["exportable", "plaintext-backup", "min-decryption-version", "undeletable",
                               "deletable-and-exportable"])
-def test_erasure_may_only_make_a_key_deletable(stack: Stack, change: dict) -> None:
+@pytest.mark.parametrize("duty", ["erasure", "key-release"])
+def test_erasure_cannot_configure_a_key_and_key_release_only_make_it_deletable(stack: Stack, change: dict,
+                                                                              duty: str) -> None:
     root = stack.vault.root_client()
     root.secrets.transit.create_key("tenant-t0000000000bb", key_type="aes256-gcm96", mount_point=TRANSIT_MOUNT)
-    erasure = approle_login(stack.config, "erasure")
+    client = approle_login(stack.config, duty)
     with pytest.raises(hvac.exceptions.Forbidden):
-        erasure.secrets.transit.update_key_configuration("tenant-t0000000000bb", mount_point=TRANSIT_MOUNT, **change)
+        client.secrets.transit.update_key_configuration("tenant-t0000000000bb", mount_point=TRANSIT_MOUNT, **change)
     key = root.secrets.transit.read_key("tenant-t0000000000bb", mount_point=TRANSIT_MOUNT)["data"]
     assert key["exportable"] is False and key["allow_plaintext_backup"] is False
     assert key["deletion_allowed"] is False and key["min_decryption_version"] == 1

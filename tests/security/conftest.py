@@ -7,12 +7,11 @@ refresh token we know and one day is extracted and built, so planted values have
 from __future__ import annotations
 
 import json
-import secrets
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 import psycopg
 import pytest
-from psycopg import sql
 
 from local_stack import StackConfig
 from tests.integration import conftest as integration
@@ -25,16 +24,21 @@ instance = integration.instance
 onboard = integration.onboard
 
 
-def login_as_analyst(config: StackConfig, admin: psycopg.Connection) -> psycopg.Connection:
-    """A person in the analyst group (analyst itself is NOLOGIN)."""
-    password = secrets.token_urlsafe(24)
-    name = "analyst_probe"
-    exists = admin.execute("select 1 from pg_roles where rolname = %s", (name,)).fetchone()
-    verb = "alter" if exists else "create"
-    admin.execute(sql.SQL(verb + " role {} login password {}").format(sql.Identifier(name), sql.Literal(password)))
-    admin.execute(sql.SQL("grant analyst to {}").format(sql.Identifier(name)))
-    return psycopg.connect(host="localhost", port=config.pg_port, dbname="warehouse", user=name, password=password,
-                           sslmode="verify-full", sslrootcert=str(config.ca_file), autocommit=True)
+def issue_analyst_login(settings, tenant_id: str | None = None, ttl: timedelta | None = None):
+    """A login as an analyst gets one: from OpenBao, through the analyst-issuer duty (None: all tenants)."""
+    from orchestration.secrets.vault import Vault
+    from orchestration.serve.analyst_logins import ISSUER_DUTY, LOGIN_DEFAULT_TTL, issue_login
+
+    return issue_login(Vault(settings.for_duty(ISSUER_DUTY)), tenant_id, ttl or LOGIN_DEFAULT_TTL)
+
+
+def analyst_conninfo(settings, login) -> str:
+    return login.conninfo(settings.pg_host, settings.pg_port, settings.pg_database, str(settings.ca_file))
+
+
+def login_as_analyst(settings, tenant_id: str | None = None) -> psycopg.Connection:
+    """A connection of an issued analyst login: one tenant's group, or (None) the all-tenants group of staff."""
+    return psycopg.connect(analyst_conninfo(settings, issue_analyst_login(settings, tenant_id)), autocommit=True)
 
 
 def admin_connect(config: StackConfig, dbname: str = "warehouse") -> psycopg.Connection:

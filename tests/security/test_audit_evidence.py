@@ -69,7 +69,7 @@ def acting_as(pipeline_conn, settings, pipeline_stack, admin, who: str):
         finally:
             pipeline_conn.execute("reset role")
     elif who == "analyst":
-        with login_as_analyst(pipeline_stack, admin) as conn:
+        with login_as_analyst(settings) as conn:
             yield conn
     else:
         from orchestration.compliance.session import compliance_session
@@ -114,7 +114,7 @@ def test_no_application_role_can_write_alter_drop_or_share_an_audit_table(who, p
                     _denied(conn, sql.SQL(attack).format(sql.Identifier(table)))
                 # GRANT by a role holding some privilege without grant option only warns: what counts is that
                 # nothing was granted (compared below).
-                for grant in ("grant all on audit.{} to public", "grant select on audit.{} to analyst"):
+                for grant in ("grant all on audit.{} to public", "grant select on audit.{} to all_tenants_analyst"):
                     try:
                         with conn.transaction():
                             conn.execute(sql.SQL(grant).format(sql.Identifier(table)))
@@ -140,8 +140,8 @@ def test_no_application_role_may_create_in_the_database_or_make_a_schema(who, pi
             for name in (f"{another_tenant}_raw", f"{another_tenant}_marts", "probe", "audit2"):
                 _denied(conn, sql.SQL("create schema {}").format(sql.Identifier(name)))
                 _denied(conn, sql.SQL("create schema if not exists {}").format(sql.Identifier(name)))
-            _denied(conn, sql.SQL("create schema {} authorization {}").format(
-                sql.Identifier(f"{another_tenant}_staging"), sql.Identifier(role)))
+            _denied(conn, sql.SQL("create schema {} authorization current_user").format(
+                sql.Identifier(f"{another_tenant}_staging")))
 
 
 def test_a_tenants_four_schemas_are_made_by_provisioning_and_owned_by_its_role(admin, tenant_owner_roles):
@@ -170,11 +170,12 @@ def test_the_pipeline_appends_only_through_the_functions_it_is_given(pipeline_co
         assert "search_path=pg_catalog, pg_temp" in (config or []), (name, config)
     # A request is recorded once; a second one changes nothing (no update through the append function).
     tenant_id = "t" + secrets.token_hex(6)
-    pipeline_conn.execute("select audit.record_erasure_request(%s, 'seller')", (tenant_id,))
-    first = admin.execute("select requested_at, requested_by from audit.erasure_requests where tenant_id = %s",
-                          (tenant_id,)).fetchone()
-    pipeline_conn.execute("select audit.record_erasure_request(%s, 'operator')", (tenant_id,))
-    assert admin.execute("select requested_at, requested_by from audit.erasure_requests where tenant_id = %s",
+    pipeline_conn.execute("select audit.record_erasure_request(%s, 'seller', 'DSR-1')", (tenant_id,))
+    first = admin.execute("select requested_at, requested_by, request_id from audit.erasure_requests"
+                          " where tenant_id = %s", (tenant_id,)).fetchone()
+    pipeline_conn.execute("select audit.record_erasure_request(%s, 'operator', 'DSR-2')", (tenant_id,))
+    assert admin.execute("select requested_at, requested_by, request_id from audit.erasure_requests"
+                         " where tenant_id = %s",
                          (tenant_id,)).fetchone() == first
     admin.execute("delete from audit.erasure_requests where tenant_id = %s", (tenant_id,))
     # The attempt function appends a run id and nothing else: the recorded inventory stays the first one.
@@ -215,7 +216,7 @@ def _key_attacks(client: hvac.Client):
 ALLOWED = {"erasure": {"sign", "verify"}, "compliance": {"verify"}}
 
 
-@pytest.mark.parametrize("duty", ["pipeline", "onboarding", "erasure", "rotation", "compliance"])
+@pytest.mark.parametrize("duty", ["pipeline", "onboarding", "erasure", "key-release", "rotation", "compliance"])
 def test_no_duty_may_delete_configure_rotate_or_export_the_signing_key(duty, pipeline_stack):
     from local_stack.vault import OpenBaoServer, approle_login
 
@@ -236,13 +237,15 @@ def test_no_duty_may_delete_configure_rotate_or_export_the_signing_key(duty, pip
 
 
 def test_the_erasure_duty_still_deletes_tenant_keys(pipeline_stack):
-    """The guard is for the signing key alone: erasure can still make a tenant key deletable and delete it."""
+    """The guard is for the signing key alone: key-release can still make a tenant key deletable, and erasure
+    delete it."""
     from local_stack.vault import OpenBaoServer, approle_login
 
     name = "tenant-t" + secrets.token_hex(6)
     OpenBaoServer(pipeline_stack).root_client().secrets.transit.create_key(name, mount_point=TRANSIT)
+    approle_login(pipeline_stack, "key-release").secrets.transit.update_key_configuration(
+        name, deletion_allowed=True, mount_point=TRANSIT)
     transit = approle_login(pipeline_stack, "erasure").secrets.transit
-    transit.update_key_configuration(name, deletion_allowed=True, mount_point=TRANSIT)
     transit.delete_key(name, mount_point=TRANSIT)
     with pytest.raises(hvac.exceptions.InvalidPath):
         transit.read_key(name, mount_point=TRANSIT)
@@ -252,7 +255,7 @@ def test_the_erasure_duty_still_deletes_tenant_keys(pipeline_stack):
 @pytest.fixture(scope="module")
 def erased_tenant(settings, onboard, instance) -> str:
     from orchestration.defs.resources import open_session
-    from orchestration.defs.retention import run_erasure_now
+    from orchestration.erasure_now import run_erasure_now
 
     _, tenant = onboard("A1SIGNEDCERT001", profile={"skus": 2, "orders_per_day": 3})
     with open_session(settings) as session:

@@ -23,11 +23,12 @@ def logged(settings, instance, refreshed_tenant):
 
 
 def test_every_finished_run_is_logged_once_with_tenant_assets_categories_and_role(logged, admin, refreshed_tenant):
-    first, again = logged
-    assert first >= len(refreshed_tenant.days) + 1 and again == 0
+    _first, again = logged
     rows = admin.execute(
         "select job_name, assets, data_categories, db_role, vault_duty, status from audit.access_log"
         " where tenant_id = %s", (refreshed_tenant.tenant_id,)).fetchall()
+    # Whichever sync came first logged them (`retkee compliance report` syncs too); a second one adds nothing.
+    assert len(rows) >= len(refreshed_tenant.days) + 1 and again == 0
     jobs = {r[0] for r in rows}
     assert {"extract_reports", "build_marts"} <= jobs
     extraction = next(r for r in rows if r[0] == "extract_reports")

@@ -34,22 +34,22 @@ def compliance(settings, refreshed_tenant):
 def test_no_application_role_has_administrative_attributes(admin):
     rows = admin.execute(
         "select rolname, rolsuper, rolcreaterole, rolcreatedb, rolbypassrls, rolreplication from pg_roles"
-        " where rolname in ('pipeline', 'analyst', 'compliance', 'dagster') or rolname ~ '^t[0-9a-f]{12}_owner$'"
+        " where rolname in ('pipeline', 'all_tenants_analyst', 'analyst_login_issuer', 'compliance', 'dagster')"
+        " or rolname ~ '^(t[0-9a-f]{12}|all_tenants)_(owner|analyst)'"
     ).fetchall()
-    assert {r[0] for r in rows} >= {"pipeline", "analyst", "compliance", "dagster"}
+    assert {r[0] for r in rows} >= {"pipeline", "all_tenants_analyst", "analyst_login_issuer", "compliance", "dagster"}
     for name, *attributes in rows:
         assert not any(attributes), name
 
 
-def test_analyst_reads_a_tenants_marts_once_granted_and_nothing_else(pipeline_stack, admin, pipeline_conn,
-                                                                      refreshed_tenant):
+def test_analyst_reads_a_tenants_marts_once_granted_and_nothing_else(settings, pipeline_conn, refreshed_tenant):
     from orchestration.warehouse.grants import grant_analyst_read, tenant_scope
 
     tenant_id = "t" + secrets.token_hex(6)  # a marts schema of this test's own, as a tenant's build makes them
     marts = sql.Identifier(f"{tenant_id}_marts")
     with tenant_scope(pipeline_conn, tenant_id):  # provisioning makes the tenant's schemas, marts included
         pipeline_conn.execute(sql.SQL("create table {}.fct_daily_sales (sku text, revenue numeric)").format(marts))
-    with login_as_analyst(pipeline_stack, admin) as analyst:
+    with login_as_analyst(settings) as analyst:  # staff: all tenants, through each tenant's group
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
             analyst.execute(sql.SQL("select count(*) from {}.fct_daily_sales").format(marts))
         grant_analyst_read(pipeline_conn, tenant_id)
@@ -119,7 +119,7 @@ def test_the_provisioning_function_accepts_nothing_but_a_tenant_id(pipeline_conn
 def test_no_duty_token_carries_the_root_policy(pipeline_stack):
     from local_stack.vault import approle_login
 
-    for duty in ("pipeline", "onboarding", "erasure", "compliance"):
+    for duty in ("pipeline", "onboarding", "erasure", "key-release", "compliance", "rotation", "analyst-issuer"):
         token = approle_login(pipeline_stack, duty).auth.token.lookup_self()["data"]
         assert token["policies"] == [duty], duty
 

@@ -64,7 +64,8 @@ def legacy_tenant(settings, onboard, instance, admin):
     with open_session(settings) as session, session.conn.transaction():
         marts = sql.Identifier(f"{t}_marts")  # a mart dbt no longer builds, with a sequence of its own
         session.conn.execute(sql.SQL("create table {}.fct_legacy (id bigserial primary key, sku text)").format(marts))
-        session.conn.execute(sql.SQL("grant select on {}.fct_legacy to analyst").format(marts))
+        session.conn.execute(sql.SQL("grant select on {}.fct_legacy to {}").format(
+            marts, sql.Identifier(f"{t}_analyst")))
     before = owners(admin, t)
     assert set(before.values()) == {"pipeline"}, before
     report = refresh_orders_slice(instance, t, days)
@@ -150,10 +151,10 @@ def test_a_rollback_inside_a_tenant_scope_does_not_give_the_pipeline_role_back(s
             pass
 
 
-def test_analysts_still_read_the_marts_the_owner_roles_built_and_nothing_else(pipeline_stack, admin,
-                                                                               refreshed_tenant, legacy_tenant):
+def test_analysts_still_read_the_marts_the_owner_roles_built_and_nothing_else(settings, refreshed_tenant,
+                                                                               legacy_tenant):
     tenant_b, _ = legacy_tenant
-    with login_as_analyst(pipeline_stack, admin) as analyst:
+    with login_as_analyst(settings) as analyst:
         for tenant_id in (refreshed_tenant.tenant_id, tenant_b):
             marts = sql.Identifier(f"{tenant_id}_marts")
             analyst.execute(sql.SQL("select count(*) from {}.fct_daily_sales").format(marts)).fetchone()
@@ -186,7 +187,7 @@ def test_an_active_tenants_role_cannot_be_dropped(pipeline_conn, refreshed_tenan
 def test_erasure_drops_the_tenants_schemas_and_its_owner_role(settings, instance, admin, legacy_tenant):
     """Runs last: it erases tenant B."""
     from orchestration.defs.resources import open_session
-    from orchestration.defs.retention import run_erasure_now
+    from orchestration.erasure_now import run_erasure_now
     from orchestration.retain.certificate import read_certificate
 
     tenant_b, _ = legacy_tenant
@@ -197,7 +198,7 @@ def test_erasure_drops_the_tenants_schemas_and_its_owner_role(settings, instance
     with open_session(settings) as session:
         certificate = read_certificate(session.conn, tenant_b)
     assert certificate.verified
-    assert certificate.destroyed["db_roles"] == [f"{tenant_b}_owner"]
+    assert certificate.destroyed["db_roles"] == [f"{tenant_b}_analyst", f"{tenant_b}_owner"]
     assert certificate.verification["db_roles_left"] == 0
     assert owners(admin, tenant_b) == {}
     assert admin.execute("select rolname from pg_roles where starts_with(rolname, %s)",

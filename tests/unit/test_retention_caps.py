@@ -191,7 +191,8 @@ def test_an_extraction_older_than_its_cap_refuses_before_asking_amazon():
 def test_the_compliance_report_shows_cap_and_basis_and_marks_past_cap_in_red():
     from datetime import UTC, datetime
 
-    from orchestration.compliance.report import ComplianceReport, dataset_caps, render_html
+    from orchestration.compliance.evidence import ComplianceReport, dataset_caps
+    from orchestration.compliance.report import render_html
 
     datasets = {"orders": _dataset("orders"), "settlements": _dataset("settlements", months=84, basis=TAX)}
     report = ComplianceReport(generated_at=datetime(2026, 12, 1, tzinfo=UTC), log_retention_months=13,
@@ -210,7 +211,7 @@ def test_the_compliance_report_shows_cap_and_basis_and_marks_past_cap_in_red():
 
 
 def test_the_report_finds_the_oldest_landed_day_from_folder_names_alone(tmp_path):
-    from orchestration.compliance.report import landed_days
+    from orchestration.compliance.evidence import landed_days
 
     tenant = "t0123456789ab"
     for extraction, day, document in (("orders", "2025-05-31", True), ("orders", "2025-07-01", True),

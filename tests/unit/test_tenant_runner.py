@@ -50,3 +50,27 @@ def test_the_runner_removes_its_scratch_directory():
     del runner
     gc.collect()
     assert not scratch.exists()
+
+
+def test_the_runner_loads_the_built_manifest_whole_and_parses_nothing():
+    """One parse, at build time: the runner reads what `make manifest` built (in a fresh interpreter, dbt's CLI
+    entry point, through which every parse runs, is never imported), and generic tests keep their kind
+    (regression: read back from manifest.json they became singular tests and every one failed to compile)."""
+    import json
+    import subprocess
+    import sys
+
+    probe = (
+        "import json, sys\n"
+        "from orchestration.transform.tenant_runner import TenantDbtRunner\n"
+        "manifest = TenantDbtRunner().manifest()\n"
+        "kinds = sorted({type(n).__name__ for n in manifest.nodes.values() if n.resource_type == 'test'"
+        " and getattr(n, 'test_metadata', None)})\n"
+        "print(json.dumps({'generic': kinds, 'cli': 'dbt.cli.main' in sys.modules, 'nodes': len(manifest.nodes)}))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=False, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    assert seen["generic"] == ["GenericTestNode"]
+    assert seen["cli"] is False
+    assert seen["nodes"] > 0

@@ -12,6 +12,8 @@ location, parses nothing, opens nothing and leaves the environment alone; under 
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import sys
 from collections.abc import Mapping
@@ -56,7 +58,15 @@ def build_manifest() -> Path:
     # whatever the shell has set, with the dbt of this environment (`make` does not put .venv/bin on PATH).
     os.environ["RETKEE_TENANT_ID"] = TEMPLATE_TENANT
     os.environ["PATH"] = os.pathsep.join([str(Path(DBT_EXECUTABLE).parent), os.environ.get("PATH", "")])
-    prepare_and_package(dbt_project)
+    # Its progress lines ("Preparing project ...") are kept back: `make run` prints one line for the manifest,
+    # and shows them only if the parse fails.
+    said = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(said):
+            prepare_and_package(dbt_project)
+    except BaseException:
+        sys.stdout.write(said.getvalue())
+        raise
     if not dbt_project.manifest_path.exists():
         raise ManifestNotBuilt(f"dbt parse wrote no manifest at {dbt_project.manifest_path}")
     return dbt_project.manifest_path

@@ -365,7 +365,7 @@ def _pnl_table(pnl: list[tuple[str, object]], every_line: bool = False) -> Table
     counted = set(pnl_columns())
     caption = ("net profit = net sales + the lines below it + cost of goods; shipped sales, taxes and reserves "
                "are shown, not counted (docs/marts.md)" if every_line else
-               "net profit = net sales + the lines below it (docs/marts.md; --tables: every line)")
+               "net profit = net sales + the lines below (docs/marts.md; all lines: --tables)")
     table = Table(title="profit and loss (fct_profit_and_loss, marketplace currency)", title_justify="left",
                   caption=caption, caption_justify="left")
     table.add_column("line", no_wrap=True)

@@ -27,7 +27,7 @@ _CATEGORY = re.compile(r"\{[^{}]*'column':\s*'(?P<column>\w+)'[^{}]*'profit':\s*
 # net_profit = net_sales + every profit category + cost_of_goods (fct_profit_and_loss.sql).
 START, COST_OF_GOODS, END = "net_sales", "cost_of_goods", "net_profit"
 # Sales lines shown before net sales on the page (the way from Seller Central's ordered product sales).
-SALES_LINES = ("ordered_product_sales", "shipping_gift_wrap_charged", "promotions", "vat_included")
+SALES_LINES = ("ordered_product_sales", "shipping_gift_wrap", "promotions", "vat_included")
 DEFAULT_DAYS = 30
 TREND_DAYS = 7
 SKUS_SHOWN = 5

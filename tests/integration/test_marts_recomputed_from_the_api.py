@@ -77,7 +77,7 @@ PROFIT = {"refunds", "referral_fees", "fulfilment_fees", "storage_fees", "aged_s
           "reimbursements", "other_fees"}
 NOT_PROFIT = {"shipped_product_sales", "tax_collected", "marketplace_withheld_tax", "vat_on_fees",
               "reserves_transfers"}
-SALES = ("units", "ordered_product_sales", "shipping_gift_wrap_charged", "promotions", "vat_included",
+SALES = ("units", "ordered_product_sales", "shipping_gift_wrap", "promotions", "vat_included",
          "net_sales")
 
 
@@ -163,7 +163,7 @@ def _sales_of(line: dict) -> dict[str, Decimal]:
     vat = (line["item-tax"] + line["shipping-tax"] + line["gift-wrap-tax"]) \
         if PRICES_INCLUDE_VAT[line["marketplace"]] else Decimal(0)
     return {"units": Decimal(line["units"]), "ordered_product_sales": line["item-price"],
-            "shipping_gift_wrap_charged": line["shipping-price"] + line["gift-wrap-price"],
+            "shipping_gift_wrap": line["shipping-price"] + line["gift-wrap-price"],
             "promotions": -promotions, "vat_included": -vat, "net_sales": paid - vat}
 
 

@@ -97,7 +97,7 @@ sales as (
         sum(ordered_product_sales) as ordered_product_sales,
         -- so that ordered product sales + shipping and gift wrap + promotions + VAT included = net sales
         coalesce(sum(coalesce(shipping_price, 0) + coalesce(gift_wrap_price, 0)) filter (where not is_cancelled), 0)
-            as shipping_gift_wrap_charged,
+            as shipping_gift_wrap,
         coalesce(-sum(item_promotion_discount + ship_promotion_discount) filter (where not is_cancelled), 0)
             as promotions,
         -sum(tax_included) as vat_included,
@@ -274,7 +274,7 @@ combined as (
         coalesce(s.sku, m.sku) as sku,
         coalesce(s.units, 0) as units,
         coalesce(s.ordered_product_sales, 0) as ordered_product_sales,
-        coalesce(s.shipping_gift_wrap_charged, 0) as shipping_gift_wrap_charged,
+        coalesce(s.shipping_gift_wrap, 0) as shipping_gift_wrap,
         coalesce(s.promotions, 0) as promotions,
         coalesce(s.vat_included, 0) as vat_included,
         coalesce(s.net_sales, 0) as net_sales,
@@ -335,7 +335,7 @@ final as (
         -- sales, when ordered
         units::bigint as units,
         ordered_product_sales::numeric(16, 2) as ordered_product_sales,
-        shipping_gift_wrap_charged::numeric(16, 2) as shipping_gift_wrap_charged,
+        shipping_gift_wrap::numeric(16, 2) as shipping_gift_wrap,
         promotions::numeric(16, 2) as promotions,
         vat_included::numeric(16, 2) as vat_included,
         net_sales::numeric(16, 2) as net_sales,

@@ -245,16 +245,23 @@ def test_rerun_and_replay_never_duplicate(pipeline_stack, settings, backfill, in
     raw = sql.Identifier(f"{tenant.tenant_id}_raw")
 
     def counts():
+        # Every dataset the backfill landed (a snapshot-only dataset such as the storage-fee report is taken on
+        # today's run, which this backfill does not make: its table does not exist here).
+        landed = {name for (name,) in _query(settings, sql.SQL(
+            "select table_name from information_schema.tables where table_schema = {}").format(
+                sql.Literal(f"{tenant.tenant_id}_raw")))}
         return {
             name: _query(settings, sql.SQL("select count(*) from {}.{}").format(raw, sql.Identifier(name)))[0][0]
-            for name in DATASETS
+            for name in DATASETS if name in landed
         }
 
     before = counts()
+    assert {"orders", "finance_transactions", "reimbursements"} <= before.keys(), before
     assert _run(instance, job, tenant.tenant_id, days[-1]).success
     assert counts() == before
     with open_session(settings) as session:
-        for name, dataset in DATASETS.items():
+        for name in before:
+            dataset = DATASETS[name]
             partitions = _query(
                 settings, sql.SQL("select distinct _partition from {}.{}").format(raw, sql.Identifier(name))
             )

@@ -249,7 +249,7 @@ def test_erasure_ends_the_tenants_logins_and_refuses_new_ones(settings, instance
     """Runs last: it erases tenant A."""
     from orchestration.cli import app
     from orchestration.defs.resources import open_session
-    from orchestration.defs.retention import run_erasure_now
+    from orchestration.erasure_now import run_erasure_now
     from orchestration.retain.certificate import read_certificate
     from orchestration.secrets.vault import VaultError
     from orchestration.serve.analyst_logins import issue_login

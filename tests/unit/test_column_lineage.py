@@ -34,9 +34,11 @@ def deps(lineage: dict[str, TableColumnLineage], model: str, column: str) -> set
 
 
 def test_net_margin_comes_from_revenue_promotions_refunds_fees_and_unit_cost(lineage):
-    # fct_margins.sql: gross_revenue + shipping - promotions - refunds - fees - units x unit cost
+    # fct_margins.sql: gross_revenue + shipping - promotions - VAT inside EU prices - refunds - fees - units x
+    # unit cost
     assert deps(lineage, "fct_margins", "net_margin") == {
         ("intermediate/int_order_items_grouped_by_day", "gross_revenue"),
+        ("intermediate/int_order_items_grouped_by_day", "vat"),
         ("intermediate/int_order_items_grouped_by_day", "shipping_and_gift_wrap_charged"),
         ("intermediate/int_order_items_grouped_by_day", "promotions"),
         ("intermediate/int_order_items_grouped_by_day", "shipping_promotions"),

@@ -93,7 +93,13 @@ class Vault:
     def token_policies(self) -> list[str]:
         return list(self._client.auth.token.lookup_self()["data"]["policies"])
 
-    def _call(self, what: str, fn, *args, **kwargs):
+    def call(self, what: str, fn, *args, plugin_detail: bool = False, **kwargs):
+        """`fn(*args, **kwargs)` (a call on this duty's client), its failures as one-line VaultErrors.
+        `plugin_detail` adds Vault's own message, for engines whose messages name no secret (the database
+        plugin's refusal, orchestration/serve/analyst_logins.py)."""
+        return self._call(what, fn, *args, plugin_detail=plugin_detail, **kwargs)
+
+    def _call(self, what: str, fn, *args, plugin_detail: bool = False, **kwargs):
         try:
             return fn(*args, **kwargs)
         except hvac.exceptions.Forbidden:
@@ -101,7 +107,8 @@ class Vault:
         except hvac.exceptions.InvalidPath:
             raise VaultError(f"Vault has nothing at {what}") from None
         except hvac.exceptions.VaultError as exc:
-            raise VaultError(f"Vault failed on {what}: {type(exc).__name__}") from None
+            detail = " ".join(str(exc).split())[:300] if plugin_detail else ""
+            raise VaultError(f"Vault failed on {what}: {detail or type(exc).__name__}") from None
         except Exception as exc:  # requests' ConnectionError / SSLError: say which, never the payload
             raise VaultError(f"Vault unreachable on {what}: {type(exc).__name__}") from None
 

@@ -18,7 +18,6 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-import hvac.exceptions
 from psycopg.conninfo import make_conninfo
 
 from orchestration.secrets.redaction import Secret, remember
@@ -103,25 +102,11 @@ class AnalystLogin:
         return make_conninfo(**params)
 
 
-def _vault_call(vault: Vault, what: str, fn, *args, **kwargs):
-    try:
-        return fn(*args, **kwargs)
-    except hvac.exceptions.Forbidden:
-        raise VaultError(f"Vault denied {what} to the '{vault.duty}' AppRole") from None
-    except hvac.exceptions.InvalidPath:
-        raise VaultError(f"Vault has nothing at {what}") from None
-    except hvac.exceptions.VaultError as exc:
-        # The database plugin's own message (e.g. the provisioning function's refusal) names no secret.
-        detail = " ".join(str(exc).split())[:300]
-        raise VaultError(f"Vault failed on {what}: {detail or type(exc).__name__}") from None
-    except Exception as exc:  # noqa: BLE001 - connection refused, TLS: say which, never a payload
-        raise VaultError(f"Vault unreachable on {what}: {type(exc).__name__}") from None
-
-
 # --- onboarding: a tenant's Vault role ----------------------------------------------------------------------------
 def ensure_tenant_role(vault: Vault, tenant_id: str) -> str:
     name = vault_role(tenant_id)
-    _vault_call(vault, f"{MOUNT}/roles/{name}", vault.client.write, f"{MOUNT}/roles/{name}", **role_settings())
+    vault.call(f"{MOUNT}/roles/{name}", vault.client.write, f"{MOUNT}/roles/{name}", plugin_detail=True,
+               **role_settings())
     return name
 
 
@@ -135,7 +120,7 @@ def issue_login(vault: Vault, tenant_id: str | None, ttl: timedelta = LOGIN_DEFA
     login with it) and lives as long as the longest login (vault_layout.py)."""
     name = vault_role(tenant_id)
     path = f"{MOUNT}/creds/{name}"
-    answer = _vault_call(vault, path, vault.client.read, path)
+    answer = vault.call(path, vault.client.read, path, plugin_detail=True)
     if answer is None:
         raise VaultError(f"Vault has no analyst role {name}: the tenant was onboarded before analyst logins; "
                          "the stack's bootstrap (`make run`) writes it")
@@ -143,8 +128,8 @@ def issue_login(vault: Vault, tenant_id: str | None, ttl: timedelta = LOGIN_DEFA
     remember(password)
     lease_id, seconds = answer["lease_id"], int(answer["lease_duration"])
     if seconds != int(ttl.total_seconds()):
-        renewed = _vault_call(vault, "sys/leases/renew", vault.client.write, f"sys/leases/renew/{lease_id}",
-                              increment=int(ttl.total_seconds()))
+        renewed = vault.call("sys/leases/renew", vault.client.write, f"sys/leases/renew/{lease_id}",
+                             increment=int(ttl.total_seconds()), plugin_detail=True)
         seconds = int(renewed["lease_duration"])
     return AnalystLogin(username, Secret(password), datetime.now(UTC) + timedelta(seconds=seconds), lease_id)
 
@@ -152,7 +137,7 @@ def issue_login(vault: Vault, tenant_id: str | None, ttl: timedelta = LOGIN_DEFA
 # --- erasure: a tenant's logins and role ------------------------------------------------------------------------
 def tenant_role_exists(vault: Vault, tenant_id: str) -> bool:
     path = f"{MOUNT}/roles/{vault_role(tenant_id)}"
-    return _vault_call(vault, path, vault.client.read, path) is not None
+    return vault.call(path, vault.client.read, path, plugin_detail=True) is not None
 
 
 def revoke_tenant_logins(vault: Vault, tenant_id: str) -> dict:
@@ -160,8 +145,8 @@ def revoke_tenant_logins(vault: Vault, tenant_id: str) -> dict:
     tenant's Vault role so none is issued again. Re-runnable: both are no-ops the second time."""
     name = vault_role(tenant_id)
     prefix = f"{MOUNT}/creds/{name}"
-    _vault_call(vault, f"sys/leases/revoke-prefix/{prefix}", vault.client.sys.revoke_prefix, prefix)
+    vault.call(f"sys/leases/revoke-prefix/{prefix}", vault.client.sys.revoke_prefix, prefix, plugin_detail=True)
     existed = tenant_role_exists(vault, tenant_id)
     if existed:
-        _vault_call(vault, f"{MOUNT}/roles/{name}", vault.client.delete, f"{MOUNT}/roles/{name}")
+        vault.call(f"{MOUNT}/roles/{name}", vault.client.delete, f"{MOUNT}/roles/{name}", plugin_detail=True)
     return {"vault_role": f"{MOUNT}/roles/{name}", "leases_revoked": f"{prefix}/*", "vault_role_deleted": existed}

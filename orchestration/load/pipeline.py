@@ -17,7 +17,7 @@ import logging
 import zlib
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 
 import polars as pl
@@ -26,6 +26,7 @@ import psycopg
 from orchestration.extract.catalogue import Extraction, extraction_of
 from orchestration.extract.connection import SellerConnection
 from orchestration.extract.marketplaces import currency_of
+from orchestration.extract.planner import days_between, plan_windows
 from orchestration.extract.reports import ReportDocument
 from orchestration.land.documents import LANDED_GZIP_LEVEL, land_document, read_landed
 from orchestration.land.landing_zone import LandingZone
@@ -215,7 +216,85 @@ def load_and_land(
     return landed
 
 
-# -- the partition, end to end ----------------------------------------------------------------------------
+# -- partitions, end to end: a day, or a window of days ------------------------------------------------------
+
+
+def _replace_partition(
+    *, conn: psycopg.Connection, vault: Vault, landing: LandingZone, tenant: Tenant, extraction: Extraction,
+    day: date, documents: list[ReportDocument], outcomes: list[PartitionOutcome],
+) -> None:
+    """Load and land one day's documents, then drop the day's older landed copies."""
+    partition = day.isoformat()
+    earlier = set(landing.list(f"{tenant.tenant_id}/{extraction.name}/{partition}"))
+    landed = load_and_land(
+        conn=conn, vault=vault, landing=landing, tenant_id=tenant.tenant_id, extraction=extraction,
+        partition=partition, documents=documents, outcomes=outcomes,
+    )
+    # The partition now stands on the new documents; older copies would double it on replay.
+    for key in earlier - set(landed):
+        landing.delete(key)
+
+
+def ingest_window(
+    *,
+    tenant: Tenant,
+    extraction: Extraction,
+    first_day: date,
+    last_day: date,
+    vault: Vault,
+    seller: SellerConnection,
+    landing: LandingZone,
+    conn: psycopg.Connection,
+    today: date | None = None,
+) -> list[PartitionOutcome]:
+    """Fetch the days first_day..last_day with the fewest requests the extraction's window rule allows (the
+    planner, extract/planner.py), and replace each day's partition of each dataset; one outcome per day per
+    dataset, oldest day first.
+
+    A window's documents are split back into their days (extract/windows.py) and each day is loaded and
+    landed as a one-day fetch would have been: a day stays the unit of replacement, status and lineage. A day
+    Amazon cannot serve is left as it is (its outcomes say why). A dataset whose rows total the whole request
+    (`Extraction.range_totals`) is left as it is on the days of a longer window; a day that already has landed
+    documents is asked alone, so its replacement keeps every dataset whole. A range reaching beyond a
+    dataset's retention cap raises BeyondRetentionCap before any call: Amazon's policy forbids holding it.
+    """
+    today = today or datetime.now(UTC).date()
+    days = days_between(first_day, last_day)
+    refuse_beyond_cap([d.name for d in extraction.datasets], first_day, today)
+    outcomes = {day: [PartitionOutcome(tenant.tenant_id, d.name, day.isoformat()) for d in extraction.datasets]
+                for day in days}
+    wanted = []
+    for day in days:
+        reason = extraction.unreachable(day, today)
+        if reason:
+            for outcome in outcomes[day]:
+                outcome.skipped = reason
+        else:
+            wanted.append(day)
+    alone: set[date] = set()
+    if extraction.range_totals:
+        alone = {day for day in wanted if landing.list(f"{tenant.tenant_id}/{extraction.name}/{day.isoformat()}")}
+    for window in plan_windows(wanted, extraction.window, alone=alone):
+        if window.first_day == window.last_day:
+            fetched = {window.first_day: extraction.fetch(seller, tenant, window.first_day)}
+        else:
+            fetched = {day: [] for day in window.days}
+            for document in extraction.fetch_window(seller, tenant, window.first_day, window.last_day):
+                for day, part in extraction.split(document, window.days).items():
+                    fetched[day].append(part)
+        for day, documents in fetched.items():
+            kept, loading = extraction, outcomes[day]
+            if window.first_day != window.last_day and extraction.range_totals:
+                loading = [o for o in outcomes[day] if o.dataset not in extraction.range_totals]
+                for outcome in outcomes[day]:
+                    if outcome.dataset in extraction.range_totals:
+                        outcome.skipped = (f"{outcome.dataset} totals a request's whole range; the window {window} "
+                                           "cannot give it per day (a one-day request does)")
+                kept = replace(extraction, datasets=tuple(d for d in extraction.datasets
+                                                          if d.name not in extraction.range_totals))
+            _replace_partition(conn=conn, vault=vault, landing=landing, tenant=tenant, extraction=kept, day=day,
+                               documents=documents, outcomes=loading)
+    return [outcome for day in days for outcome in outcomes[day]]
 
 
 def ingest_partition(
@@ -236,26 +315,8 @@ def ingest_partition(
     be replayed from the landing zone. A day older than a dataset's retention cap raises BeyondRetentionCap:
     it would be removed again by the next retention run, and Amazon's policy forbids holding it.
     """
-    today = today or datetime.now(UTC).date()
-    refuse_beyond_cap([d.name for d in extraction.datasets], day, today)
-    partition = day.isoformat()
-    outcomes = [PartitionOutcome(tenant.tenant_id, d.name, partition) for d in extraction.datasets]
-    reason = extraction.unreachable(day, today)
-    if reason:
-        for outcome in outcomes:
-            outcome.skipped = reason
-        return outcomes
-    prefix = f"{tenant.tenant_id}/{extraction.name}/{partition}"
-    earlier = set(landing.list(prefix))
-    documents = extraction.fetch(seller, tenant, day)
-    landed = load_and_land(
-        conn=conn, vault=vault, landing=landing, tenant_id=tenant.tenant_id, extraction=extraction,
-        partition=partition, documents=documents, outcomes=outcomes,
-    )
-    # The partition now stands on the new documents; older copies would double it on replay.
-    for key in earlier - set(landed):
-        landing.delete(key)
-    return outcomes
+    return ingest_window(tenant=tenant, extraction=extraction, first_day=day, last_day=day, vault=vault,
+                         seller=seller, landing=landing, conn=conn, today=today)
 
 
 def replay_partition(

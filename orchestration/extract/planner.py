@@ -29,7 +29,7 @@ class WindowRule:
             raise ValueError(f"a window covers at least one day (got {self.max_days})")
 
 
-ONE_DAY = WindowRule(1, "one request per UTC day")
+ONE_DAY = WindowRule(1, "one request per UTC day (a snapshot: Amazon serves only the present, so only today)")
 
 
 @dataclass(frozen=True)

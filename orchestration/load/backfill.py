@@ -10,8 +10,9 @@ A failing extraction does not stop the others; its error is returned with its na
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -22,7 +23,12 @@ from orchestration.extract.connection import SellerConnection
 from orchestration.land.landing_zone import LandingZone
 from orchestration.load.pipeline import PartitionOutcome, ingest_window
 from orchestration.secrets.vault import Vault
+from orchestration.settings import Settings
 from orchestration.tenants.registry import Tenant
+from orchestration.warehouse.connection import connect as warehouse_connect
+from orchestration.warehouse.grants import tenant_scope
+
+Connect = Callable[[], AbstractContextManager[psycopg.Connection]]
 
 log = logging.getLogger(__name__)
 
@@ -45,13 +51,14 @@ def ingest_extractions(
     vault: Vault,
     seller: SellerConnection,
     landing: LandingZone,
-    connect: Callable[[], psycopg.Connection],
+    connect: Connect,
     today: date | None = None,
     workers: int | None = None,
 ) -> list[ExtractionRange]:
     """Every extraction's days first_day..last_day, each extraction on its own thread (`workers` at most,
     default one per extraction); `connect` opens a warehouse connection in the tenant's scope, one per thread
-    (a psycopg connection is not shared between threads). Results in the order of `extractions`."""
+    (a psycopg connection is not shared between threads; `tenant_connections` makes one). Results in the
+    order of `extractions`."""
     chosen = list(extractions)
 
     def one(extraction: Extraction) -> ExtractionRange:
@@ -71,3 +78,14 @@ def ingest_extractions(
         return []
     with ThreadPoolExecutor(max_workers=workers or len(chosen), thread_name_prefix="backfill") as pool:
         return list(pool.map(one, chosen))
+
+
+def tenant_connections(settings: Settings, vault: Vault, tenant_id: str) -> Connect:
+    """A factory of pipeline connections in the tenant's scope, one per `with`, for `ingest_extractions`."""
+
+    @contextmanager
+    def scoped() -> Iterator[psycopg.Connection]:
+        with warehouse_connect(settings, vault) as conn, tenant_scope(conn, tenant_id):
+            yield conn
+
+    return scoped

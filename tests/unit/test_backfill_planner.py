@@ -111,3 +111,14 @@ def test_a_sales_and_traffic_range_gives_each_day_its_date_entry_and_no_range_to
 def test_a_settlement_belongs_to_the_day_it_was_published():
     document = _document("settlement-id\n1\n", {"created_time": "2025-06-02T03:00:00+00:00"})
     assert list(by_publication_day(document, _days(3))) == [FIRST + timedelta(days=1)]
+
+
+def test_docs_datasets_md_lists_every_window_rule_as_the_catalogue_has_it():
+    import pathlib
+    import re
+
+    text = (pathlib.Path(__file__).resolve().parents[2] / "docs" / "datasets.md").read_text()
+    section = text.split("## Backfill windows", 1)[1].split("\n## ", 1)[0]
+    documented = {name: (int(days), why) for name, days, why in re.findall(r"^\| `(\w+)` \| (\d+) \| (.+?) \|$",
+                                                                          section, re.M)}
+    assert documented == {e.name: (e.window.max_days, e.window.why) for e in EXTRACTIONS.values()}

@@ -84,3 +84,20 @@ def plan_windows(days: Iterable[date], rule: WindowRule, alone: Collection[date]
 def restated_days(today: date, lookback_days: int) -> list[date]:
     """The past days a daily run asks for again because Amazon restates them (oldest first, today excluded)."""
     return [today - timedelta(days=n) for n in range(lookback_days, 0, -1)]
+
+
+def split_among(windows: Sequence[Window], parts: int) -> list[list[Window]]:
+    """The windows in at most `parts` runs of consecutive windows, as even as they come (oldest first).
+
+    A backfill loads each run on its own thread, so one extraction's loading is not one long chain; the
+    windows themselves (and so the calls) do not change."""
+    if parts < 1:
+        raise ValueError(f"at least one part (got {parts})")
+    count = min(parts, len(windows))
+    size, extra = divmod(len(windows), count) if count else (0, 0)
+    runs, start = [], 0
+    for index in range(count):
+        end = start + size + (1 if index < extra else 0)
+        runs.append(list(windows[start:end]))
+        start = end
+    return runs

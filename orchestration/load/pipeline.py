@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import logging
 import zlib
+from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
+from itertools import islice
 
 import polars as pl
 import psycopg
@@ -26,7 +28,7 @@ import psycopg
 from orchestration.extract.catalogue import Extraction, extraction_of
 from orchestration.extract.connection import SellerConnection
 from orchestration.extract.marketplaces import currency_of
-from orchestration.extract.planner import days_between, plan_windows
+from orchestration.extract.planner import Window, days_between, plan_windows
 from orchestration.extract.reports import ReportDocument
 from orchestration.land.documents import LANDED_GZIP_LEVEL, land_document, read_landed
 from orchestration.land.landing_zone import LandingZone
@@ -50,6 +52,8 @@ from orchestration.secrets.vault import Vault
 from orchestration.tenants.registry import Tenant
 
 log = logging.getLogger(__name__)
+
+WINDOWS_AHEAD = 2  # windows asked for ahead of the one loading (their documents wait in memory)
 
 
 @dataclass
@@ -235,6 +239,24 @@ def _replace_partition(
         landing.delete(key)
 
 
+def _load_day(
+    *, conn: psycopg.Connection, vault: Vault, landing: LandingZone, tenant: Tenant, extraction: Extraction,
+    window: Window, day: date, documents: list[ReportDocument], outcomes: list[PartitionOutcome],
+) -> None:
+    """One day of a window: every dataset replaced, except those a longer window cannot give per day."""
+    kept, loading = extraction, outcomes
+    if window.first_day != window.last_day and extraction.range_totals:
+        loading = [o for o in outcomes if o.dataset not in extraction.range_totals]
+        for outcome in outcomes:
+            if outcome.dataset in extraction.range_totals:
+                outcome.skipped = (f"{outcome.dataset} totals a request's whole range; the window {window} "
+                                   "cannot give it per day (a one-day request does)")
+        kept = replace(extraction, datasets=tuple(d for d in extraction.datasets
+                                                  if d.name not in extraction.range_totals))
+    _replace_partition(conn=conn, vault=vault, landing=landing, tenant=tenant, extraction=kept, day=day,
+                       documents=documents, outcomes=loading)
+
+
 def ingest_window(
     *,
     tenant: Tenant,
@@ -274,26 +296,35 @@ def ingest_window(
     alone: set[date] = set()
     if extraction.range_totals:
         alone = {day for day in wanted if landing.list(f"{tenant.tenant_id}/{extraction.name}/{day.isoformat()}")}
-    for window in plan_windows(wanted, extraction.window, alone=alone):
+
+    def fetch(window: Window) -> dict[date, list[ReportDocument]]:
         if window.first_day == window.last_day:
-            fetched = {window.first_day: extraction.fetch(seller, tenant, window.first_day)}
-        else:
-            fetched = {day: [] for day in window.days}
-            for document in extraction.fetch_window(seller, tenant, window.first_day, window.last_day):
-                for day, part in extraction.split(document, window.days).items():
-                    fetched[day].append(part)
-        for day, documents in fetched.items():
-            kept, loading = extraction, outcomes[day]
-            if window.first_day != window.last_day and extraction.range_totals:
-                loading = [o for o in outcomes[day] if o.dataset not in extraction.range_totals]
-                for outcome in outcomes[day]:
-                    if outcome.dataset in extraction.range_totals:
-                        outcome.skipped = (f"{outcome.dataset} totals a request's whole range; the window {window} "
-                                           "cannot give it per day (a one-day request does)")
-                kept = replace(extraction, datasets=tuple(d for d in extraction.datasets
-                                                          if d.name not in extraction.range_totals))
-            _replace_partition(conn=conn, vault=vault, landing=landing, tenant=tenant, extraction=kept, day=day,
-                               documents=documents, outcomes=loading)
+            return {window.first_day: extraction.fetch(seller, tenant, window.first_day)}
+        fetched: dict[date, list[ReportDocument]] = {day: [] for day in window.days}
+        for document in extraction.fetch_window(seller, tenant, window.first_day, window.last_day):
+            for day, part in extraction.split(document, window.days).items():
+                fetched[day].append(part)
+        return fetched
+
+    windows = iter(plan_windows(wanted, extraction.window, alone=alone))
+    # The next windows are asked for while this one loads (one fetch at a time, WINDOWS_AHEAD at most in
+    # memory): Amazon makes the next report while we parse and COPY, so neither waits for the other.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"fetch-{extraction.name}") as fetcher:
+        pending = deque((w, fetcher.submit(fetch, w)) for w in islice(windows, WINDOWS_AHEAD))
+        try:
+            while pending:
+                window, fetching = pending.popleft()
+                fetched = fetching.result()
+                following = next(windows, None)
+                if following is not None:
+                    pending.append((following, fetcher.submit(fetch, following)))
+                for day, documents in fetched.items():
+                    _load_day(conn=conn, vault=vault, landing=landing, tenant=tenant, extraction=extraction,
+                              window=window, day=day, documents=documents, outcomes=outcomes[day])
+        except BaseException:
+            for _, waiting in pending:  # a failed window stops the extraction: ask Amazon for nothing more
+                waiting.cancel()
+            raise
     return [outcome for day in days for outcome in outcomes[day]]
 
 

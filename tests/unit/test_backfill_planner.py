@@ -122,3 +122,13 @@ def test_docs_datasets_md_lists_every_window_rule_as_the_catalogue_has_it():
     documented = {name: (int(days), why) for name, days, why in re.findall(r"^\| `(\w+)` \| (\d+) \| (.+?) \|$",
                                                                           section, re.M)}
     assert documented == {e.name: (e.window.max_days, e.window.why) for e in EXTRACTIONS.values()}
+
+
+def test_windows_are_shared_among_loaders_without_changing_a_window():
+    from orchestration.extract.planner import split_among
+
+    windows = plan_windows(_days(548), WindowRule(30, "test"))
+    runs = split_among(windows, 3)
+    assert [len(r) for r in runs] == [7, 6, 6] and [w for r in runs for w in r] == windows
+    assert split_among(windows[:2], 3) == [[windows[0]], [windows[1]]]
+    assert split_among([], 3) == []

@@ -20,6 +20,7 @@ benchmarks/results/backfill.json.
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import time
@@ -183,6 +184,8 @@ def write_result(args, runs: list[RunResult]) -> None:
             "seller_profile": PROFILE, "calls_admitted_last_run": last.calls,
             "floor_bound_by_last_run": last.binding, "partitions_loaded_last_run": last.partitions,
             "one_day_at_a_time_calls": daily_calls,
+            # The machine is shared (other processes' CPU stretches ours, never the floor): say how busy it was.
+            "load_average_1_5_15_min_at_end": [round(x, 1) for x in os.getloadavg()],
         },
         notes=NOTES,
     )

@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from orchestration.errors import RetkeeError
+
 DUTIES = ("pipeline", "onboarding", "erasure", "key-release", "compliance", "rotation", "analyst-issuer")
 ENVIRONMENTS = ("local", "ci", "production")
 # Passwords that ship as defaults somewhere (Postgres images, tutorials, our own early drafts).
@@ -21,7 +23,7 @@ MIN_PRODUCTION_PASSWORD_LENGTH = 16
 LOCAL_CA_ORGANIZATION = "Retkee local stack"
 
 
-class SettingsError(RuntimeError):
+class SettingsError(RetkeeError, RuntimeError):
     """A required setting is missing or points nowhere."""
 
 

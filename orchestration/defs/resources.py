@@ -6,8 +6,9 @@ elsewhere. Nothing is opened until a run, sensor or check asks: `VaultResource.l
 `WarehouseResource.connect()`, `LandingZoneResource.open()`; `run_session` puts the three together into the
 same `PlatformSession` the CLI opens from the environment (orchestration/session.py).
 
-`Platform` is the older resource with no fields of its own, kept as a thin adapter over the typed ones until
-the extraction assets (defs/extraction.py) ask for them directly.
+`Platform` is the older session resource, kept as a thin adapter over the typed ones until the extraction
+assets (defs/extraction.py) ask for them directly; `open_session` is re-exported for the callers that still
+import it from here.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from orchestration.settings import Settings, VaultLogin, WarehouseAddress, duty_
 from orchestration.warehouse.connection import connect
 
 __all__ = ["LandingZoneResource", "Platform", "PlatformSession", "VaultResource", "WarehouseResource",
-           "code_location_resources", "compliance_session", "run_session"]
+           "code_location_resources", "compliance_session", "open_session", "run_session"]
 
 
 class VaultResource(ConfigurableResource):

@@ -237,7 +237,7 @@ def refresh_command(
     """Extract every dataset for each active tenant and day, then build each tenant's marts."""
     try:
         # Loading the code location needs the dbt manifest (`make manifest`): a checkout without it is told so.
-        from orchestration.refresh import day_range, refresh
+        from orchestration.refresh import day_range, refresh, runs_planned
 
         require_dagster_storage()
         last = date.fromisoformat(end) if end else (datetime.now(UTC) - timedelta(days=1)).date()
@@ -250,7 +250,7 @@ def refresh_command(
     if not tenant_ids:
         _fail(TenantError("no active tenants; onboard one with `retkee tenants add`"))
     window = day_range(last, days)
-    runs = len(tenant_ids) * (len(window) + (snapshots and datetime.now(UTC).date() not in window) + marts)
+    runs = runs_planned(len(tenant_ids), window, snapshots=snapshots, marts=marts)
     event_log = Path(os.environ["RETKEE_LOG_DIR"]) / "dagster-runs.log" if os.environ.get("RETKEE_LOG_DIR") else None
     try:
         with _run_progress(runs) as progress:

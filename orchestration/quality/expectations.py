@@ -1,11 +1,11 @@
-"""Runs a great-expectations suite from the `expectations/` file project against one loaded partition.
+"""Runs great-expectations suites from the `expectations/` file project against one loaded partition.
 
 Suites are read from the committed file project; validation happens in an ephemeral context so a run
 never writes into the repository. A loaded partition is validated where it lives, in PostgreSQL
-(`validate_query`: GX's SQL engine turns each expectation into a query), so a 1M-row partition costs
-no memory. GX is asked for verdicts only (result format BOOLEAN_ONLY): no sample of failing values is
-fetched, so no row value leaves the warehouse and each expectation costs fewer queries. The result
-becomes a Dagster AssetCheckResult.
+(`validate_queries`: every table of the partition in one run; GX's SQL engine turns each expectation into a
+query), so a 1M-row partition costs no memory. GX is asked for verdicts only (result format BOOLEAN_ONLY): no
+sample of failing values is fetched, so no row value leaves the warehouse and each expectation costs fewer
+queries. Each table's result becomes a Dagster asset check evaluation.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import os
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -56,9 +56,20 @@ def load_suite(suite_name: str):
 def validate_query(
     suite_name: str, connect: Callable[[], object], query: str, parameters: dict | None = None
 ) -> SuiteOutcome:
-    """Validate the rows `query` returns, in the database. `connect` opens a new DB-API (psycopg)
-    connection: credentials stay in it and never enter GX's configuration. `query` is built by the caller
-    from validated identifiers only.
+    """Validate the rows `query` returns against one suite (validate_queries with one table)."""
+    return validate_queries({suite_name: query}, connect, parameters)[suite_name]
+
+
+def validate_queries(
+    queries: Mapping[str, str], connect: Callable[[], object], parameters: dict | None = None
+) -> dict[str, SuiteOutcome]:
+    """Validate several tables of one partition in one great-expectations run, in the database: one data
+    source and one connection serve every table, each table's rows checked against its own suite (`queries`
+    maps a suite name to the query of its rows). A partition's tables are validated together because the data
+    source, its engine and the connection cost more than a small partition's expectations.
+
+    `connect` opens a new DB-API (psycopg) connection: credentials stay in it and never enter GX's
+    configuration. Each query is built by the caller from validated identifiers only.
     """
     from sqlalchemy.pool import StaticPool
 
@@ -66,17 +77,20 @@ def validate_query(
     name = f"warehouse_{uuid.uuid4().hex}"
     source = runtime.data_sources.add_postgres(
         name, connection_string="postgresql+psycopg://retkee@warehouse/retkee",
-        kwargs={"creator": connect, "poolclass": StaticPool},  # one connection per validation
+        kwargs={"creator": connect, "poolclass": StaticPool},  # one connection for the whole run
     )
+    outcomes = {}
     try:
-        asset = source.add_query_asset("partition", query=query)
-        batch = asset.add_batch_definition_whole_table("partition").get_batch()
-        result = batch.validate(load_suite(suite_name), result_format=VERDICTS_ONLY,
-                                expectation_parameters=parameters or {})
+        for suite_name, query in queries.items():
+            asset = source.add_query_asset(suite_name, query=query)
+            batch = asset.add_batch_definition_whole_table(suite_name).get_batch()
+            result = batch.validate(load_suite(suite_name), result_format=VERDICTS_ONLY,
+                                    expectation_parameters=parameters or {})
+            outcomes[suite_name] = _outcome(suite_name, result)
     finally:
         source.get_engine().dispose()
         runtime.data_sources.delete(name)
-    return _outcome(suite_name, result)
+    return outcomes
 
 
 def _outcome(suite_name: str, result) -> SuiteOutcome:

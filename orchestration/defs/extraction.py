@@ -1,7 +1,7 @@
 """Extraction assets: one software-defined asset per raw table, partitioned by tenant and UTC day, all made
 by one step per tenant.
 
-One multi-asset (`extract_tenant`) holds every raw table of orchestration/ingest.py's EXTRACTIONS. A run
+One multi-asset (`extract_tenant`) holds every raw table of orchestration/extract/catalogue.py's EXTRACTIONS. A run
 covers one tenant and a range of its days (BackfillPolicy.single_run: a backfill is one run per tenant, not
 one per day). Its step opens one session, fetches the selected tables' (extraction, day) pieces side by side
 on a few threads, validates each day's tables in one great-expectations run, and records a materialization
@@ -41,9 +41,10 @@ from psycopg import sql
 from orchestration.compliance.labels import dataset_labels
 from orchestration.defs.partitions import TENANT_DAYS
 from orchestration.defs.resources import Platform
+from orchestration.extract.catalogue import EXTRACTIONS, Extraction
 from orchestration.extract.errors import ReportFatal, SellerRevoked
-from orchestration.ingest import EXTRACTIONS, Extraction, PartitionOutcome, ingest_partition
 from orchestration.load.datasets import Dataset
+from orchestration.load.pipeline import PartitionOutcome, ingest_partition
 from orchestration.quality.expectations import validate_queries
 from orchestration.retain.caps import BeyondRetentionCap
 from orchestration.secrets.vault import VaultError

@@ -27,7 +27,7 @@ from dagster import (
 
 from orchestration.defs.extraction import DAILY_KEYS, REPORT_ASSETS, SNAPSHOT_KEYS, asset_key
 from orchestration.defs.partitions import TENANTS, days_of_tenant, tenant_day
-from orchestration.ingest import EXTRACTIONS
+from orchestration.extract.catalogue import EXTRACTIONS
 
 CATCH_UP_DAYS = 7
 CRON = "0 3 * * *"  # 03:00 UTC: Amazon's day is over everywhere we sell and most statuses have settled

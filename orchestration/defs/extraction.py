@@ -240,9 +240,10 @@ def _extract_pieces(pieces: list[_Piece], tenant, session) -> None:
             piece.error = unreachable[0] if unreachable else RuntimeError("no extraction thread ran it")
 
 
-def _failure(tenant_id: str, failed: list[_Piece]) -> Failure:
-    """The step's failure, from its failed pieces, worst first: a stopped tenant and an unreachable Vault are
-    not retried; beyond the retention cap is refused for good; Amazon's FATAL is tried again later."""
+def _failure(tenant_id: str, failed: list[_Piece]) -> BaseException:
+    """The tenant's failure, from its failed pieces, worst first: a stopped tenant and an unreachable Vault are
+    not retried; beyond the retention cap is refused for good; Amazon's FATAL is tried again later; anything
+    else (a bug) is raised as it is."""
     errors = [p.error for p in failed]
     revoked = next((e for e in errors if isinstance(e, SellerRevoked)), None)
     if revoked is not None:
@@ -267,7 +268,7 @@ def _failure(tenant_id: str, failed: list[_Piece]) -> Failure:
             metadata={"fatal_reason": str(first.error), "failed": ", ".join(
                 f"{p.extraction.name} {p.day}" for p in fatal)},
         )
-    raise next(p.error for p in failed if not isinstance(p.error, ReportFatal))
+    return next(p.error for p in failed if not isinstance(p.error, ReportFatal))
 
 
 def _selected(context: AssetExecutionContext) -> list[Extraction]:
@@ -277,48 +278,58 @@ def _selected(context: AssetExecutionContext) -> list[Extraction]:
     return [e for e in EXTRACTIONS.values() if any(asset_key(d) in keys for d in e.datasets)]
 
 
-def _tenant_and_days(context: AssetExecutionContext) -> tuple[str, dict[date, str]]:
-    """The run's tenant and its days, each with its partition key as the run knows it."""
-    by_day, tenants = {}, set()
+def _tenants_and_days(context: AssetExecutionContext) -> dict[str, dict[date, str]]:
+    """The run's tenants, each with its days and their partition keys as the run knows them. Refresh and the
+    schedule run one tenant at a time; a backfill from the UI over several tenants and one day is cut by
+    Dagster into one range per day, holding every tenant: those are taken one after another."""
+    by_tenant: dict[str, dict[date, str]] = {}
     for key in context.partition_keys:
         dimensions = TENANT_DAYS.get_partition_key_from_str(key).keys_by_dimension
-        tenants.add(dimensions["tenant"])
-        by_day[date.fromisoformat(dimensions["day"])] = key
-    if len(tenants) != 1:
-        raise Failure(description=f"a run extracts one tenant; this one spans {len(tenants)}: "
-                      "run a range of days per tenant", allow_retries=False)
-    return tenants.pop(), dict(sorted(by_day.items()))
+        by_tenant.setdefault(dimensions["tenant"], {})[date.fromisoformat(dimensions["day"])] = key
+    return {tenant: dict(sorted(days.items())) for tenant, days in sorted(by_tenant.items())}
 
 
 def extract_tenant_days(context: AssetExecutionContext, platform: Platform):
-    tenant_id, days = _tenant_and_days(context)
-    with platform.session() as session:
-        tenant = session.registry.get(tenant_id)
-        if tenant.status != "active":
-            raise Failure(
-                description=f"tenant {tenant_id} is {tenant.status}; nothing is extracted for it",
-                allow_retries=False, metadata={TENANT_STOPPED: tenant.status},
-            )
-        session.conn.commit()
-        pieces = [_Piece(e, day) for day in days for e in _selected(context)]
-        _extract_pieces(pieces, tenant, session)
-        if any(isinstance(p.error, SellerRevoked) for p in pieces):
-            session.registry.set_status(tenant_id, "revoked", str(next(
-                p.error for p in pieces if isinstance(p.error, SellerRevoked))))
-            session.conn.commit()
-        yield from _results(context, tenant_id, days, pieces, session)
-    failed = [p for p in pieces if p.error is not None]
-    if failed:
-        raise _failure(tenant_id, failed)
-
-
-def _results(context: AssetExecutionContext, tenant_id: str, days: dict[date, str], pieces: list[_Piece],
-             session):
-    """Per partition: the checks of its tables (one great-expectations run), then one materialization per
-    table and day. A table whose every day loaded is one MaterializeResult (Dagster records it for each day
-    of the run, with that day's metadata); a table with a failed day is recorded only for the days it loaded."""
-    selected = context.selected_asset_keys
+    """The step: each tenant's pieces, their checks per day, then the materializations; a failed tenant fails
+    the step once every tenant has been tried."""
     done: dict = {}  # asset key -> {partition key: metadata}
+    failures: list[BaseException] = []
+    with platform.session() as session:
+        for tenant_id, days in _tenants_and_days(context).items():
+            failure = yield from _extract_tenant(context, session, tenant_id, days, done)
+            if failure is not None:
+                failures.append(failure)
+    yield from _materializations(context, done)
+    if len(failures) == 1 or any(not isinstance(f, Failure) for f in failures):
+        raise next((f for f in failures if not isinstance(f, Failure)), failures[0])
+    if failures:
+        raise Failure(description="; ".join(f.description or "failed" for f in failures),
+                      allow_retries=all(f.allow_retries for f in failures),
+                      metadata={k: v for f in failures for k, v in (f.metadata or {}).items()})
+
+
+def _extract_tenant(context: AssetExecutionContext, session, tenant_id: str, days: dict[date, str], done: dict):
+    """One tenant's pieces, side by side; yields each day's checks, fills `done`, returns the tenant's failure."""
+    tenant = session.registry.get(tenant_id)
+    if tenant.status != "active":
+        return Failure(description=f"tenant {tenant_id} is {tenant.status}; nothing is extracted for it",
+                       allow_retries=False, metadata={TENANT_STOPPED: tenant.status})
+    session.conn.commit()
+    pieces = [_Piece(e, day) for day in days for e in _selected(context)]
+    _extract_pieces(pieces, tenant, session)
+    revoked = next((p.error for p in pieces if isinstance(p.error, SellerRevoked)), None)
+    if revoked is not None:
+        session.registry.set_status(tenant_id, "revoked", str(revoked))
+        session.conn.commit()
+    yield from _checks(context, tenant_id, days, pieces, session, done)
+    failed = [p for p in pieces if p.error is not None]
+    return _failure(tenant_id, failed) if failed else None
+
+
+def _checks(context: AssetExecutionContext, tenant_id: str, days: dict[date, str], pieces: list[_Piece], session,
+            done: dict):
+    """Per partition: the checks of its tables (one great-expectations run); what loaded goes into `done`."""
+    selected = context.selected_asset_keys
     for day, partition in days.items():
         loaded = [(d, o, p) for p in pieces if p.day == day and p.outcomes is not None
                   for d, o in zip(p.extraction.datasets, p.outcomes, strict=True) if asset_key(d) in selected]
@@ -332,9 +343,16 @@ def _results(context: AssetExecutionContext, tenant_id: str, days: dict[date, st
                 yield classified_check(dataset, counts or NOTHING_LOADED, partition)
             done.setdefault(asset_key(dataset), {})[partition] = {
                 **outcome.metadata(), "data_classification": str(dataset.classification), **(counts or {})}
-    for key in sorted(selected, key=lambda k: k.to_user_string()):
+
+
+def _materializations(context: AssetExecutionContext, done: dict):
+    """One materialization per table and partition. A table whose every partition of the run loaded is one
+    MaterializeResult (Dagster records it for each partition, with that partition's metadata); a table with a
+    failed partition is recorded only for the partitions it loaded."""
+    partitions = len(context.partition_keys)
+    for key in sorted(context.selected_asset_keys, key=lambda k: k.to_user_string()):
         by_partition = done.get(key, {})
-        if len(by_partition) == len(days):
+        if len(by_partition) == partitions:
             for partition, metadata in by_partition.items():
                 context.add_asset_metadata(metadata, asset_key=key, partition_key=partition)
             yield MaterializeResult(asset_key=key)

@@ -9,7 +9,11 @@ from dagster import DailyPartitionsDefinition, DynamicPartitionsDefinition, Mult
 
 # Dagster's own tags for a run over a range of partitions (what a single-run backfill sets); not re-exported at
 # the top level of this version.
-from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
+from dagster._core.storage.tags import (
+    ASSET_PARTITION_RANGE_END_TAG,
+    ASSET_PARTITION_RANGE_START_TAG,
+    get_multidimensional_partition_tag,
+)
 
 from orchestration.retain.caps import partitions_start
 
@@ -31,10 +35,12 @@ def tenant_day(tenant_id: str, day: date) -> MultiPartitionKey:
 
 def days_of_tenant(tenant_id: str, first: date, last: date) -> dict[str, str]:
     """The tags of a run over one tenant's days `first`..`last` (inclusive): Dagster's partition-range tags, as
-    a single-run backfill sets them, so the run's one step sees every day and the UI records each."""
+    a single-run backfill sets them, so the run's one step sees every day and the UI records each. The tenant's
+    own tag is set too, as on a run of one partition: dagster.yaml's one-run-per-tenant limit counts on it."""
     return {
         ASSET_PARTITION_RANGE_START_TAG: str(tenant_day(tenant_id, first)),
         ASSET_PARTITION_RANGE_END_TAG: str(tenant_day(tenant_id, last)),
+        get_multidimensional_partition_tag("tenant"): tenant_id,
     }
 
 

@@ -40,7 +40,7 @@ from psycopg import sql
 
 from orchestration.compliance.labels import dataset_labels
 from orchestration.defs.partitions import TENANT_DAYS
-from orchestration.defs.resources import Platform
+from orchestration.defs.resources import LandingZoneResource, VaultResource, WarehouseResource, run_session
 from orchestration.extract.catalogue import EXTRACTIONS, Extraction
 from orchestration.extract.errors import ReportFatal, SellerRevoked
 from orchestration.load.datasets import Dataset
@@ -289,12 +289,13 @@ def _tenants_and_days(context: AssetExecutionContext) -> dict[str, dict[date, st
     return {tenant: dict(sorted(days.items())) for tenant, days in sorted(by_tenant.items())}
 
 
-def extract_tenant_days(context: AssetExecutionContext, platform: Platform):
+def extract_tenant_days(context: AssetExecutionContext, warehouse: WarehouseResource, pipeline_vault: VaultResource,
+                        landing_zone: LandingZoneResource):
     """The step: each tenant's pieces, their checks per day, then the materializations; a failed tenant fails
     the step once every tenant has been tried."""
     done: dict = {}  # asset key -> {partition key: metadata}
     failures: list[BaseException] = []
-    with platform.session() as session:
+    with run_session(warehouse, pipeline_vault, landing_zone) as session:
         for tenant_id, days in _tenants_and_days(context).items():
             failure = yield from _extract_tenant(context, session, tenant_id, days, done)
             if failure is not None:
@@ -388,9 +389,10 @@ def build_extraction_asset():
         backfill_policy=BackfillPolicy.single_run(),  # a backfill is one run per tenant, over its days
         retry_policy=RETRY_LATER,
     )
-    def extraction_asset(context: AssetExecutionContext, platform: Platform):
+    def extraction_asset(context: AssetExecutionContext, warehouse: WarehouseResource, pipeline_vault: VaultResource,
+                         landing_zone: LandingZoneResource):
         try:
-            yield from extract_tenant_days(context, platform)
+            yield from extract_tenant_days(context, warehouse, pipeline_vault, landing_zone)
         except VaultError as exc:  # opening the session, before any piece ran
             raise Failure(description=f"Vault cannot serve this run ({exc}); unseal or reach it, then re-run",
                           allow_retries=False, metadata={"vault": str(exc)}) from None

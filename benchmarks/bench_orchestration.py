@@ -3,7 +3,7 @@ product runs it, against one process per tenant with a `dbt build` CLI process p
 
 Ours: one process runs `orchestration.refresh.refresh` (what `retkee refresh` calls) over every tenant: per
 tenant, two extraction runs (the daily tables over the days asked, then today's snapshots; each one step that
-fetches its tables side by side and validates each day's tables in one great-expectations run) and the
+fetches its tables side by side and validates each as it is loaded, in one great-expectations run) and the
 `build_marts` run, all executed in that process, dbt through the shared in-process runner that parses the project
 once (orchestration/transform/tenant_runner.py).
 Baseline: per tenant, a fresh process runs the same `refresh` for that tenant alone (so it pays interpreter
@@ -309,7 +309,7 @@ runner, parsed once); its k-tenant figures are the first k tenants of one refres
  one process per tenant (a Dagster process started per tenant) running the same refresh for that tenant alone, \
 with dbt as a `dbt build` CLI process (the marts asset, its preparation and its Dagster events unchanged). \
 Overhead therefore holds process start-up and imports, Dagster's run and step machinery and event storage, \
-sessions and connections, the data-quality checks (one great-expectations run per partition), dbt's parse \
+sessions and connections, the data-quality checks (one great-expectations run per tenant), dbt's parse \
 and set-up, and turning dbt results into Dagster \
 events. The sandbox runs at time-scale {scale} ({inverse}x faster than Amazon), so no call waits for a rate \
 limit. Every measurement is one refresh per run (median over runs).\

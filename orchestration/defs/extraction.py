@@ -4,14 +4,16 @@ by one step per tenant.
 One multi-asset (`extract_tenant`) holds every raw table of orchestration/extract/catalogue.py's EXTRACTIONS. A run
 covers one tenant and a range of its days (BackfillPolicy.single_run: a backfill is one run per tenant, not
 one per day). Its step opens one session, fetches the selected tables' (extraction, day) pieces side by side
-on a few threads, validates each day's tables in one great-expectations run, and records a materialization
-and check results per table and day, so the UI still shows each table's partitions, lineage and checks. It
+on a few threads, validates each table as soon as it is loaded (one great-expectations run for the tenant, on
+a thread of its own, while other pieces wait on Amazon), and records a materialization and check results per
+table and day, so the UI still shows each table's partitions, lineage and checks. It
 can subset: the schedule and refresh select the daily tables, a lookback or today's snapshots. An extraction
 that feeds two tables (sales and traffic: by date and by SKU) is fetched once for both.
 """
 
 import threading
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from queue import Empty, Queue
@@ -45,7 +47,7 @@ from orchestration.extract.catalogue import EXTRACTIONS, Extraction
 from orchestration.extract.errors import ReportFatal, SellerRevoked
 from orchestration.load.datasets import Dataset
 from orchestration.load.pipeline import PartitionOutcome, ingest_partition
-from orchestration.quality.expectations import validate_queries
+from orchestration.quality.expectations import SuiteOutcome, validate_queries, validation_run
 from orchestration.retain.caps import BeyondRetentionCap
 from orchestration.secrets.vault import VaultError
 from orchestration.warehouse.connection import connect
@@ -104,30 +106,37 @@ def partition_query(conn: psycopg.Connection, tenant_id: str, dataset: Dataset, 
     ).as_string(conn)
 
 
+def partition_parameters(day: date) -> dict:
+    """The suites' "inside the partition" bounds: the UTC day."""
+    start = datetime.combine(day, datetime.min.time(), tzinfo=UTC)
+    return {"partition_start": start, "partition_end": start + timedelta(days=1)}
+
+
+def _validated(outcome: PartitionOutcome) -> bool:
+    return outcome.load is not None and outcome.load.rows > 0
+
+
+def quality_evaluation(dataset: Dataset, outcome: PartitionOutcome, verdict: SuiteOutcome | None,
+                       partition: str | None = None) -> AssetCheckEvaluation:
+    """The table's check from its suite's verdict (None: the partition loaded no row, so it passes unvalidated)."""
+    metadata = ({"rows": 0, "skipped": outcome.skipped or "no"} if verdict is None else
+                {"rows": outcome.load.rows, "expectations": verdict.evaluated,
+                 "failed": ", ".join(verdict.failed) or "none"})
+    return AssetCheckEvaluation(
+        asset_key=asset_key(dataset), check_name=check_name(dataset), passed=verdict is None or verdict.success,
+        severity=AssetCheckSeverity.ERROR, metadata=metadata, partition=partition,
+    )
+
+
 def quality_checks(day: date, loaded: list[tuple[Dataset, PartitionOutcome]], session,
                    partition: str | None = None) -> list[AssetCheckEvaluation]:
     """Each table's great-expectations suite over the partition as loaded, run inside PostgreSQL: one
-    great-expectations run for all the partition's tables (a table that loaded no row passes without one)."""
-    start = datetime.combine(day, datetime.min.time(), tzinfo=UTC)
-    queries = {
-        suite_name(d): partition_query(session.conn, o.tenant_id, d, o.partition)
-        for d, o in loaded if o.load is not None and o.load.rows > 0
-    }
-    verdicts = validate_queries(
-        queries, lambda: connect(session.settings, session.vault),
-        {"partition_start": start, "partition_end": start + timedelta(days=1)},
-    ) if queries else {}
-    checks = []
-    for dataset, outcome in loaded:
-        verdict = verdicts.get(suite_name(dataset))
-        metadata = ({"rows": 0, "skipped": outcome.skipped or "no"} if verdict is None else
-                    {"rows": outcome.load.rows, "expectations": verdict.evaluated,
-                     "failed": ", ".join(verdict.failed) or "none"})
-        checks.append(AssetCheckEvaluation(
-            asset_key=asset_key(dataset), check_name=check_name(dataset), passed=verdict is None or verdict.success,
-            severity=AssetCheckSeverity.ERROR, metadata=metadata, partition=partition,
-        ))
-    return checks
+    great-expectations run for all the partition's tables."""
+    queries = {suite_name(d): partition_query(session.conn, o.tenant_id, d, o.partition)
+               for d, o in loaded if _validated(o)}
+    verdicts = validate_queries(queries, lambda: connect(session.settings, session.vault),
+                                partition_parameters(day)) if queries else {}
+    return [quality_evaluation(d, o, verdicts.get(suite_name(d)), partition) for d, o in loaded]
 
 
 def quality_check(dataset: Dataset, day: date, outcome: PartitionOutcome, session) -> AssetCheckEvaluation:
@@ -188,10 +197,10 @@ class _Piece:
     error: BaseException | None = None
 
 
-def _extract_pieces(pieces: list[_Piece], tenant, session) -> None:
+def _extract_pieces(pieces: list[_Piece], tenant, session, on_loaded: Callable[[_Piece], None]) -> None:
     """Run the pieces on EXTRACTION_THREADS threads, each with a warehouse connection of its own working as the
-    tenant's owner role (its schemas belong to the tenant, no other is reachable). A revocation stops the
-    pieces not yet started; every other error stays with its piece."""
+    tenant's owner role (its schemas belong to the tenant, no other is reachable). Each loaded piece is handed
+    to `on_loaded`. A revocation stops the pieces not yet started; every other error stays with its piece."""
     queue: Queue[_Piece] = Queue()
     for piece in pieces:
         queue.put(piece)
@@ -222,6 +231,7 @@ def _extract_pieces(pieces: list[_Piece], tenant, session) -> None:
                         if _has_line_status(d) and o.load is not None
                     }
                     conn.commit()
+                    on_loaded(piece)
                 except SellerRevoked as exc:
                     piece.error = exc
                     stop.set()
@@ -238,6 +248,52 @@ def _extract_pieces(pieces: list[_Piece], tenant, session) -> None:
     for piece in pieces:
         if piece.outcomes is None and piece.error is None and not stop.is_set():
             piece.error = unreachable[0] if unreachable else RuntimeError("no extraction thread ran it")
+
+
+class _Quality:
+    """Validates each piece's selected tables as soon as they are loaded, on a thread of its own, in one
+    great-expectations run for the tenant (one data source, one connection): the suites run while the other
+    pieces wait on Amazon, instead of after them. Verdicts by (table, day)."""
+
+    def __init__(self, session, selected) -> None:
+        self._session, self._selected = session, selected
+        self._queue: Queue[_Piece | None] = Queue()
+        self.verdicts: dict[tuple[str, date], SuiteOutcome] = {}
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._work, name="quality", daemon=True)
+        self._thread.start()
+
+    def add(self, piece: _Piece) -> None:
+        self._queue.put(piece)
+
+    def finish(self) -> dict[tuple[str, date], SuiteOutcome]:
+        self._queue.put(None)
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self.verdicts
+
+    def _tables(self, piece: _Piece):
+        return [(d, o) for d, o in zip(piece.extraction.datasets, piece.outcomes, strict=True)
+                if asset_key(d) in self._selected and _validated(o)]
+
+    def _work(self) -> None:
+        session = self._session
+        try:
+            piece = self._queue.get()
+            while piece is not None and not self._tables(piece):
+                piece = self._queue.get()
+            if piece is None:
+                return  # nothing loaded a row: no great-expectations run at all
+            with validation_run(lambda: connect(session.settings, session.vault)) as run:
+                while piece is not None:
+                    for dataset, outcome in self._tables(piece):
+                        query = partition_query(session.conn, outcome.tenant_id, dataset, outcome.partition)
+                        self.verdicts[(dataset.name, piece.day)] = run.validate(
+                            suite_name(dataset), query, partition_parameters(piece.day))
+                    piece = self._queue.get()
+        except Exception as exc:  # noqa: BLE001 - raised again by finish(), in the step's own thread
+            self._error = exc
 
 
 def _failure(tenant_id: str, failed: list[_Piece]) -> BaseException:
@@ -317,19 +373,23 @@ def _extract_tenant(context: AssetExecutionContext, session, tenant_id: str, day
                        allow_retries=False, metadata={TENANT_STOPPED: tenant.status})
     session.conn.commit()
     pieces = [_Piece(e, day) for day in days for e in _selected(context)]
-    _extract_pieces(pieces, tenant, session)
+    quality = _Quality(session, context.selected_asset_keys)
+    try:
+        _extract_pieces(pieces, tenant, session, quality.add)
+    finally:
+        verdicts = quality.finish()
     revoked = next((p.error for p in pieces if isinstance(p.error, SellerRevoked)), None)
     if revoked is not None:
         session.registry.set_status(tenant_id, "revoked", str(revoked))
         session.conn.commit()
-    yield from _checks(context, tenant_id, days, pieces, session, done)
+    yield from _checks(context, tenant_id, days, pieces, verdicts, done)
     failed = [p for p in pieces if p.error is not None]
     return _failure(tenant_id, failed) if failed else None
 
 
-def _checks(context: AssetExecutionContext, tenant_id: str, days: dict[date, str], pieces: list[_Piece], session,
-            done: dict):
-    """Per partition: the checks of its tables (one great-expectations run); what loaded goes into `done`."""
+def _checks(context: AssetExecutionContext, tenant_id: str, days: dict[date, str], pieces: list[_Piece],
+            verdicts: dict[tuple[str, date], SuiteOutcome], done: dict):
+    """Per partition: the checks of its tables, from their suites' verdicts; what loaded goes into `done`."""
     selected = context.selected_asset_keys
     for day, partition in days.items():
         loaded = [(d, o, p) for p in pieces if p.day == day and p.outcomes is not None
@@ -337,7 +397,8 @@ def _checks(context: AssetExecutionContext, tenant_id: str, days: dict[date, str
         for dataset, outcome, _ in loaded:
             if outcome.skipped:
                 context.log.info(f"{dataset.name} {tenant_id} {day}: left as it is ({outcome.skipped})")
-        yield from quality_checks(day, [(d, o) for d, o, _ in loaded], session, partition)
+        for dataset, outcome, _ in loaded:
+            yield quality_evaluation(dataset, outcome, verdicts.get((dataset.name, day)), partition)
         for dataset, outcome, piece in loaded:
             counts = piece.classification.get(dataset.name)
             if _has_line_status(dataset):

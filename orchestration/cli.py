@@ -236,7 +236,7 @@ def refresh_command(
 ) -> None:
     """Extract every dataset for each active tenant and day, then build each tenant's marts."""
     # Loading the code location needs the dbt manifest (`make manifest`): a checkout without it is told so.
-    from orchestration.refresh import day_range, refresh
+    from orchestration.refresh import day_range, refresh, runs_planned
     from orchestration.tenants.lifecycle import tenants_to_refresh
 
     require_dagster_storage()
@@ -244,7 +244,7 @@ def refresh_command(
     with open_session() as session:
         tenant_ids = tenants_to_refresh(session.registry, tenant)
     window = day_range(last, days)
-    runs = len(tenant_ids) * (len(window) + (snapshots and datetime.now(UTC).date() not in window) + marts)
+    runs = runs_planned(len(tenant_ids), window, snapshots=snapshots, marts=marts)
     event_log = Path(os.environ["RETKEE_LOG_DIR"]) / "dagster-runs.log" if os.environ.get("RETKEE_LOG_DIR") else None
     with _run_progress(runs) as progress:
         report = refresh(tenant_ids, window, progress=progress, snapshots=snapshots, marts=marts,

@@ -1,6 +1,6 @@
 """Extraction assets: one software-defined asset per raw table, partitioned by tenant and UTC day.
 
-One factory builds them all from orchestration/ingest.py's EXTRACTIONS: an extraction that feeds two
+One factory builds them all from orchestration/extract/catalogue.py's EXTRACTIONS: an extraction that feeds two
 tables (sales and traffic: by date and by SKU) is one multi-asset, so Amazon is asked once. Each table
 carries its great-expectations suite as an asset check and its lineage metadata.
 """
@@ -29,9 +29,10 @@ from psycopg import sql
 from orchestration.compliance.labels import dataset_labels
 from orchestration.defs.partitions import TENANT_DAYS
 from orchestration.defs.resources import Platform
+from orchestration.extract.catalogue import EXTRACTIONS, Extraction
 from orchestration.extract.errors import ReportFatal, SellerRevoked
-from orchestration.ingest import EXTRACTIONS, Extraction, PartitionOutcome, ingest_partition
 from orchestration.load.datasets import Dataset
+from orchestration.load.pipeline import PartitionOutcome, ingest_partition
 from orchestration.quality.expectations import validate_query
 from orchestration.retain.caps import BeyondRetentionCap
 from orchestration.secrets.vault import VaultError

@@ -51,7 +51,7 @@ from orchestration.defs.extraction import asset_key as raw_asset_key
 from orchestration.defs.marts import manifest_json, tenant_models
 from orchestration.defs.partitions import TENANTS
 from orchestration.defs.resources import Platform
-from orchestration.ingest import EXTRACTIONS
+from orchestration.extract.catalogue import EXTRACTIONS
 from orchestration.load.datasets import DATASETS
 from orchestration.retain.age import RemovalTools, RetentionError, oldest_day_held, remove_expired
 from orchestration.retain.caps import age_caps

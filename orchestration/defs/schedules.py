@@ -24,7 +24,7 @@ from dagster import (
 
 from orchestration.defs.extraction import DAILY_ASSETS, REPORT_ASSETS, SNAPSHOT_ASSETS, asset_key
 from orchestration.defs.partitions import TENANTS
-from orchestration.ingest import EXTRACTIONS
+from orchestration.extract.catalogue import EXTRACTIONS
 
 CATCH_UP_DAYS = 7
 CRON = "0 3 * * *"  # 03:00 UTC: Amazon's day is over everywhere we sell and most statuses have settled

@@ -233,7 +233,7 @@ def parse_lines(
 def parse_document(text: str, dataset: Dataset, where: str, context: dict | None = None) -> ParsedDocument:
     """Parse `text` (a whole TSV document) at once. `where` names the tenant/partition for error messages.
 
-    Large documents are read chunk by chunk instead (load/stream.py), through the same `parse_lines`.
+    Large documents are read chunk by chunk instead (load/pipeline.py), through the same `parse_lines`.
     """
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     while lines and not lines[-1].strip():

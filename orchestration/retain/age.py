@@ -32,7 +32,7 @@ import psycopg
 from psycopg import sql
 
 from orchestration.compliance.audit_schema import APPEND_FUNCTIONS
-from orchestration.ingest import EXTRACTIONS, Extraction
+from orchestration.extract.catalogue import EXTRACTIONS, Extraction
 from orchestration.land.landing_zone import LandingZone
 from orchestration.load.datasets import DATASETS, Dataset
 from orchestration.retain.caps import AgeCap, oldest_day_kept_of

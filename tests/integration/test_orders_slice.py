@@ -112,8 +112,8 @@ def test_rerunning_a_partition_replaces_it(pipeline_stack, settings, refreshed, 
 
 def test_replay_rebuilds_raw_from_the_landing_zone_alone(settings, refreshed):
     from orchestration.defs.resources import open_session
-    from orchestration.ingest import replay_partition
     from orchestration.load.datasets import ORDERS
+    from orchestration.load.pipeline import replay_partition
 
     _, tenant, days, _ = refreshed
     partition = days[0].isoformat()

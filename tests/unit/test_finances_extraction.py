@@ -7,9 +7,9 @@ import pytest
 from dagster import AssetKey, MultiPartitionKey
 
 from orchestration.defs.schedules import requests_for
+from orchestration.extract.catalogue import EXTRACTIONS, GROUP_LOOKBACK_DAYS
 from orchestration.extract.finances_transactions import LOOKBACK_DAYS
 from orchestration.extract.ratelimit import USAGE_PLANS
-from orchestration.ingest import EXTRACTIONS, GROUP_LOOKBACK_DAYS
 from orchestration.settings import SettingsError, finances_v0_enabled
 
 TENANT = "t0123456789ab"

@@ -1,24 +1,17 @@
-"""Carries one (tenant, extraction, day) partition from SP-API to the raw tables, through the landing zone.
+"""The extraction catalogue: every way the pipeline asks Amazon for data, and how it fetches one day of it.
 
 An *extraction* is one way of asking Amazon for data (a report type, a settlement listing, an API
-listing) and feeds one or more raw tables (datasets). For every extraction the steps are the same:
-extract (documents for the day, per marketplace) -> land (encrypt each document under a fresh data
-key) -> load (parse by name through the dataset's allowlist, COPY, replace the partition, one
-transaction per dataset). Replay skips the API and reads the landing zone. Dagster-free, so it can be
-tested and benchmarked on its own.
+listing) and feeds one or more raw tables (datasets, load/datasets.py). Its entry here is the one home of
+its facts: the source API, the fetch, whether Amazon serves only the present, how far back it serves,
+the daily lookback that re-pulls late or restated data, and the backfill rule shown in the asset's
+metadata. Dagster-free, so the asset specs, compliance labels and retention are all built from it.
 """
 
 from __future__ import annotations
 
-import hashlib
-import logging
-import zlib
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-
-import psycopg
 
 from orchestration.extract.connection import SellerConnection
 from orchestration.extract.errors import ReportFatal
@@ -27,58 +20,19 @@ from orchestration.extract.finances_transactions import LOOKBACK_DAYS as FINANCE
 from orchestration.extract.finances_transactions import list_transactions
 from orchestration.extract.inbound import get_shipments
 from orchestration.extract.inventory import get_inventory_summaries
-from orchestration.extract.marketplaces import currency_of
 from orchestration.extract.reports import ReportDocument, ReportRequester
 from orchestration.extract.retries import with_retries
 from orchestration.extract.settlements import RETENTION as SETTLEMENT_RETENTION
 from orchestration.extract.settlements import published_settlements
-from orchestration.land.envelope import open_sealed, read_header, seal
-from orchestration.land.landing_zone import LandingZone, document_key
 from orchestration.load import datasets as ds
 from orchestration.load.datasets import Dataset
-from orchestration.load.firewall import decode
-from orchestration.load.flatten import FLATTENERS, load_json_document
-from orchestration.load.parse import ParsedDocument, parse_records
-from orchestration.load.raw_tables import LoadResult, PartitionLoad
-from orchestration.load.stream import read_tsv
-from orchestration.retain.caps import refuse_beyond_cap
-from orchestration.secrets.vault import Vault
 from orchestration.settings import FINANCES_V0_REMOVAL, FINANCES_V0_SWITCH, finances_v0_enabled
 from orchestration.tenants.registry import Tenant
-
-log = logging.getLogger(__name__)
 
 FATAL_ATTEMPTS = 3  # a FATAL report is requested again this many times before the partition fails
 # A settlement's group starts, closes 14 days later and is deposited about 2 days after that: three weeks of
 # start days are asked again every day, so the group's final status and deposit are seen.
 GROUP_LOOKBACK_DAYS = 21
-
-
-@dataclass
-class PartitionOutcome:
-    tenant_id: str
-    dataset: str
-    partition: str
-    report_ids: list[str] = field(default_factory=list)
-    landed_keys: list[str] = field(default_factory=list)
-    bytes_downloaded: int = 0
-    dropped_columns: list[str] = field(default_factory=list)
-    missing_optional: list[str] = field(default_factory=list)
-    load: LoadResult | None = None
-    skipped: str | None = None  # why the partition was left untouched (Amazon cannot serve that day)
-
-    def metadata(self) -> dict:
-        return {
-            "rows": self.load.rows if self.load else 0,
-            "quarantined_rows": self.load.quarantined if self.load else 0,
-            "duplicate_rows_removed": self.load.duplicates_removed if self.load else 0,
-            "bytes_downloaded": self.bytes_downloaded,
-            "report_ids": ", ".join(r for r in self.report_ids if r) or "none (API pages or no data)",
-            "landed_documents": len(self.landed_keys),
-            "columns_dropped": ", ".join(sorted(set(self.dropped_columns))) or "none",
-            "optional_columns_missing": ", ".join(sorted(set(self.missing_optional))) or "none",
-            "skipped": self.skipped or "no",
-        }
 
 
 def day_bounds(day: date) -> tuple[datetime, datetime]:
@@ -277,188 +231,3 @@ EXTRACTIONS: dict[str, Extraction] = {
 
 def extraction_of(dataset: Dataset) -> Extraction:
     return next(e for e in EXTRACTIONS.values() if dataset in e.datasets)
-
-
-# -- land -------------------------------------------------------------------------------------------------
-
-LANDED_GZIP_LEVEL = 1  # the landed copy is re-compressed while it streams; level 1 keeps that cheap
-
-
-def land_document(
-    vault: Vault, landing: LandingZone, tenant_id: str, folder: str, partition: str, document: ReportDocument
-) -> str:
-    """Encrypt `document` (already cut by the PII firewall) under a fresh data key into the landing zone."""
-    data_key = vault.new_data_key(tenant_id)
-    header = {
-        "wrapped_key": data_key.wrapped,
-        "tenant_id": tenant_id,
-        "dataset": folder,
-        "partition": partition,
-        "report_type": document.report_type,
-        "report_id": document.report_id,
-        "document_id": document.document_id,
-        "charset": document.charset,
-        "context": document.context,
-        "sha256_gzip": hashlib.sha256(document.compressed).hexdigest(),
-        "landed_at": datetime.now(UTC).isoformat(),
-    }
-    key = document_key(tenant_id, folder, partition, document.document_id)
-    landing.put(key, seal(document.compressed, data_key.plaintext, header))
-    return key
-
-
-def read_landed(vault: Vault, landing: LandingZone, key: str) -> ReportDocument:
-    blob = landing.get(key)
-    header, _, _ = read_header(blob)
-    data_key = vault.unwrap_data_key(header["tenant_id"], header["wrapped_key"])
-    compressed = open_sealed(blob, data_key)
-    return ReportDocument(
-        header["report_type"], header["report_id"], header["document_id"], header["charset"], compressed,
-        header.get("context") or {},
-    )
-
-
-# -- load -------------------------------------------------------------------------------------------------
-
-
-def parse_context(document: ReportDocument, partition: str) -> dict:
-    context = dict(document.context)
-    context.setdefault("snapshot_at", context.get("created_time"))
-    context["day"] = partition
-    if context.get("marketplace_id"):
-        context.setdefault("currency", currency_of(context["marketplace_id"]))
-    return context
-
-
-def parse_json(document: ReportDocument, dataset: Dataset, partition: str) -> ParsedDocument:
-    records = list(FLATTENERS[dataset.name](load_json_document(decode(document))))
-    return parse_records(records, dataset, parse_context(document, partition))
-
-
-def load_document(
-    document: ReportDocument, dataset: Dataset, allowed: set[str], partition: str, where: str,
-    load: PartitionLoad, outcome: PartitionOutcome,
-) -> ReportDocument:
-    """Write one document's rows into the open partition load, a chunk at a time; return its landed form.
-
-    The landed form of a flat file holds only the columns in `allowed` (the PII firewall); a JSON page is
-    already reduced by its extractor and is landed as it came.
-    """
-    outcome.dropped_columns += document.context.get("dropped_columns", [])
-    if dataset.document_format == "json":
-        parsed = parse_json(document, dataset, partition)
-        outcome.dropped_columns += parsed.dropped_columns
-        load.add(parsed)
-        return document
-    compressor = zlib.compressobj(LANDED_GZIP_LEVEL, zlib.DEFLATED, 31)  # 31: gzip framing
-    dropped: list[str] = []
-    missing: list[str] = []
-    # zlib lets go of the GIL: the landed copy is compressed on a second thread while the next chunk parses
-    # (one worker, so the pieces stay in order).
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="land-compress") as background:
-        landed = []
-        for chunk in read_tsv(document, dataset, allowed, where, parse_context(document, partition)):
-            landed.append(background.submit(compressor.compress, chunk.landed_text.encode("utf-8")))
-            load.add(chunk.parsed)
-            dropped, missing = chunk.parsed.dropped_columns, chunk.parsed.missing_optional
-        compressed = b"".join(piece.result() for piece in landed) + compressor.flush()
-    outcome.dropped_columns += dropped
-    outcome.missing_optional += missing
-    kept_out = [name for name in dropped if name not in allowed]
-    return ReportDocument(
-        document.report_type, document.report_id, document.document_id, "utf-8", compressed,
-        {**document.context, "dropped_columns": sorted({*document.context.get("dropped_columns", []), *kept_out})},
-    )
-
-
-def _allowed(extraction: Extraction) -> set[str]:
-    return set().union(*(d.allowlist for d in extraction.datasets))
-
-
-def _report_ids(documents: list[ReportDocument]) -> str | None:
-    return ", ".join(d.report_id for d in documents if d.report_id) or None
-
-
-def load_and_land(
-    *, conn: psycopg.Connection, vault: Vault, landing: LandingZone, tenant_id: str, extraction: Extraction,
-    partition: str, documents: list[ReportDocument], outcomes: list[PartitionOutcome],
-) -> list[str]:
-    """Stream every document into each dataset's partition load and land its firewalled copy (once, with
-    the first dataset) before that load commits; returns the landed keys."""
-    where = f"tenant {tenant_id}, partition {partition}"
-    allowed = _allowed(extraction)
-    landed: list[str] = []
-    for index, (dataset, outcome) in enumerate(zip(extraction.datasets, outcomes, strict=True)):
-        outcome.report_ids = [d.report_id for d in documents]
-        outcome.bytes_downloaded = sum(len(d.compressed) for d in documents)
-        with PartitionLoad(conn, tenant_id, dataset, partition, _report_ids(documents)) as load:
-            for document in documents:
-                cut = load_document(document, dataset, allowed, partition, where, load, outcome)
-                if index == 0:
-                    landed.append(land_document(vault, landing, tenant_id, extraction.name, partition, cut))
-        outcome.load = load.result
-        outcome.landed_keys = landed
-    return landed
-
-
-# -- the partition, end to end ----------------------------------------------------------------------------
-
-
-def ingest_partition(
-    *,
-    tenant: Tenant,
-    extraction: Extraction,
-    day: date,
-    vault: Vault,
-    seller: SellerConnection,
-    landing: LandingZone,
-    conn: psycopg.Connection,
-    today: date | None = None,
-) -> list[PartitionOutcome]:
-    """Fetch the extraction's documents for `day`, land them encrypted, load each of its datasets.
-
-    Each document streams through the firewall into its dataset's partition load; its landed copy (the
-    firewalled text, encrypted) is written before that load commits, so a committed partition can always
-    be replayed from the landing zone. A day older than a dataset's retention cap raises BeyondRetentionCap:
-    it would be removed again by the next retention run, and Amazon's policy forbids holding it.
-    """
-    today = today or datetime.now(UTC).date()
-    refuse_beyond_cap([d.name for d in extraction.datasets], day, today)
-    partition = day.isoformat()
-    outcomes = [PartitionOutcome(tenant.tenant_id, d.name, partition) for d in extraction.datasets]
-    reason = extraction.unreachable(day, today)
-    if reason:
-        for outcome in outcomes:
-            outcome.skipped = reason
-        return outcomes
-    prefix = f"{tenant.tenant_id}/{extraction.name}/{partition}"
-    earlier = set(landing.list(prefix))
-    documents = extraction.fetch(seller, tenant, day)
-    landed = load_and_land(
-        conn=conn, vault=vault, landing=landing, tenant_id=tenant.tenant_id, extraction=extraction,
-        partition=partition, documents=documents, outcomes=outcomes,
-    )
-    # The partition now stands on the new documents; older copies would double it on replay.
-    for key in earlier - set(landed):
-        landing.delete(key)
-    return outcomes
-
-
-def replay_partition(
-    *, tenant_id: str, dataset: Dataset, partition: str, vault: Vault, landing: LandingZone, conn: psycopg.Connection
-) -> PartitionOutcome:
-    """Rebuild a raw partition from the landing zone alone, without calling the API."""
-    extraction = extraction_of(dataset)
-    outcome = PartitionOutcome(tenant_id, dataset.name, partition)
-    keys = landing.list(f"{tenant_id}/{extraction.name}/{partition}")
-    outcome.landed_keys = keys
-    where = f"tenant {tenant_id}, partition {partition} (replay)"
-    # Each landed document is read once; they are compressed and firewalled, as small as a fetch's documents.
-    documents = [read_landed(vault, landing, key) for key in keys]
-    outcome.report_ids = [d.report_id for d in documents]
-    allowed = _allowed(extraction)
-    with PartitionLoad(conn, tenant_id, dataset, partition, _report_ids(documents)) as load:
-        for document in documents:
-            load_document(document, dataset, allowed, partition, where, load, outcome)
-    outcome.load = load.result
-    return outcome

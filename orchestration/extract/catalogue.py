@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
+from orchestration.extract import data_kiosk
 from orchestration.extract.connection import SellerConnection
 from orchestration.extract.errors import ReportFatal
 from orchestration.extract.finances import list_financial_event_groups, list_financial_events
@@ -26,7 +27,13 @@ from orchestration.extract.settlements import RETENTION as SETTLEMENT_RETENTION
 from orchestration.extract.settlements import published_settlements
 from orchestration.load import datasets as ds
 from orchestration.load.datasets import Dataset
-from orchestration.settings import FINANCES_V0_REMOVAL, FINANCES_V0_SWITCH, finances_v0_enabled
+from orchestration.settings import (
+    FINANCES_V0_REMOVAL,
+    FINANCES_V0_SWITCH,
+    SALES_TRAFFIC_SOURCE_VARIABLE,
+    finances_v0_enabled,
+    sales_traffic_source,
+)
 from orchestration.tenants.registry import Tenant
 
 FATAL_ATTEMPTS = 3  # a FATAL report is requested again this many times before the partition fails
@@ -134,6 +141,18 @@ def _inbound_fetch(seller: SellerConnection, tenant: Tenant, day: date) -> list[
     return [get_shipments(seller, m) for m in tenant.marketplace_ids]
 
 
+_SALES_TRAFFIC_REPORT = report_fetch(ds.SALES_TRAFFIC_BY_DATE.report_type,
+                                     options={"dateGranularity": "DAY", "asinGranularity": "SKU"})
+
+
+def _sales_traffic_fetch(seller: SellerConnection, tenant: Tenant, day: date) -> list[ReportDocument]:
+    """Data Kiosk unless RETKEE_SALES_TRAFFIC_SOURCE=report: the report is capped per application (once per 15
+    minutes, 96 a day across all sellers), Data Kiosk is not. Both land the same rows (load/flatten.py)."""
+    if sales_traffic_source() == "report":
+        return _SALES_TRAFFIC_REPORT(seller, tenant, day)
+    return _retry_fatal(lambda: data_kiosk.sales_and_traffic(seller, list(tenant.marketplace_ids), day, day))
+
+
 def _v0_switched_off() -> str | None:
     if finances_v0_enabled():
         return None
@@ -202,11 +221,12 @@ EXTRACTIONS: dict[str, Extraction] = {
         Extraction("estimated_fees", (ds.ESTIMATED_FEES,),
                    report_fetch(ds.ESTIMATED_FEES.report_type, snapshot=True), "Reports API 2021-06-30",
                    snapshot=True, rule="snapshot of today (report window: the last 72 hours)"),
-        Extraction("sales_traffic", (ds.SALES_TRAFFIC_BY_DATE, ds.SALES_TRAFFIC_BY_SKU),
-                   report_fetch(ds.SALES_TRAFFIC_BY_DATE.report_type,
-                                options={"dateGranularity": "DAY", "asinGranularity": "SKU"}),
-                   "Reports API 2021-06-30", history_days=730,
-                   rule="one report per marketplace and UTC day; Amazon serves two years"),
+        Extraction("sales_traffic", (ds.SALES_TRAFFIC_BY_DATE, ds.SALES_TRAFFIC_BY_SKU), _sales_traffic_fetch,
+                   f"Data Kiosk 2023-11-15 ({ds.SALES_TRAFFIC_BY_DATE.data_kiosk.split('.')[0]}); Reports API "
+                   f"2021-06-30 when {SALES_TRAFFIC_SOURCE_VARIABLE}=report", history_days=730,
+                   rule="Data Kiosk: one salesAndTrafficByDate query (every marketplace, a range of days) and one "
+                        "salesAndTrafficByAsin query per UTC day; with the report: one report per marketplace and UTC "
+                        "day, at most one per 15 minutes per application; Amazon serves two years"),
         Extraction("fulfilled_shipments", (ds.FULFILLED_SHIPMENTS,), report_fetch(ds.FULFILLED_SHIPMENTS.report_type),
                    "Reports API 2021-06-30",
                    rule="one report per marketplace and UTC shipment day (Amazon allows one month per report)"),

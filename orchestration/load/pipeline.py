@@ -31,7 +31,7 @@ from orchestration.land.documents import LANDED_GZIP_LEVEL, land_document, read_
 from orchestration.land.landing_zone import LandingZone
 from orchestration.load.datasets import Dataset
 from orchestration.load.firewall import firewall_lines, kept_positions
-from orchestration.load.flatten import FLATTENERS, load_json_document
+from orchestration.load.flatten import flatten
 from orchestration.load.parse import (
     HeaderPlan,
     MissingColumnError,
@@ -145,7 +145,7 @@ def parse_context(document: ReportDocument, partition: str) -> dict:
 
 
 def parse_json(document: ReportDocument, dataset: Dataset, partition: str) -> ParsedDocument:
-    records = list(FLATTENERS[dataset.name](load_json_document(decode(document))))
+    records = list(flatten(dataset, document.report_type, decode(document)))
     return parse_records(records, dataset, parse_context(document, partition))
 
 

@@ -1,6 +1,6 @@
 """Sales and traffic through Data Kiosk (the default) land what the report lands, and what the world sold.
 
-One seller in two marketplaces, two settled days. Its orders and sales and traffic are extracted with the
+One seller in two marketplaces, a settled day. Its orders and sales and traffic are extracted with the
 default source (Data Kiosk, pages of five records, so the by-SKU pages paginate), the marts are built;
 then sales and traffic are extracted again with RETKEE_SALES_TRAFFIC_SOURCE=report and the marts rebuilt.
 The raw rows of both paths are equal, they equal the world's own orders (units and item price per
@@ -85,7 +85,7 @@ def both_paths(pipeline_stack, settings, onboard, instance):
     seller, tenant = onboard("A1DATAKIOSKTEST", marketplaces=(US, CA),
                              profile={"skus": 6, "orders_per_day": 12, "data_kiosk_records_per_document": 5})
     instance.add_dynamic_partitions("tenants", [tenant.tenant_id])
-    days = settled_days(2)
+    days = settled_days(1)
     mp = pytest.MonkeyPatch()
     try:
         mp.delenv("RETKEE_SALES_TRAFFIC_SOURCE", raising=False)

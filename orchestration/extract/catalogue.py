@@ -150,7 +150,8 @@ def _sales_traffic_fetch(seller: SellerConnection, tenant: Tenant, day: date) ->
     minutes, 96 a day across all sellers), Data Kiosk is not. Both land the same rows (load/flatten.py)."""
     if sales_traffic_source() == "report":
         return _SALES_TRAFFIC_REPORT(seller, tenant, day)
-    return _retry_fatal(lambda: data_kiosk.sales_and_traffic(seller, list(tenant.marketplace_ids), day, day))
+    return with_retries(lambda: data_kiosk.sales_and_traffic(seller, list(tenant.marketplace_ids), day, day),
+                        on=ReportFatal, attempts=FATAL_ATTEMPTS, max_wait=30)  # a FATAL query: as a FATAL report
 
 
 def _v0_switched_off() -> str | None:

@@ -98,7 +98,7 @@ def check(text) -> tuple:
     if errors:
         raise QueryRefused(" ".join(e.message for e in errors))
     if [r.name.value for r in roots] != [DATASET]:
-        raise QueryRefused("Query did not have a versioned domain field", )
+        raise QueryRefused("Query did not have a versioned domain field")
     asked = [s for s in roots[0].selection_set.selections if isinstance(s, FieldNode)]
     if len(asked) != 1 or len(roots[0].selection_set.selections) != 1:
         raise QueryRefused(f"Select exactly one query of {DATASET} ({', '.join(SERVED)}).")
@@ -112,8 +112,10 @@ class _Dataset:
 
     def __init__(self, world: World | None, seller: dict, as_of: dt.datetime):
         self.world, self.seller, self.as_of = world, seller, as_of
+        self.start_dates: list[dt.date] = []  # what the query asked for, as the library coerced it
 
     def _arguments(self, start: dt.date, end: dt.date, marketplace_ids: list[str]) -> None:
+        self.start_dates.append(start)
         if not marketplace_ids:
             raise GraphQLError("marketplaceIds must name at least one marketplace.")
         for m in marketplace_ids:
@@ -184,16 +186,11 @@ def _period_end(start: dt.date, granularity: str) -> dt.date:
     return start
 
 
-def start_date(document) -> dt.date:
-    """The startDate the query asks for (checked already): the two-year rule is judged on it."""
-    found = []
-
-    class _Spy(_Dataset):
-        def _arguments(self, start, end, marketplace_ids):
-            found.append(start)
-
-    _run(document, _Spy(None, {"marketplace_ids": []}, dt.datetime.now(dt.UTC)))
-    return found[0]
+def start_date(document, seller: dict, as_of: dt.datetime) -> dt.date:
+    """The startDate the query asks for: the two-year rule is judged on it when the query is resolved."""
+    dataset = _Dataset(None, seller, as_of)
+    _run(document, dataset)
+    return dataset.start_dates[0]
 
 
 def _run(document, dataset: _Dataset) -> list[dict]:

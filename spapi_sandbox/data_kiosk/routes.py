@@ -214,7 +214,9 @@ def _document_id(sandbox: Sandbox, query: dict, kind: str) -> str:
 def _resolve(sandbox: Sandbox, query: dict) -> dict:
     """Decide DONE (with or without a document) or FATAL once processing time is over; stored for good."""
     created = dt.datetime.fromtimestamp(query["createdEpoch"], dt.UTC)
-    if gq.start_date(gq.check(query["query"])) < (created - gq.HISTORY).date():
+    seller = sandbox.state.seller(query["sellerId"])
+    as_of = dt.datetime.fromtimestamp(query["asOfEpoch"], dt.UTC)
+    if gq.start_date(gq.check(query["query"]), seller, as_of) < (created - gq.HISTORY).date():
         query["outcome"] = "FATAL"
         query["errorDocumentId"] = _document_id(sandbox, query, "error")
         query["errorMessage"] = "startDate must be no more than two years ago."

@@ -20,6 +20,7 @@ from pathlib import Path
 from . import marketplaces
 from .world import SellerProfile, World
 from .world.rng import alnum, stream
+from .world.traffic import TRAFFIC_RESTATEMENTS
 
 STATE_FILE = "state.json"
 
@@ -161,6 +162,19 @@ class SandboxState:
             s["refresh_token"] = refresh_token_for(self.seed, seller_id, s["generation"])
             s["revoked"], s["revoked_at"], s["authorized_at"] = False, None, time.time()
             self._by_refresh_token[s["refresh_token"]] = seller_id
+            self._save()
+            return dict(s)
+
+    def restate_traffic(self, seller_id: str, marketplace_id: str, day: str) -> dict | None:
+        """Amazon restates a day's sales and traffic within 72 hours: the day's traffic is drawn anew (its
+        revision goes up by one), so every report or query made from now on shows the restated values."""
+        with self._lock:
+            s = self.data["sellers"].get(seller_id)
+            if s is None:
+                return None
+            restated = s["profile"].setdefault(TRAFFIC_RESTATEMENTS, {})
+            key = f"{marketplace_id}|{day}"
+            restated[key] = int(restated.get(key, 0)) + 1
             self._save()
             return dict(s)
 

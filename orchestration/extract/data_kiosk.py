@@ -14,6 +14,7 @@ DAY granularity gives one record per marketplace and day. salesAndTrafficByAsin 
 
 from __future__ import annotations
 
+import gzip
 import json
 import time
 import zlib
@@ -212,3 +213,24 @@ def sales_and_traffic(connection: SellerConnection, marketplace_ids: list[str], 
         documents += runner.documents(by_sku, SALES_TRAFFIC_BY_SKU.data_kiosk)
         day += timedelta(days=1)
     return documents
+
+
+def split_pages(document: ReportDocument, days: list[date]) -> dict[date, ReportDocument]:
+    """A window's Data Kiosk page cut into its days (extract/windows.py's Split): each record goes to the day
+    of its `startDate` (a by-date page holds many days, a by-SKU page one); a record whose day is not one of
+    the window's goes to the window's first day, where the load quarantines or the partition check flags it."""
+    lines: dict[date, list[bytes]] = {}
+    for line in gzip.decompress(document.compressed).decode(document.charset).splitlines():
+        if not line.strip():
+            continue
+        try:
+            day = date.fromisoformat(json.loads(line).get("startDate") or "")
+        except (ValueError, AttributeError):
+            day = days[0]
+        lines.setdefault(day if day in days else days[0], []).append(line.encode("utf-8") + b"\n")
+    return {
+        day: ReportDocument(document.report_type, document.report_id, f"{document.document_id}.{day.isoformat()}",
+                            "utf-8", gzip.compress(b"".join(parts), mtime=0),
+                            {**document.context, "window_day": day.isoformat()})
+        for day, parts in lines.items()
+    }

@@ -18,6 +18,9 @@ from .catalogue import SellerProfile, catalogue
 from .orders import CATALOGUE_ANCHOR, _marketplace_share, day_items, demand_multiplier
 from .rng import stream
 
+# The seller profile's record of restated days ("<marketplace>|<YYYY-MM-DD>" -> revision): Amazon restates a
+# day's traffic within 72 hours; a restated day's traffic is drawn from a stream of its own (state.py).
+TRAFFIC_RESTATEMENTS = "traffic_restatements"
 REFUND_LOOKBACK = dt.timedelta(days=46)  # a refund follows its purchase by at most ~43 days (orders.py)
 CONVERSION = 0.11
 
@@ -171,16 +174,19 @@ def sales_and_traffic(
                     bucket.refunded += it.quantity
         day += dt.timedelta(days=1)
     # Traffic per SKU and day: demand-shaped sessions that always cover the units ordered.
+    restated = profile.extra.get(TRAFFIC_RESTATEMENTS) or {}
     day = first_day
     while day <= last_day:
         base = profile.orders_per_day * demand_multiplier(day) * share / CONVERSION
+        revision = int(restated.get(f"{marketplace_id}|{day.isoformat()}", 0))
         period = by_date.setdefault(_period(day, date_granularity), _Sales())
         period.days += 1
         for s in skus:
             if CATALOGUE_ANCHOR + dt.timedelta(days=s.launch_offset_days) > day:
                 continue  # not on sale yet: nobody visits it
             period.offer_days += 1
-            rng = stream(seed, profile.seller_id, marketplace_id, s.sku, day.isoformat(), "traffic")
+            rng = stream(seed, profile.seller_id, marketplace_id, s.sku, day.isoformat(), "traffic",
+                         *((f"restated {revision}",) if revision else ()))
             sessions = round(base * s.popularity / total_weight * rng.uniform(0.7, 1.3))
             views = sessions + round(sessions * rng.uniform(0.15, 0.7))
             mobile = round(sessions * rng.uniform(0.5, 0.7))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gzip
+import json
 import re
 from datetime import date
 from decimal import Decimal
@@ -101,3 +103,19 @@ def test_a_kiosk_page_and_the_report_give_the_same_typed_rows():
 def test_the_schema_is_amazons_file_in_the_repository():
     assert data_kiosk.SCHEMA_FILE.parent.name == "sp-api-models"
     assert "analytics_salesAndTraffic_2024_04_24" in data_kiosk.schema().query_type.fields
+
+
+def test_a_window_page_is_cut_into_its_days_by_start_date():
+    from orchestration.extract.data_kiosk import split_pages
+    from orchestration.extract.reports import ReportDocument
+
+    days = [date(2026, 11, 1), date(2026, 11, 2), date(2026, 11, 3)]
+    lines = [{"startDate": "2026-11-02", "marketplaceId": m} for m in (US, CA)] + [
+        {"startDate": "2026-11-03", "marketplaceId": US}, {"startDate": "2027-01-01", "marketplaceId": US}]
+    page = ReportDocument(SALES_TRAFFIC_BY_DATE.data_kiosk, "q1", "doc1", "utf-8",
+                          gzip.compress("".join(f"{json.dumps(r)}\n" for r in lines).encode()))
+    parts = split_pages(page, days)
+    assert sorted(parts) == days  # the stray day goes to the first day, where the load deals with it
+    texts = {day: gzip.decompress(p.compressed).decode() for day, p in parts.items()}
+    assert [json.loads(t)["marketplaceId"] for t in texts[days[1]].splitlines()] == [US, CA]
+    assert all(p.report_type == page.report_type and p.document_id.startswith("doc1.") for p in parts.values())

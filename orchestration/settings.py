@@ -201,6 +201,22 @@ def finances_v0_enabled(environ: Mapping[str, str] | None = None) -> bool:
     return value == "on"
 
 
+# Sales and traffic come from Data Kiosk by default: GET_SALES_AND_TRAFFIC_REPORT is capped per application since
+# 2026-04-24 (once per 15 minutes, 96 a day, across all sellers; docs/amazon/spapi-limits.md section 1), which an
+# application above 96 sellers cannot live with. `report` keeps the report path for an application below the cap.
+SALES_TRAFFIC_SOURCE_VARIABLE = "RETKEE_SALES_TRAFFIC_SOURCE"
+SALES_TRAFFIC_SOURCES = ("data_kiosk", "report")
+
+
+def sales_traffic_source(environ: Mapping[str, str] | None = None) -> str:
+    """RETKEE_SALES_TRAFFIC_SOURCE: `data_kiosk` (default) or `report`; anything else is refused."""
+    value = (os.environ if environ is None else environ).get(SALES_TRAFFIC_SOURCE_VARIABLE, "data_kiosk")
+    if value not in SALES_TRAFFIC_SOURCES:
+        raise SettingsError(f"{SALES_TRAFFIC_SOURCE_VARIABLE} must be {' or '.join(SALES_TRAFFIC_SOURCES)} "
+                            f"(got {value!r})")
+    return value
+
+
 def environment(environ: Mapping[str, str] | None = None) -> str:
     """RETKEE_ENV: `local` (default), `ci` or `production`; anything else is a typo we refuse."""
     value = (os.environ if environ is None else environ).get("RETKEE_ENV", "local")

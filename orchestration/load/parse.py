@@ -75,6 +75,11 @@ def _cast(expr: pl.Expr, dtype: pl.DataType, first_format_only: bool = False) ->
     return text.cast(dtype, strict=False)
 
 
+def typed_text(expr: pl.Expr, dtype: pl.DataType) -> pl.Expr:
+    """A text column typed as the loader types it (every timestamp format; null where it does not parse)."""
+    return _cast(expr, dtype)
+
+
 def _context_value(column_source: str, context: dict) -> str | None:
     value = context.get(column_source[1:])
     return None if value is None else str(value)

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
+from orchestration.extract import data_kiosk
 from orchestration.extract.connection import SellerConnection
 from orchestration.extract.errors import ReportFatal
 from orchestration.extract.finances import MAX_WINDOW, list_financial_event_groups, list_financial_events
@@ -34,7 +35,13 @@ from orchestration.extract.windows import (
 )
 from orchestration.load import datasets as ds
 from orchestration.load.datasets import Dataset
-from orchestration.settings import FINANCES_V0_REMOVAL, FINANCES_V0_SWITCH, finances_v0_enabled
+from orchestration.settings import (
+    FINANCES_V0_REMOVAL,
+    FINANCES_V0_SWITCH,
+    SALES_TRAFFIC_SOURCE_VARIABLE,
+    finances_v0_enabled,
+    sales_traffic_source,
+)
 from orchestration.tenants.registry import Tenant
 
 FATAL_ATTEMPTS = 3  # a FATAL report is requested again this many times before the partition fails
@@ -177,6 +184,10 @@ def _inbound_fetch(seller: SellerConnection, tenant: Tenant, day: date) -> list[
     return [get_shipments(seller, m) for m in tenant.marketplace_ids]
 
 
+
+
+
+
 def _v0_switched_off() -> str | None:
     if finances_v0_enabled():
         return None
@@ -187,6 +198,42 @@ SALES_AND_TRAFFIC_OPTIONS = {"dateGranularity": "DAY", "asinGranularity": "SKU"}
 SALES_AND_TRAFFIC_HISTORY_DAYS = 730  # Amazon serves two years of sales and traffic
 # Amazon restates a day's sales and traffic within 72 hours: the last three days are asked again every day.
 SALES_AND_TRAFFIC_RESTATED_DAYS = 3
+
+
+# Sales and traffic: Data Kiosk unless RETKEE_SALES_TRAFFIC_SOURCE=report, decided when a fetch runs. The report
+# is capped per application (once per 15 minutes, 96 a day across all sellers), Data Kiosk is not; both land the
+# same rows (load/flatten.py).
+_SALES_TRAFFIC_REPORT = report_fetch(ds.SALES_TRAFFIC_BY_DATE.report_type, options=SALES_AND_TRAFFIC_OPTIONS)
+_SALES_TRAFFIC_REPORT_WINDOW = report_window_fetch(ds.SALES_TRAFFIC_BY_DATE.report_type,
+                                                   options=SALES_AND_TRAFFIC_OPTIONS)
+
+
+def _sales_traffic_window(seller: SellerConnection, tenant: Tenant, first_day: date, last_day: date
+                          ) -> list[ReportDocument]:
+    if sales_traffic_source() == "report":
+        return _SALES_TRAFFIC_REPORT_WINDOW(seller, tenant, first_day, last_day)
+    return with_retries(  # a FATAL query is asked again like a FATAL report
+        lambda: data_kiosk.sales_and_traffic(seller, list(tenant.marketplace_ids), first_day, last_day),
+        on=ReportFatal, attempts=FATAL_ATTEMPTS, max_wait=30)
+
+
+def _sales_traffic_fetch(seller: SellerConnection, tenant: Tenant, day: date) -> list[ReportDocument]:
+    if sales_traffic_source() == "report":
+        return _SALES_TRAFFIC_REPORT(seller, tenant, day)
+    return _sales_traffic_window(seller, tenant, day, day)
+
+
+def _sales_traffic_split(document: ReportDocument, days: list[date]) -> dict[date, ReportDocument]:
+    if document.report_type in (ds.SALES_TRAFFIC_BY_DATE.data_kiosk, ds.SALES_TRAFFIC_BY_SKU.data_kiosk):
+        return data_kiosk.split_pages(document, days)
+    return sales_and_traffic(document, days)
+
+
+def _sales_traffic_range_totals() -> tuple[str, ...]:
+    """The report's SKU section totals its range; Data Kiosk's window asks SKU rows one day at a time."""
+    return () if sales_traffic_source() == "data_kiosk" else (ds.SALES_TRAFFIC_BY_SKU.name,)
+
+
 LEDGER_OPTIONS = {"aggregatedByTimePeriod": "DAILY", "aggregateByLocation": "COUNTRY"}
 
 # The window rules (docs/amazon/spapi-limits.md sections 2-5; docs/datasets.md "Backfill windows").
@@ -215,12 +262,17 @@ class Extraction:
     window: WindowRule = ONE_DAY
     fetch_window: WindowFetch | None = None
     split: Split | None = None
-    # Datasets whose rows total the request's whole range (not per day): only a one-day window fills them.
-    range_totals: tuple[str, ...] = ()
+    # Datasets whose rows total the request's whole range (not per day): only a one-day window fills them. A
+    # function when it depends on a setting (sales and traffic: the report's SKU rows do, Data Kiosk's do not).
+    range_totals: tuple[str, ...] | Callable[[], tuple[str, ...]] = ()
 
     def __post_init__(self) -> None:
         if self.window.max_days > 1 and (self.fetch_window is None or self.split is None):
             raise ValueError(f"{self.name}: a window of {self.window.max_days} days needs fetch_window and split")
+
+    def totals_over_range(self) -> tuple[str, ...]:
+        """`range_totals` as it stands now (a setting may decide it)."""
+        return self.range_totals() if callable(self.range_totals) else self.range_totals
 
     def unreachable(self, day: date, today: date) -> str | None:
         """Why Amazon cannot serve `day` (the partition is then left as it is), or None."""
@@ -284,19 +336,23 @@ EXTRACTIONS: dict[str, Extraction] = {
         Extraction("estimated_fees", (ds.ESTIMATED_FEES,),
                    report_fetch(ds.ESTIMATED_FEES.report_type, snapshot=True), "Reports API 2021-06-30",
                    snapshot=True, rule="snapshot of today (report window: the last 72 hours)"),
-        Extraction("sales_traffic", (ds.SALES_TRAFFIC_BY_DATE, ds.SALES_TRAFFIC_BY_SKU),
-                   report_fetch(ds.SALES_TRAFFIC_BY_DATE.report_type, options=SALES_AND_TRAFFIC_OPTIONS),
-                   "Reports API 2021-06-30", history_days=SALES_AND_TRAFFIC_HISTORY_DAYS,
-                   rule="one report per marketplace and UTC day; Amazon serves two years; the last "
+        Extraction("sales_traffic", (ds.SALES_TRAFFIC_BY_DATE, ds.SALES_TRAFFIC_BY_SKU), _sales_traffic_fetch,
+                   f"Data Kiosk 2023-11-15 ({ds.SALES_TRAFFIC_BY_DATE.data_kiosk.split('.')[0]}); Reports API "
+                   f"2021-06-30 when {SALES_TRAFFIC_SOURCE_VARIABLE}=report",
+                   history_days=SALES_AND_TRAFFIC_HISTORY_DAYS,
+                   rule="Data Kiosk: one salesAndTrafficByDate query (every marketplace, a range of days) and one "
+                        "salesAndTrafficByAsin query per UTC day; with the report: one report per marketplace and UTC "
+                        "day, at most one per 15 minutes per application; Amazon serves two years; the last "
                         f"{SALES_AND_TRAFFIC_RESTATED_DAYS} days are asked again every day (Amazon restates them "
                         "within 72 hours)",
                    lookback_days=SALES_AND_TRAFFIC_RESTATED_DAYS,
                    window=WindowRule(SALES_AND_TRAFFIC_HISTORY_DAYS,
-                                     "one report at DAY granularity covers any range of the two years Amazon serves; "
-                                     "its SKU section totals the whole range, so SKU rows come from one-day reports"),
-                   fetch_window=report_window_fetch(ds.SALES_TRAFFIC_BY_DATE.report_type,
-                                                    options=SALES_AND_TRAFFIC_OPTIONS),
-                   split=sales_and_traffic, range_totals=(ds.SALES_TRAFFIC_BY_SKU.name,)),
+                                     "Data Kiosk: one salesAndTrafficByDate query covers any range of the two years "
+                                     "Amazon serves, in every marketplace, and SKU rows come from one query per day; "
+                                     "the report: one at DAY granularity covers any range, its SKU section totals the "
+                                     "whole range, so SKU rows come from one-day reports"),
+                   fetch_window=_sales_traffic_window, split=_sales_traffic_split,
+                   range_totals=_sales_traffic_range_totals),
         Extraction("fulfilled_shipments", (ds.FULFILLED_SHIPMENTS,), report_fetch(ds.FULFILLED_SHIPMENTS.report_type),
                    "Reports API 2021-06-30",
                    rule="one report per marketplace and UTC shipment day (Amazon allows one month per report)",

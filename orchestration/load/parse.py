@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from orchestration.errors import RetkeeError
 from orchestration.load.datasets import Column, Dataset
 
 TIMESTAMP_FORMATS = (
@@ -28,7 +29,7 @@ TRUE_VALUES = ["true", "yes", "y", "1"]
 FALSE_VALUES = ["false", "no", "n", "0"]
 
 
-class MissingColumnError(ValueError):
+class MissingColumnError(RetkeeError, ValueError):
     """A required column is absent from a report's header."""
 
 

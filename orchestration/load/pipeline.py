@@ -34,7 +34,7 @@ from orchestration.land.documents import LANDED_GZIP_LEVEL, land_document, read_
 from orchestration.land.landing_zone import LandingZone
 from orchestration.load.datasets import Dataset
 from orchestration.load.firewall import firewall_lines, kept_positions
-from orchestration.load.flatten import FLATTENERS, load_json_document
+from orchestration.load.flatten import flatten
 from orchestration.load.parse import (
     HeaderPlan,
     MissingColumnError,
@@ -150,7 +150,7 @@ def parse_context(document: ReportDocument, partition: str) -> dict:
 
 
 def parse_json(document: ReportDocument, dataset: Dataset, partition: str) -> ParsedDocument:
-    records = list(FLATTENERS[dataset.name](load_json_document(decode(document))))
+    records = list(flatten(dataset, document.report_type, decode(document)))
     return parse_records(records, dataset, parse_context(document, partition))
 
 
@@ -245,14 +245,15 @@ def _load_day(
 ) -> None:
     """One day of a window: every dataset replaced, except those a longer window cannot give per day."""
     kept, loading = extraction, outcomes
-    if window.first_day != window.last_day and extraction.range_totals:
-        loading = [o for o in outcomes if o.dataset not in extraction.range_totals]
+    range_totals = extraction.totals_over_range()
+    if window.first_day != window.last_day and range_totals:
+        loading = [o for o in outcomes if o.dataset not in range_totals]
         for outcome in outcomes:
-            if outcome.dataset in extraction.range_totals:
+            if outcome.dataset in range_totals:
                 outcome.skipped = (f"{outcome.dataset} totals a request's whole range; the window {window} "
                                    "cannot give it per day (a one-day request does)")
         kept = replace(extraction, datasets=tuple(d for d in extraction.datasets
-                                                  if d.name not in extraction.range_totals))
+                                                  if d.name not in range_totals))
     _replace_partition(conn=conn, vault=vault, landing=landing, tenant=tenant, extraction=kept, day=day,
                        documents=documents, outcomes=loading)
 
@@ -294,7 +295,7 @@ def ingest_window(
         else:
             wanted.append(day)
     alone: set[date] = set()
-    if extraction.range_totals:
+    if extraction.totals_over_range():
         alone = {day for day in wanted if landing.list(f"{tenant.tenant_id}/{extraction.name}/{day.isoformat()}")}
 
     def fetch(window: Window) -> dict[date, list[ReportDocument]]:

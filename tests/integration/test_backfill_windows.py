@@ -22,10 +22,13 @@ DAYS = 90
 # Amazon's rules, by hand: an All Orders, fulfilled-shipments or reimbursements report covers at most 30 days
 # (we keep the FBA reports to 30 too), a sales-and-traffic report any range at DAY granularity, settlements
 # are listed with one getReports call for the 90 days Amazon keeps them (89 of ours: the 90th day back is
-# past the retention), listTransactions windows reach 180 days.
+# past the retention), listTransactions windows reach 180 days. Sales and traffic come from Data Kiosk (the
+# default): one salesAndTrafficByDate query for the whole range, and one salesAndTrafficByAsin query per day
+# (it totals its range).
 EXTRACTED = ("orders", "fulfilled_shipments", "reimbursements", "sales_traffic", "settlements",
              "finance_transactions")
-EXPECTED_CREATE_REPORT = 3 + 3 + 3 + 1  # 90/30 orders + 90/30 shipments + 90/30 reimbursements + 1 S&T range
+EXPECTED_CREATE_REPORT = 3 + 3 + 3  # 90/30 orders + 90/30 shipments + 90/30 reimbursements
+EXPECTED_CREATE_QUERY = 1 + DAYS  # one by-date range query + one by-SKU query per day (6 SKUs: one page each)
 EXPECTED_GET_REPORTS = 1  # one settlements listing, one page (a few settlements in 90 days)
 
 
@@ -78,12 +81,14 @@ def test_a_90_day_backfill_makes_the_planned_calls(backfilled):
     _, _, days, outcomes, calls, _ = backfilled
     assert calls.get("createReport") == EXPECTED_CREATE_REPORT, calls  # one per day would be 4 x 90 = 360
     assert calls.get("getReports") == EXPECTED_GET_REPORTS, calls
+    assert calls.get("createQuery") == EXPECTED_CREATE_QUERY, calls
     assert 1 <= calls.get("listTransactions", 0) < DAYS, calls  # one window and its pages, never one per day
     # Still one outcome per day per dataset: daily partitions stay the unit of status and lineage.
     for name in ("orders", "fulfilled_shipments", "reimbursements", "finance_transactions"):
         assert [o.partition for o in outcomes[name]] == [d.isoformat() for d in days], name
     by_sku = [o for o in outcomes["sales_traffic"] if o.dataset == "sales_traffic_by_sku"]
-    assert by_sku and all(o.skipped and "totals" in o.skipped for o in by_sku)  # a range cannot give SKUs per day
+    assert [o.partition for o in by_sku] == [d.isoformat() for d in days]  # a by-SKU query per day: all whole
+    assert not any(o.skipped for o in by_sku) and all(o.load.rows == 6 for o in by_sku)
     settled = [o for o in outcomes["settlements"] if not o.skipped]
     assert len(settled) == DAYS - 1  # the 90th day back is past Amazon's 90-day retention of settlements
 
@@ -121,10 +126,10 @@ def test_a_restated_day_of_sales_and_traffic_is_pulled_again_and_replaces_its_ro
     before = _rows(settings, tenant.tenant_id, by_date, (restated.isoformat(),))
     admin_request(pipeline_stack, "POST", f"/_sandbox/sellers/{seller.seller_id}/restate-traffic",
                   {"marketplace_id": US, "day": restated.isoformat()})
-    creates = _calls(pipeline_stack, seller.seller_id)["createReport"]
+    creates = _calls(pipeline_stack, seller.seller_id)["createQuery"]
     _ingest(settings, tenant.tenant_id, ["sales_traffic"], lookback[0], lookback[-1])  # the daily re-pull
-    # Days that already hold landed documents are asked one by one, so their SKU rows are replaced too.
-    assert _calls(pipeline_stack, seller.seller_id)["createReport"] == creates + len(lookback)
+    # One by-date query for the three days, one by-SKU query per day: both tables of each day are replaced.
+    assert _calls(pipeline_stack, seller.seller_id)["createQuery"] == creates + 1 + len(lookback)
     after = _rows(settings, tenant.tenant_id, by_date, (restated.isoformat(),))
     start = datetime.combine(restated, time(), UTC)
     truth = world_for(pipeline_stack).sales_and_traffic(seller.seller_id, US, start, start + timedelta(days=1),

@@ -27,16 +27,30 @@
     pg_temp.{{ this.identifier }}__window
 {%- endmacro %}
 
-{#- The first day to rebuild (a date; -infinity rebuilds everything), as SQL. -#}
+{#- The first day to rebuild (a date; -infinity rebuilds everything), as a literal read from the window's table
+    when the model is compiled: PostgreSQL does not push a condition holding a subquery into a view that groups
+    (int_order_items_grouped_by_day, int_money_events_grouped_by_day), so a literal is what lets a window's
+    condition reach the raw rows. -#}
 {% macro window_first_day() -%}
+    {%- if execute -%}
+    {%- set found = run_query('select first_day::text from ' ~ incremental_window_table()) -%}
+    date '{{ found.columns[0].values()[0] }}'
+    {%- else -%}
     (select first_day from {{ incremental_window_table() }})
+    {%- endif -%}
 {%- endmacro %}
 
-{#- The first `_partition` (a UTC day, 'YYYY-MM-DD') whose rows can fall on the window's local days: a local
-    day starts at most a day before its UTC day, so the partition index narrows the scan. -#}
+{#- The first `_partition` (a UTC day, 'YYYY-MM-DD') whose rows can fall on the window's local days (less
+    `days_before`): a local day starts at most a day before its UTC day, so the partition index narrows the scan. -#}
 {% macro window_first_partition(days_before=0) -%}
+    {%- if execute -%}
+    {%- set found = run_query("select case when first_day = '-infinity' then '' else to_char(first_day - "
+        ~ days_before ~ " - 1, 'YYYY-MM-DD') end from " ~ incremental_window_table()) -%}
+    '{{ found.columns[0].values()[0] }}'
+    {%- else -%}
     (select case when first_day = '-infinity' then '' else to_char(first_day - {{ days_before }} - 1, 'YYYY-MM-DD') end
         from {{ incremental_window_table() }})
+    {%- endif -%}
 {%- endmacro %}
 
 {#- The newest load among the inputs a build read: every row it writes carries it (`source_loaded_at`), so
@@ -152,4 +166,34 @@
     {%- else -%}
     true
     {%- endif -%}
+{%- endmacro %}
+
+{#- dbt's hook for a data test's model (its `where` config): a test of an incremental mart checks the rows the
+    mart's latest build wrote (its newest `source_loaded_at`), not every row again; after a full refresh that is
+    every row. The rows before the window were checked by the build that wrote them. -#}
+{% macro get_where_subquery(relation) -%}
+    {%- set conditions = [] -%}
+    {%- if config.get('where') -%}
+        {%- do conditions.append(config.get('where')) -%}
+    {%- endif -%}
+    {%- if execute and relation.identifier in incremental_marts() -%}
+        {%- do conditions.append('source_loaded_at is not distinct from (select max(source_loaded_at) from '
+            ~ relation ~ ')') -%}
+    {%- endif -%}
+    {%- if conditions -%}
+        {%- do return('(select * from ' ~ relation ~ ' where ' ~ conditions | join(' and ') ~ ') as dbt_subquery') -%}
+    {%- else -%}
+        {%- do return(relation) -%}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- The marts that replace a window (strategy replace_window), by table name. -#}
+{% macro incremental_marts() -%}
+    {%- set names = [] -%}
+    {%- for node in graph.nodes.values() -%}
+        {%- if node.resource_type == 'model' and node.config.get('incremental_strategy') == 'replace_window' -%}
+            {%- do names.append(node.alias) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {%- do return(names) -%}
 {%- endmacro %}

@@ -17,9 +17,11 @@ reported as (
 ),
 
 posted as (
+    -- the days the rows under test cover (an incremental mart's test checks its latest build's window)
     select marketplace_id, currency_code, posted_date_local as date_day, posted_day as utc_day, category,
         round(sum(amount), 2) as amount
     from {{ lines }}
+    where posted_date_local >= (select min(date_day) from {{ model }})
     group by marketplace_id, currency_code, posted_date_local, posted_day, category
 )
 

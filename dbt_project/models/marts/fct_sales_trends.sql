@@ -130,7 +130,8 @@ compared as (
     from rolling
     left join revenue_7d_by_day as year_before
         on year_before.grain = rolling.grain
-        and year_before.sku is not distinct from rolling.sku
+        -- (store rows have no SKU; coalesce, not `is not distinct from`, keeps it a hash join)
+        and coalesce(year_before.sku, '') = coalesce(rolling.sku, '')
         and year_before.currency_code = rolling.currency_code
         and year_before.date_day = rolling.date_day - 364
     window series as (partition by rolling.grain, rolling.sku, rolling.currency_code order by rolling.date_day)

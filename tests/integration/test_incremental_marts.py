@@ -37,7 +37,8 @@ LATE_MONEY_DAY = RECENT[4]  # its money is extracted after the two days after it
 
 def _extract(settings, tenant_id, work) -> None:
     from orchestration.defs.resources import open_session
-    from orchestration.ingest import EXTRACTIONS, ingest_partition
+    from orchestration.extract.catalogue import EXTRACTIONS
+    from orchestration.load.pipeline import ingest_partition
     from orchestration.warehouse.grants import tenant_scope
 
     with open_session(settings) as session:

@@ -4,8 +4,8 @@ import time
 from datetime import date
 
 from orchestration.defs.schedules import days_to_request
+from orchestration.extract.catalogue import EXTRACTIONS
 from orchestration.extract.ratelimit import USAGE_PLANS, SellerRateLimits, bucket_rate
-from orchestration.ingest import EXTRACTIONS
 
 
 def test_bucket_rates_are_amazons_published_rate_and_burst():

@@ -24,6 +24,7 @@ from dagster import (
     AssetCheckSeverity,
     AssetExecutionContext,
     AssetKey,
+    Config,
     Definitions,
     Failure,
     MaterializeResult,
@@ -180,13 +181,22 @@ def _metadata(outcome: NodeOutcome) -> dict[str, Any]:
     return metadata
 
 
+class MartsBuildConfig(Config):
+    """Run config of a marts build. `full_refresh` rebuilds the incremental marts whole (dbt's --full-refresh):
+    needed after a change to the fee taxonomy seed or an exchange-rate import older than their window
+    (docs/operations.md)."""
+
+    full_refresh: bool = False
+
+
 @dbt_assets(
     manifest=MANIFEST_PATH,
     partitions_def=TENANTS,
     dagster_dbt_translator=TRANSLATOR,
     name="tenant_models",
 )
-def tenant_models(context: AssetExecutionContext, warehouse: WarehouseResource, pipeline_vault: VaultResource):
+def tenant_models(context: AssetExecutionContext, config: MartsBuildConfig, warehouse: WarehouseResource,
+                  pipeline_vault: VaultResource):
     tenant_id = context.partition_key
     vault = pipeline_vault.login()
     with warehouse.connect(vault) as conn:
@@ -204,6 +214,7 @@ def tenant_models(context: AssetExecutionContext, warehouse: WarehouseResource, 
                 build = shared_runner().build(
                     tenant_id, dbt_environment(tenant_id, username, password.reveal()),
                     select=selected_models(context), dbt_vars=tenant_settings.dbt_vars(),
+                    full_refresh=config.full_refresh,
                 )
             chart = pnl_chart(conn, tenant_id, build)
     yield from dagster_events(build, set(context.selected_asset_check_keys), {PNL_MART: chart})

@@ -13,16 +13,23 @@ taxonomy as (
     select * from {{ ref('fee_taxonomy') }} where source = 'transactions'
 ),
 
+-- Two plain joins, not a DISTINCT ON over every line, so that a mart reading a window of posting days reads
+-- only those lines (the condition reaches the raw table). The seed is unique per (type, path, description),
+-- so each join finds at most one row (its data test says so).
 matched as (
-    select distinct on (lines.transaction_id, lines.transaction_line)
+    select
         lines.*,
-        taxonomy.category
+        coalesce(described.category, any_description.category) as category
     from lines
-    left join taxonomy
-        on taxonomy.transaction_type = lines.transaction_type
-        and taxonomy.amount_type = lines.breakdown_path
-        and coalesce(taxonomy.transaction_description, '') in ('', coalesce(lines.transaction_description, ''))
-    order by lines.transaction_id, lines.transaction_line, coalesce(taxonomy.transaction_description, '') desc
+    left join taxonomy as described
+        on described.transaction_type = lines.transaction_type
+        and described.amount_type = lines.breakdown_path
+        and coalesce(described.transaction_description, '') <> ''
+        and described.transaction_description = lines.transaction_description
+    left join taxonomy as any_description
+        on any_description.transaction_type = lines.transaction_type
+        and any_description.amount_type = lines.breakdown_path
+        and coalesce(any_description.transaction_description, '') = ''
 ),
 
 final as (

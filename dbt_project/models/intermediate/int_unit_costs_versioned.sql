@@ -13,7 +13,8 @@ latest_import as (
         currency_code,
         valid_from,
         unit_cost,
-        import_id
+        import_id,
+        imported_at
     from costs
     order by sku, currency_code, valid_from, imported_at desc, import_id desc, line_number desc
 ),
@@ -25,7 +26,9 @@ versioned as (
         unit_cost,
         valid_from,
         lead(valid_from) over (partition by sku, currency_code order by valid_from) as valid_to,
-        import_id
+        import_id,
+        -- when the version was imported: an incremental mart rebuilds from valid_from after a new import
+        imported_at
     from latest_import
 )
 

@@ -4,6 +4,25 @@
 -- has no cost and no margin). All amounts are positive numbers except net_margin. Amounts exclude VAT in every
 -- marketplace: EU and UK prices include it (the orders report's item-tax etc., macros/sales_definitions.sql),
 -- so gross revenue takes it out and gross revenue - promotions is the day's net sales.
+--
+-- Incremental: a daily build replaces the days of its window (macros/incremental_window.sql): the restatement
+-- lookback, and any older day whose orders or money were loaded, or whose unit cost was imported, since the
+-- last build (a cost valid from a day changes every later day's margin until the next version).
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='replace_window',
+        window_column='date_day',
+        on_schema_change='append_new_columns'
+    )
+}}
+-- depends_on: {{ ref('stg_amazon__orders') }} {{ ref('int_finance_lines_classified') }}
+{%- set inputs = [
+    {'relation': ref('stg_amazon__orders'), 'loaded_at': '_loaded_at', 'day': 'order_date'},
+    {'relation': ref('int_finance_lines_classified'), 'loaded_at': '_loaded_at', 'day': 'posted_date_local'},
+    {'relation': ref('int_unit_costs_versioned'), 'loaded_at': 'imported_at', 'day': 'valid_from'},
+] %}
+{{- create_incremental_window('date_day', inputs) }}
 with
 
 sales as (
@@ -15,10 +34,12 @@ sales as (
         (gross_revenue + shipping_and_gift_wrap_charged - vat)::numeric(14, 2) as gross_revenue,
         (promotions + shipping_promotions)::numeric(14, 2) as promotions
     from {{ ref('int_order_items_grouped_by_day') }}
+    where {{ in_window('order_date') }}
 ),
 
 money as (
     select * from {{ ref('int_money_events_grouped_by_day') }}
+    where {{ in_window('date_day') }}
 ),
 
 costs as (
@@ -78,7 +99,8 @@ final as (
                     / (gross_revenue - promotions - refunds),
                     2
                 )
-        end::numeric(10, 2) as margin_pct
+        end::numeric(10, 2) as margin_pct,
+        {{ inputs_loaded_at(inputs) }}::timestamptz as source_loaded_at
     from costed
 )
 

@@ -26,6 +26,48 @@
 -- Reporting currency: net sales and net profit are also given in the tenant's reporting currency
 -- (reporting_currency(), macros/fx.sql) at the day's ECB rate (int_fx_rates_daily); null where the rate is
 -- missing (rate_missing), never another day's rate.
+--
+-- Incremental: a daily build replaces the days of its window (macros/incremental_window.sql): the restatement
+-- lookback, any older day whose orders or money were loaded, or whose unit cost was imported, since the last
+-- build, the postings a new stock snapshot may be the nearest one for (those after the marketplace's previous
+-- snapshot), and the month a new storage-fee report month is billed in. The window starts on a month's first
+-- day, so the month's sales that share out its money are all in it. An exchange-rate import for days before the
+-- window, or a change to the fee taxonomy, needs a full refresh (docs/operations.md).
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='replace_window',
+        window_column='date_day',
+        on_schema_change='append_new_columns'
+    )
+}}
+{%- set stock_since %}
+    select min(coalesce(previous.snapshot_day, date '-infinity'))
+    from (
+        select marketplace_id, min(snapshot_day) as first_new
+        from {{ ref('stg_amazon__inventory_summaries') }}
+        where _loaded_at > coalesce(built.loaded_at, '-infinity')
+        group by marketplace_id
+    ) as new_snapshots
+    left join lateral (
+        select max(s.snapshot_day) as snapshot_day
+        from {{ ref('stg_amazon__inventory_summaries') }} as s
+        where s.marketplace_id = new_snapshots.marketplace_id and s.snapshot_day < new_snapshots.first_new
+    ) as previous on true
+{%- endset %}
+{%- set storage_since %}
+    select (min(charge_month) + interval '1 month')::date
+    from {{ ref('stg_amazon__storage_fees') }}
+    where _loaded_at > coalesce(built.loaded_at, '-infinity')
+{%- endset %}
+{%- set inputs = [
+    {'relation': ref('stg_amazon__orders'), 'loaded_at': '_loaded_at', 'day': 'order_date'},
+    {'relation': ref('int_finance_lines_classified'), 'loaded_at': '_loaded_at', 'day': 'posted_date_local'},
+    {'relation': ref('int_unit_costs_versioned'), 'loaded_at': 'imported_at', 'day': 'valid_from'},
+    {'relation': ref('stg_amazon__inventory_summaries'), 'loaded_at': '_loaded_at', 'since': stock_since},
+    {'relation': ref('stg_amazon__storage_fees'), 'loaded_at': '_loaded_at', 'since': storage_since},
+] %}
+{{- create_incremental_window('date_day', inputs) }}
 {%- set categories = pnl_categories() %}
 {%- set allocated = categories | selectattr('allocate') | list %}
 {%- set by_stock = allocated | selectattr('allocate', 'equalto', 'stock') | map(attribute='category') | list %}
@@ -35,10 +77,12 @@ with
 
 order_items as (
     select * from {{ ref('stg_amazon__orders') }}
+    where {{ in_window('order_date', '_partition') }}
 ),
 
 money_lines as (
     select * from {{ ref('int_finance_lines_classified') }}
+    where {{ in_window('posted_date_local', '_partition') }}
 ),
 
 costs as (
@@ -354,7 +398,9 @@ final as (
         {{ reporting_currency() }}::text as reporting_currency,
         fx_rate::numeric(18, 8) as fx_rate,
         round(net_sales * fx_rate, 2)::numeric(16, 2) as net_sales_reporting,
-        round(net_profit * fx_rate, 2)::numeric(16, 2) as net_profit_reporting
+        round(net_profit * fx_rate, 2)::numeric(16, 2) as net_profit_reporting,
+        -- lineage
+        {{ inputs_loaded_at(inputs) }}::timestamptz as source_loaded_at
     from converted
 )
 

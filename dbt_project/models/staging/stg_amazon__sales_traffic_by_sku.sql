@@ -16,7 +16,10 @@ renamed as (
         currency as currency_code,
         coalesce(sessions, 0) as sessions,
         coalesce(page_views, 0) as page_views,
-        coalesce(units_ordered, 0) as units_ordered
+        coalesce(units_ordered, 0) as units_ordered,
+        -- lineage
+        _partition,
+        _loaded_at
     from source
 )
 

@@ -82,10 +82,13 @@ APPLICATION_CAPS: dict[tuple[str, str], ApplicationCap] = {
 # The cap is spent client-side a moment before Amazon counts the call; this much more spacing keeps two workers'
 # calls apart at Amazon even when the first one's request is slow to arrive.
 CAP_MARGIN = 0.01
-# A token is spent a few milliseconds before Amazon counts the call (the commit, the HTTPS request), and two
-# workers' calls can reach Amazon in another order than they took their tokens. One token of each burst is kept
-# back, so calls that arrive up to one refill interval out of order still find a token at Amazon's end.
-BURST_RESERVE = 1
+# A token is spent a moment before Amazon counts the call (the commit, the HTTPS request), and two workers' calls
+# can reach Amazon in another order than they took their tokens. So each bucket keeps back what refills in
+# ARRIVAL_JITTER_SECONDS of real time (at most one token): calls that arrive that much out of order still find a
+# token at Amazon's end. A token is UNITS_PER_TOKEN units of the bucket, so the reserve can be a fraction of one
+# (at Amazon's pace, 0.5 s of createReport's 60 s refill is 1 % of a token).
+UNITS_PER_TOKEN = 1000
+ARRIVAL_JITTER_SECONDS = 0.5
 DEFAULT_CAP_MAX_WAIT_SECONDS = 3600.0  # Amazon seconds; then the call gives up with ApplicationCapReached
 BUFFER_MS = 5  # pyrate-limiter's pause past the computed wait before it tries again
 
@@ -115,8 +118,12 @@ def _interval_ms(seconds: float, scale: float) -> int:
 
 
 def bucket_rate(plan: UsagePlan, scale: float = 1.0) -> Rate:
-    """One token every 1/rate seconds (times the scale), holding at most `burst` tokens less BURST_RESERVE."""
-    return Rate(1, _interval_ms(1.0 / plan.rate_per_second, scale), burst=max(1, plan.burst - BURST_RESERVE))
+    """One token (UNITS_PER_TOKEN units) every 1/rate seconds (times the scale), holding at most `burst` tokens
+    less the reserve for calls arriving out of order (see ARRIVAL_JITTER_SECONDS)."""
+    refill_seconds = scale / plan.rate_per_second
+    reserve = min(UNITS_PER_TOKEN, math.ceil(UNITS_PER_TOKEN * ARRIVAL_JITTER_SECONDS / refill_seconds))
+    return Rate(UNITS_PER_TOKEN, _interval_ms(1.0 / plan.rate_per_second, scale),
+                burst=max(UNITS_PER_TOKEN, plan.burst * UNITS_PER_TOKEN - reserve))
 
 
 def cap_rates(cap: ApplicationCap, scale: float = 1.0) -> list[Rate]:
@@ -169,7 +176,7 @@ class Quotas:
             return  # not a metered operation (e.g. the presigned document download)
         name = seller_bucket(seller_key, operation)
         limiter, _ = self._limiter(name, [bucket_rate(plan, self.scale)])
-        limiter.try_acquire(name, blocking=True)
+        limiter.try_acquire(name, weight=UNITS_PER_TOKEN, blocking=True)
         cap = APPLICATION_CAPS.get((operation, report_type or ""))
         if cap is not None:
             if application is None:

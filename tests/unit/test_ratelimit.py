@@ -14,10 +14,12 @@ from orchestration.ingest import EXTRACTIONS
 
 
 def test_bucket_rates_are_amazons_published_rate_and_burst():
-    rate = bucket_rate(USAGE_PLANS["createReport"])
-    # Amazon's burst of 15 less the token kept back for calls that reach Amazon out of order.
-    assert rate.burst == 14 and 0 <= rate.interval - 1000 / 0.0167 < 1
+    rate = bucket_rate(USAGE_PLANS["createReport"])  # a token is 1000 units, refilled every 1/0.0167 s
+    assert rate.limit == 1000 and 0 <= rate.interval - 1000 / 0.0167 < 1
+    # Amazon's burst of 15, less what refills in half a second (kept back for calls reaching Amazon out of order).
+    assert rate.burst == 15 * 1000 - 9  # 0.5 s of a 59.9 s refill is 0.84 % of a token: 9 units
     assert bucket_rate(USAGE_PLANS["getInventorySummaries"], scale=0.01).interval == 5
+    assert bucket_rate(USAGE_PLANS["getInventorySummaries"], scale=0.01).burst == 1000  # at most one token back
 
 
 def test_a_seller_waits_for_its_own_bucket_while_another_seller_does_not():

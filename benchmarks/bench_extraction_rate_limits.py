@@ -1,21 +1,21 @@
 """A multi-seller daily extraction against the time-scaled SP-API sandbox, beside the floor Amazon's rate limits allow.
 
-Ours is `retkee refresh --no-marts` (orchestration/refresh.py, marts=False): one seller after another; for each
-day the Dagster job `extract_reports` (every extraction asset of the (tenant, day) partition, executed in process,
-one step at a time), then today's snapshots (inventory, listings, estimated fees, inbound shipments). The marts are
-left out: this measures extraction. The default workload is a steady-state daily run,
-yesterday plus today's snapshots, for three sellers in 1, 3 and 5 marketplaces: a seller in five marketplaces
-asks for 30 reports a day, twice the createReport burst, so its run is paced by the usage plans.
+Ours is `retkee refresh --no-marts` (orchestration/refresh.py, marts=False): one seller after another; each seller's
+yesterday and today's snapshots through the Dagster job `extract_reports`, executed in process. The marts are left
+out: this measures extraction. The default workload is a steady-state daily run, yesterday plus today's snapshots,
+for three sellers in 1, 3 and 5 marketplaces: a seller in five marketplaces asks for 45 reports a day (nine report
+types), three times the createReport burst, so its run is paced by the usage plans.
 
-Floor: computed from the calls the sandbox admitted per (seller, operation) (`GET /_sandbox/calls`) and
-Amazon's published usage plans, see `seller_floor` and the notes in the result.
+Floor: computed from the calls the sandbox admitted per (seller, operation) and per application
+(`GET /_sandbox/calls?log=true`) and Amazon's published limits, see `seller_floor`, `application_floor` and the
+notes in the result.
 
     .venv/bin/python -m benchmarks.bench_extraction_rate_limits [--marketplaces 1 3 5] [--days 1]
         [--time-scale 0.25 0.02] [--runs 3] [--no-snapshots] [--warmup]
 
 It starts a throw-away stack (PostgreSQL, OpenBao, the sandbox at --time-scale, client buckets following through
-RETKEE_SPAPI_RATE_SCALE) in a temporary directory; each run onboards fresh sellers, so every bucket starts full
-on both sides. Writes benchmarks/results/extraction_rate_limits.json.
+RETKEE_SPAPI_RATE_SCALE and shared in the stack's PostgreSQL) in a temporary directory; each run onboards fresh
+sellers, so every bucket starts full on both sides. Writes benchmarks/results/extraction_rate_limits.json.
 """
 
 from __future__ import annotations
@@ -283,31 +283,30 @@ def write_result(args, sets: dict[float, list[RunResult]]) -> None:
 
 NOTES = """\
 Everything runs on the sandbox's clock; rows are labelled by it: x0.25 makes every Amazon duration 4x \
-shorter (report processing 30 s -> 7.5 s, bucket refills 4x faster), x0.02 50x shorter (0.6 s); our client's \
-buckets follow through RETKEE_SPAPI_RATE_SCALE and the client's token cache (SP_API_AUTH_CACHE_TTL) is scaled alike. \
-Ours runs `retkee refresh`'s extraction: sellers one after another, each (tenant, day) partition one Dagster run \
-executed in process with its assets one at a time, then today's snapshots; its marts are not part of it. (The other \
-way runs start, the daemon's `daily_extraction` schedule with a process per run and up to 8 runs side by side, one \
-per tenant, is not measured here.) Floor model, per seller, from the calls the sandbox admitted for it (GET \
-/_sandbox/calls) and Amazon's published usage plans (spapi_sandbox/ratelimit.py = docs/amazon/spapi-reference.md): \
-for each operation with burst b and rate r, n calls need at least max(0, (n - b)/r) seconds (buckets start \
-full); buckets refill side by side, so the seller's bound is the largest one, not the sum. Report processing \
-(IN_QUEUE -> IN_PROGRESS -> DONE, 30 Amazon-seconds) is imposed by Amazon and our code must wait for it: each \
-extraction creates its report in every marketplace and then collects them, so processing overlaps across \
-marketplaces but not across extractions; that is one processing time per report batch, one batch after another, \
-and the last createReport's report still needs one processing time after its token. The seller floor is the \
-largest of these lower bounds (times the time scale); it assumes zero network and CPU time. Sellers one after \
-another: the sum of the seller floors, as refresh runs them. Sellers side by side: the largest seller floor, \
-what Amazon's per-seller limits would allow a client that extracts sellers in parallel. The breakdown splits \
-ours into time blocked in our own buckets, time collecting reports (ReportRequester.collect less its bucket \
-waits: Amazon's processing, our polls: first after 0.5 s, then 25 % longer each time up to 10 s, all on the \
-sandbox's clock, plus the download), and everything else (Dagster runs and steps, sessions, the other API calls, \
-landing, loading, quality checks), which does not shrink with the time scale: the smaller the scale, the more it \
-weighs against the floor. x0.25 is closer to a real day (at Amazon's pace a seller's daily reports take \
-minutes and the fixed costs are a few seconds); x0.02 shows those fixed costs against a floor of seconds. \
-Run 1 is the process's first and pays its one-time \
-imports (--warmup leaves them out); medians are over runs. calls_refused_429_or_fault above 0 would mean our \
-pacing let calls through that Amazon refused.\
+shorter (report and Data Kiosk query processing 30 s -> 7.5 s, bucket refills 4x faster), x0.02 50x shorter \
+(0.6 s); our client's buckets follow through RETKEE_SPAPI_RATE_SCALE, live in PostgreSQL (shared by every worker, \
+as in production) and the client's token cache (SP_API_AUTH_CACHE_TTL) is scaled alike. Ours runs `retkee \
+refresh`'s extraction: sellers one after another, each seller's day and today's snapshots as Dagster runs executed \
+in process, the seller's extractions side by side on the step's threads; its marts are not part of it. Floor \
+model, per seller, from the calls the sandbox admitted for it (GET /_sandbox/calls) and Amazon's published usage \
+plans (spapi_sandbox/ratelimit.py = docs/amazon): for each operation with burst b and rate r, n calls need at \
+least max(0, (n - b)/r) seconds (buckets start full); buckets refill side by side, so the seller's bound is the \
+largest one, not the sum. The last report (createReport) or Data Kiosk query (createQuery) still needs one \
+processing time (30 Amazon-seconds) after its token. No concession is made for how our code orders its calls: \
+reports could all be processed side by side. The seller floor is the largest of these lower bounds (times the \
+time scale); it assumes zero network and CPU time. The floor counts our own calls, so polls that drain getReport's \
+bucket raise it (the 1-marketplace seller at x0.25). Application-wide caps (GET_SALES_AND_TRAFFIC_REPORT, once per \
+15 minutes for all sellers) add (n - 1) x 15 minutes over the run's capped calls; with Data Kiosk as the \
+sales-and-traffic path there are none. Sellers one after another: the sum of the seller floors, as refresh runs \
+them. Sellers side by side: the largest seller floor, what Amazon's per-seller limits would allow a client that \
+extracts sellers in parallel. The breakdown splits ours by wall time across threads: any moment a thread is \
+blocked in our buckets counts as bucket wait; of the rest, any moment a thread is collecting a report or a query \
+(Amazon's processing, our polls: first after 0.5 s, then 25 % longer each time up to 10 s, on the sandbox's \
+clock, plus the download) counts as collecting; the remainder is everything else (Dagster runs and steps, \
+sessions, landing, loading, quality checks), which does not shrink with the time scale: the smaller the scale, \
+the more it weighs against the floor. x0.25 is closer to a real day; x0.02 shows the fixed costs against a floor \
+of seconds, and on a shared 2-core machine they grow with its load. Medians are over runs. \
+calls_refused_429_or_fault above 0 would mean our pacing let calls through that Amazon refused.\
 """
 
 

@@ -54,8 +54,9 @@ def make_document(rows: int) -> bytes:
 def ours(document: bytes, session, tenant_id: str) -> int:
     """The pipeline's own path (orchestration.ingest.load_and_land): stream the document through the PII
     firewall chunk by chunk, COPY each chunk, land the firewalled copy encrypted, commit."""
+    from orchestration.extract.catalogue import EXTRACTIONS
     from orchestration.extract.reports import ReportDocument
-    from orchestration.ingest import EXTRACTIONS, PartitionOutcome, load_and_land
+    from orchestration.load.pipeline import PartitionOutcome, load_and_land
 
     doc = ReportDocument(EXTRACTIONS["orders"].datasets[0].report_type, "bench-report", "bench-doc", "utf-8",
                          document)

@@ -1,23 +1,17 @@
-"""The Retkee code location: assembles assets, checks, jobs and resources. No logic lives here."""
+"""The Retkee code location: one Definitions per concern, merged with the shared resources. No logic lives here.
+
+Each concern's assets, checks, jobs, schedules and sensors are declared in its own module under defs/; this
+module only puts them side by side (`Definitions.merge`) with the resources every concern shares
+(defs/resources.py), and sets the code location's global policy: log redaction and the production guard.
+The concerns are imported as modules, not names: Dagster's loader wants one Definitions object at this
+module's scope, `defs`.
+"""
 
 from __future__ import annotations
 
-from dagster import Definitions, define_asset_job
+from dagster import Definitions
 
-from orchestration.compliance.access_log import DB_ROLE_TAG, VAULT_DUTY_TAG
-from orchestration.defs.audit import record_access_log
-from orchestration.defs.compliance import compliance_report
-from orchestration.defs.extraction import REPORT_ASSETS
-from orchestration.defs.marts import dbt_resource, tenant_models
-from orchestration.defs.resources import Platform
-from orchestration.defs.retention import (
-    RETENTION_ASSETS,
-    RETENTION_CHECKS,
-    RETENTION_JOBS,
-    RETENTION_SCHEDULES,
-    RETENTION_SENSORS,
-)
-from orchestration.defs.schedules import daily_extraction, extraction_job
+from orchestration.defs import audit, compliance, extraction, marts, resources, retention, schedules
 from orchestration.secrets.redaction import install_log_redaction
 from orchestration.settings import Settings, environment
 
@@ -25,16 +19,13 @@ install_log_redaction()
 if environment() == "production":
     Settings.from_env()  # refuses development defaults before the code location accepts any run
 
-marts_job = define_asset_job("build_marts", selection=[tenant_models])
-compliance_job = define_asset_job(
-    "compliance_report", selection=[compliance_report], tags={DB_ROLE_TAG: "compliance", VAULT_DUTY_TAG: "compliance"}
-)
-
-defs = Definitions(
-    assets=[*REPORT_ASSETS, tenant_models, compliance_report, *RETENTION_ASSETS],
-    asset_checks=RETENTION_CHECKS,
-    jobs=[extraction_job, marts_job, compliance_job, *RETENTION_JOBS],
-    schedules=[daily_extraction, *RETENTION_SCHEDULES],
-    sensors=[record_access_log, *RETENTION_SENSORS],
-    resources={"platform": Platform(), "dbt": dbt_resource()},
+defs = Definitions.merge(
+    # extraction (defs/extraction.py, defs/schedules.py)
+    Definitions(assets=extraction.REPORT_ASSETS, jobs=[schedules.extraction_job],
+                schedules=[schedules.daily_extraction]),
+    marts.marts_definitions,
+    compliance.compliance_definitions,
+    retention.retention_definitions,
+    audit.audit_definitions,
+    Definitions(resources=resources.code_location_resources()),
 )

@@ -1,8 +1,10 @@
-"""Runs a refresh through Dagster: extraction partitions for a date range, then each tenant's models.
+"""Runs a refresh through Dagster: per tenant, one extraction run over its days, then its models.
 
-Every extraction asset runs for each day; snapshots (inventory, listings, fees, inbound) can only be
-taken of the present, so with `snapshots=True` today's partition of those assets runs as well. With
-`marts=False` the tenants' models are left as they are (extraction only).
+A tenant's extraction is one run over the range of days (one step, defs/extraction.py; a gap in the days
+asked splits it into a run per stretch). The daily tables run for each day (every table, for today);
+snapshots (inventory, listings, fees, inbound) can only be taken of the present, so with `snapshots=True`
+today's partition of those runs as well, in a run of its own. With `marts=False` the tenants' models are left
+as they are (extraction only). A tenant that is no longer active stops at its first failed run.
 
 Runs are recorded in the Dagster instance (DAGSTER_HOME), so they show in the UI like any other run;
 they execute in this process, which keeps a small refresh quick (no per-run process start-up).
@@ -20,15 +22,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from dagster import DagsterInstance, MultiPartitionKey
+from dagster import DagsterInstance
 from sqlalchemy import event as pool_events
 from sqlalchemy import exc
 from sqlalchemy.pool import QueuePool
 
 from orchestration.definitions import defs
-from orchestration.defs.extraction import TENANT_STOPPED
-from orchestration.defs.partitions import TENANTS
-from orchestration.defs.schedules import SNAPSHOT_KEYS
+from orchestration.defs.extraction import DAILY_KEYS, SNAPSHOT_KEYS, TENANT_STOPPED
+from orchestration.defs.partitions import TENANTS, days_of_tenant, stretches, tenant_day
 
 
 @dataclass
@@ -79,6 +80,12 @@ def day_range(end: date, days: int) -> list[date]:
     return [end - timedelta(days=offset) for offset in range(days - 1, -1, -1)]
 
 
+def runs_planned(tenants: int, days: list[date], *, snapshots: bool, marts: bool) -> int:
+    """How many runs a refresh makes if nothing fails (for a progress bar)."""
+    today = datetime.now(UTC).date()
+    return tenants * (len(stretches(days)) + (snapshots and today not in days) + marts)
+
+
 def refresh(
     tenant_ids: list[str],
     days: list[date],
@@ -101,22 +108,19 @@ def refresh(
     marts_job = defs.resolve_job_def("build_marts")
     report = RefreshReport()
     recorder = _RunRecorder(report, progress, instance, event_log)
+    today = datetime.now(UTC).date()
     for tenant_id in tenant_ids:
         stopped = False
-        for day in days:
-            key = MultiPartitionKey({"tenant": tenant_id, "day": day.isoformat()})
-            label = f"{tenant_id} {day.isoformat()} extract"
-            result = extract_job.execute_in_process(instance=instance, partition_key=key, raise_on_error=False)
-            recorder.record(label, result)
+        for first, last in stretches(days):
+            # Past days: the daily tables (a snapshot of a past day cannot be taken); today: every table.
+            keys = None if last >= today else DAILY_KEYS
+            result = _extract(extract_job, instance, tenant_id, first, last, keys)
+            recorder.record(f"{tenant_id} {_days_label(first, last)} extract", result)
             if not result.success and _tenant_stopped(result):
                 stopped = True
                 break
-        today = datetime.now(UTC).date()
         if snapshots and not stopped and today not in days:
-            key = MultiPartitionKey({"tenant": tenant_id, "day": today.isoformat()})
-            result = extract_job.execute_in_process(
-                instance=instance, partition_key=key, raise_on_error=False, asset_selection=SNAPSHOT_KEYS
-            )
+            result = _extract(extract_job, instance, tenant_id, today, today, SNAPSHOT_KEYS)
             recorder.record(f"{tenant_id} {today.isoformat()} snapshots", result)
         if not marts:
             continue
@@ -124,6 +128,19 @@ def refresh(
         result = marts_job.execute_in_process(instance=instance, partition_key=tenant_id, raise_on_error=False)
         recorder.record(label, result)
     return report
+
+
+def _extract(job, instance: DagsterInstance, tenant_id: str, first: date, last: date, keys):
+    """One run of the extraction job over the tenant's days first..last (a single partition for one day)."""
+    if first == last:
+        return job.execute_in_process(instance=instance, partition_key=tenant_day(tenant_id, first),
+                                      raise_on_error=False, asset_selection=keys)
+    return job.execute_in_process(instance=instance, tags=days_of_tenant(tenant_id, first, last),
+                                  raise_on_error=False, asset_selection=keys)
+
+
+def _days_label(first: date, last: date) -> str:
+    return first.isoformat() if first == last else f"{first.isoformat()}..{last.isoformat()}"
 
 
 def _register_tenants(instance: DagsterInstance, tenant_ids: list[str]) -> None:

@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from orchestration.errors import RetkeeError
+
 DUTIES = ("pipeline", "onboarding", "erasure", "key-release", "compliance", "rotation", "analyst-issuer")
 ENVIRONMENTS = ("local", "ci", "production")
 # Passwords that ship as defaults somewhere (Postgres images, tutorials, our own early drafts).
@@ -21,7 +23,7 @@ MIN_PRODUCTION_PASSWORD_LENGTH = 16
 LOCAL_CA_ORGANIZATION = "Retkee local stack"
 
 
-class SettingsError(RuntimeError):
+class SettingsError(RetkeeError, RuntimeError):
     """A required setting is missing or points nowhere."""
 
 
@@ -134,23 +136,55 @@ class Settings:
             vault_approle_file=Path(_required("RETKEE_VAULT_APPROLE_FILE")),
             landing_dir=Path(_required("RETKEE_LANDING_DIR")),
         )
-        if not settings.vault_addr.startswith("https://"):
-            raise SettingsError(f"RETKEE_VAULT_ADDR must be https:// (got {settings.vault_addr!r})")
-        if not settings.ca_file.is_file():
-            raise SettingsError(f"RETKEE_CA_FILE {settings.ca_file} does not exist")
+        return settings.checked()
+
+    def checked(self) -> Settings:
+        """These settings, refused in one line if Vault is not https, the CA file is missing, or a production
+        process would run on development defaults. The same rules for the environment (`from_env`) and for the
+        Dagster resources configured from it (defs/resources.py)."""
+        VaultLogin(self.vault_addr, self.ca_file, self.vault_approle_file).checked()
         if environment() == "production":
-            refuse_dev_defaults(settings)
-        return settings
+            refuse_dev_defaults(self)
+        return self
 
     def for_duty(self, duty: str) -> Settings:
-        """The same servers, logged into Vault under another duty's AppRole (onboarding, erasure).
+        """The same servers, logged into Vault under another duty's AppRole (onboarding, erasure)."""
+        return Settings(**{**self.__dict__, "vault_approle_file": duty_approle_file(self.vault_approle_file, duty)})
 
-        Each duty's AppRole file sits beside the pipeline's: approle-<duty>.json.
-        """
-        if duty not in DUTIES:
-            raise SettingsError(f"unknown Vault duty {duty!r}")
-        approle_file = self.vault_approle_file.with_name(f"approle-{duty}.json")
-        return Settings(**{**self.__dict__, "vault_approle_file": approle_file})
+
+def duty_approle_file(pipeline_approle_file: Path, duty: str) -> Path:
+    """Each duty's AppRole file sits beside the pipeline's (RETKEE_VAULT_APPROLE_FILE): approle-<duty>.json."""
+    if duty not in DUTIES:
+        raise SettingsError(f"unknown Vault duty {duty!r}")
+    if duty == "pipeline":
+        return Path(pipeline_approle_file)
+    return Path(pipeline_approle_file).with_name(f"approle-{duty}.json")
+
+
+@dataclass(frozen=True)
+class VaultLogin:
+    """Where one duty logs into Vault: the part of Settings a Vault client reads (secrets/vault.py)."""
+
+    vault_addr: str
+    ca_file: Path
+    vault_approle_file: Path
+
+    def checked(self) -> VaultLogin:
+        if not self.vault_addr.startswith("https://"):
+            raise SettingsError(f"RETKEE_VAULT_ADDR must be https:// (got {self.vault_addr!r})")
+        if not Path(self.ca_file).is_file():
+            raise SettingsError(f"RETKEE_CA_FILE {self.ca_file} does not exist")
+        return self
+
+
+@dataclass(frozen=True)
+class WarehouseAddress:
+    """Where the warehouse is: the part of Settings a warehouse connection reads (warehouse/connection.py)."""
+
+    pg_host: str
+    pg_port: int
+    pg_database: str
+    ca_file: Path
 
 
 # Finances v0 (listFinancialEvents) is deprecated; Amazon removes it on 2027-08-27 (docs/amazon/spapi-money.md
@@ -165,6 +199,22 @@ def finances_v0_enabled(environ: Mapping[str, str] | None = None) -> bool:
     if value not in ("on", "off"):
         raise SettingsError(f"{FINANCES_V0_SWITCH} must be on or off (got {value!r})")
     return value == "on"
+
+
+# Sales and traffic come from Data Kiosk by default: GET_SALES_AND_TRAFFIC_REPORT is capped per application since
+# 2026-04-24 (once per 15 minutes, 96 a day, across all sellers; docs/amazon/spapi-limits.md section 1), which an
+# application above 96 sellers cannot live with. `report` keeps the report path for an application below the cap.
+SALES_TRAFFIC_SOURCE_VARIABLE = "RETKEE_SALES_TRAFFIC_SOURCE"
+SALES_TRAFFIC_SOURCES = ("data_kiosk", "report")
+
+
+def sales_traffic_source(environ: Mapping[str, str] | None = None) -> str:
+    """RETKEE_SALES_TRAFFIC_SOURCE: `data_kiosk` (default) or `report`; anything else is refused."""
+    value = (os.environ if environ is None else environ).get(SALES_TRAFFIC_SOURCE_VARIABLE, "data_kiosk")
+    if value not in SALES_TRAFFIC_SOURCES:
+        raise SettingsError(f"{SALES_TRAFFIC_SOURCE_VARIABLE} must be {' or '.join(SALES_TRAFFIC_SOURCES)} "
+                            f"(got {value!r})")
+    return value
 
 
 def environment(environ: Mapping[str, str] | None = None) -> str:

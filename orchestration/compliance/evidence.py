@@ -256,7 +256,7 @@ def landed_days(landing_dir: Path) -> dict[tuple[str, str], str]:
     """(tenant, dataset) -> the oldest day of a landed document, from the landing zone's folder names alone
     (`<tenant>/<extraction>/<day>/`): no document is opened. An extraction's documents count for each of its
     datasets."""
-    from orchestration.ingest import EXTRACTIONS
+    from orchestration.extract.catalogue import EXTRACTIONS
 
     found: dict[tuple[str, str], str] = {}
     for extraction in EXTRACTIONS.values():

@@ -1,5 +1,5 @@
 """Every asset's compliance labels (classification, source API, report type, retention, owner, PII status),
-built from the catalogue: the datasets (load/datasets.py), the extractions that feed them (ingest.py), the
+built from the catalogue: the datasets (load/datasets.py), the extractions that feed them (extract/catalogue.py), the
 dbt lineage in the built manifest, and the few platform assets below.
 
 One home: the asset specs in defs/ and the dbt translator read these labels, and so do the access log and the
@@ -20,7 +20,7 @@ from orchestration.compliance.classification import (
     compliance_tags,
     strictest,
 )
-from orchestration.ingest import EXTRACTIONS, Extraction
+from orchestration.extract.catalogue import EXTRACTIONS, Extraction
 from orchestration.load.datasets import DATASETS, Dataset
 from orchestration.transform.manifest import asset_key_path, upstream_raw_tables
 

@@ -1,14 +1,18 @@
 """The compliance report as an asset: materializing it writes the HTML report and records where it is."""
 
-from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
+from dagster import AssetExecutionContext, Definitions, MaterializeResult, MetadataValue, asset, define_asset_job
 
-from orchestration.compliance.access_log import sync_access_log
+from orchestration.compliance.access_log import DB_ROLE_TAG, VAULT_DUTY_TAG, sync_access_log
 from orchestration.compliance.classification import compliance_tags
 from orchestration.compliance.labels import PLATFORM_ASSETS
 from orchestration.compliance.promises import promises
 from orchestration.compliance.report import default_report_path, write_report
-from orchestration.compliance.session import compliance_session
-from orchestration.defs.resources import open_session
+from orchestration.defs.resources import (
+    LandingZoneResource,
+    VaultResource,
+    WarehouseResource,
+    compliance_session,
+)
 
 REPORT_LABELS = PLATFORM_ASSETS["compliance/compliance_report"]
 
@@ -23,10 +27,12 @@ REPORT_LABELS = PLATFORM_ASSETS["compliance/compliance_report"]
     tags=compliance_tags(REPORT_LABELS["data_classification"]),
     metadata=REPORT_LABELS,
 )
-def compliance_report(context: AssetExecutionContext) -> MaterializeResult:
-    with open_session() as session:
-        sync_access_log(context.instance, session.conn)
-    with compliance_session() as session:
+def compliance_report(context: AssetExecutionContext, warehouse: WarehouseResource, pipeline_vault: VaultResource,
+                      compliance_vault: VaultResource, landing_zone: LandingZoneResource) -> MaterializeResult:
+    # The access log is brought up to date as the pipeline (which writes it); the report reads as the officer.
+    with warehouse.connect(pipeline_vault.login()) as conn:
+        sync_access_log(context.instance, conn)
+    with compliance_session(warehouse, compliance_vault, landing_zone) as session:
         path = default_report_path(session.settings)
         report = write_report(session, path)
     return MaterializeResult(
@@ -39,3 +45,11 @@ def compliance_report(context: AssetExecutionContext) -> MaterializeResult:
             "promises_failing": ", ".join(str(p.number) for p in promises(report) if not p.holds) or "none",
         }
     )
+
+
+compliance_job = define_asset_job(
+    "compliance_report", selection=[compliance_report], tags={DB_ROLE_TAG: "compliance", VAULT_DUTY_TAG: "compliance"}
+)
+
+# The compliance concern of the code location (definitions.py merges it with the others).
+compliance_definitions = Definitions(assets=[compliance_report], jobs=[compliance_job])

@@ -24,10 +24,12 @@ from dagster import (
     AssetCheckSeverity,
     AssetExecutionContext,
     AssetKey,
+    Definitions,
     Failure,
     MaterializeResult,
     MetadataValue,
     TableColumnLineage,
+    define_asset_job,
     get_dagster_logger,
 )
 from dagster_dbt import DbtCliResource, dbt_assets
@@ -35,11 +37,12 @@ from dagster_dbt.asset_utils import get_asset_check_key_for_test
 
 from orchestration.costs.store import ensure_unit_costs_table
 from orchestration.defs.partitions import TENANTS
-from orchestration.defs.resources import Platform
+from orchestration.defs.resources import VaultResource, WarehouseResource
 from orchestration.load.datasets import DATASETS
 from orchestration.load.raw_tables import ensure_tables
 from orchestration.serve.seller_page import gather
 from orchestration.serve.seller_page_render import waterfall_markdown
+from orchestration.tenants.registry import TenantRegistry
 from orchestration.tenants.settings import get_settings
 from orchestration.transform.column_lineage import lineage_metadata, load_column_lineage
 from orchestration.transform.dbt_project import DBT_EXECUTABLE, RetkeeDbtTranslator, dbt_project, manifest_path
@@ -183,25 +186,26 @@ def _metadata(outcome: NodeOutcome) -> dict[str, Any]:
     dagster_dbt_translator=TRANSLATOR,
     name="tenant_models",
 )
-def tenant_models(context: AssetExecutionContext, platform: Platform):
+def tenant_models(context: AssetExecutionContext, warehouse: WarehouseResource, pipeline_vault: VaultResource):
     tenant_id = context.partition_key
-    with platform.session() as session:
-        if session.registry.get(tenant_id).status != "active":
+    vault = pipeline_vault.login()
+    with warehouse.connect(vault) as conn:
+        if TenantRegistry(conn).get(tenant_id).status != "active":
             context.log.info(f"tenant {tenant_id} is not active; its models are not built")
             return
-        username, password = session.vault.warehouse_login()
-        tenant_settings = get_settings(session.conn, tenant_id)
-        session.conn.commit()
+        username, password = vault.warehouse_login()
+        tenant_settings = get_settings(conn, tenant_id)
+        conn.commit()
         # All of it as the tenant's owner role; dbt's own connections follow through the profile's `role:`.
-        with tenant_scope(session.conn, tenant_id):
-            prepare_tenant_sources(session.conn, tenant_id)
-            with tenant_build_lock(session.conn, tenant_id):
-                grant_analyst_read(session.conn, tenant_id)
+        with tenant_scope(conn, tenant_id):
+            prepare_tenant_sources(conn, tenant_id)
+            with tenant_build_lock(conn, tenant_id):
+                grant_analyst_read(conn, tenant_id)
                 build = shared_runner().build(
                     tenant_id, dbt_environment(tenant_id, username, password.reveal()),
                     select=selected_models(context), dbt_vars=tenant_settings.dbt_vars(),
                 )
-            chart = pnl_chart(session.conn, tenant_id, build)
+            chart = pnl_chart(conn, tenant_id, build)
     yield from dagster_events(build, set(context.selected_asset_check_keys), {PNL_MART: chart})
     context.log.info(
         f"dbt build of {tenant_id}: {len(build.outcomes)} nodes in {build.elapsed:.2f} s "
@@ -218,3 +222,9 @@ def dbt_resource() -> DbtCliResource:
     """The dbt CLI beside this interpreter, for ad-hoc use (`dbt docs generate`, debugging); builds use
     the in-process runner above."""
     return DbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE)
+
+
+marts_job = define_asset_job("build_marts", selection=[tenant_models])
+
+# The marts concern of the code location (definitions.py merges it with the others).
+marts_definitions = Definitions(assets=[tenant_models], jobs=[marts_job], resources={"dbt": dbt_resource()})

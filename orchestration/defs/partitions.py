@@ -1,10 +1,19 @@
-"""How work is cut: one partition per tenant (dynamic, pseudonymous ids) and, for time-based data, per UTC day."""
+"""How work is cut: one partition per tenant (dynamic, pseudonymous ids) and, for time-based data, per UTC day;
+a run takes one tenant and a range of its days."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 
-from dagster import DailyPartitionsDefinition, DynamicPartitionsDefinition, MultiPartitionsDefinition
+from dagster import DailyPartitionsDefinition, DynamicPartitionsDefinition, MultiPartitionKey, MultiPartitionsDefinition
+
+# Dagster's own tags for a run over a range of partitions (what a single-run backfill sets); not re-exported at
+# the top level of this version.
+from dagster._core.storage.tags import (
+    ASSET_PARTITION_RANGE_END_TAG,
+    ASSET_PARTITION_RANGE_START_TAG,
+    get_multidimensional_partition_tag,
+)
 
 from orchestration.retain.caps import partitions_start
 
@@ -18,3 +27,29 @@ DAYS = DailyPartitionsDefinition(
     start_date=partitions_start(datetime.now(UTC).date()).isoformat(), timezone="UTC", end_offset=1
 )
 TENANT_DAYS = MultiPartitionsDefinition({"tenant": TENANTS, "day": DAYS})
+
+
+def tenant_day(tenant_id: str, day: date) -> MultiPartitionKey:
+    return MultiPartitionKey({"tenant": tenant_id, "day": day.isoformat()})
+
+
+def days_of_tenant(tenant_id: str, first: date, last: date) -> dict[str, str]:
+    """The tags of a run over one tenant's days `first`..`last` (inclusive): Dagster's partition-range tags, as
+    a single-run backfill sets them, so the run's one step sees every day and the UI records each. The tenant's
+    own tag is set too, as on a run of one partition: dagster.yaml's one-run-per-tenant limit counts on it."""
+    return {
+        ASSET_PARTITION_RANGE_START_TAG: str(tenant_day(tenant_id, first)),
+        ASSET_PARTITION_RANGE_END_TAG: str(tenant_day(tenant_id, last)),
+        get_multidimensional_partition_tag("tenant"): tenant_id,
+    }
+
+
+def stretches(days: list[date]) -> list[tuple[date, date]]:
+    """The days as runs of consecutive days, oldest first: each is one extraction run."""
+    runs: list[list[date]] = []
+    for day in sorted(set(days)):
+        if runs and day - runs[-1][-1] == timedelta(days=1):
+            runs[-1].append(day)
+        else:
+            runs.append([day])
+    return [(run[0], run[-1]) for run in runs]

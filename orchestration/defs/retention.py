@@ -28,6 +28,7 @@ from dagster import (
     DagsterRunStatus,
     DefaultScheduleStatus,
     DefaultSensorStatus,
+    Definitions,
     Failure,
     MultiPartitionKey,
     OpExecutionContext,
@@ -50,8 +51,8 @@ from orchestration.compliance.labels import PLATFORM_ASSETS
 from orchestration.defs.extraction import asset_key as raw_asset_key
 from orchestration.defs.marts import manifest_json, tenant_models
 from orchestration.defs.partitions import TENANTS
-from orchestration.defs.resources import Platform
-from orchestration.ingest import EXTRACTIONS
+from orchestration.defs.resources import LandingZoneResource, VaultResource, WarehouseResource, run_session
+from orchestration.extract.catalogue import EXTRACTIONS
 from orchestration.load.datasets import DATASETS
 from orchestration.retain.age import RemovalTools, RetentionError, oldest_day_held, remove_expired
 from orchestration.retain.caps import age_caps
@@ -67,7 +68,7 @@ from orchestration.retain.policy import (
     log_retention_months,
 )
 from orchestration.retain.rotation import rotate_tenant_key
-from orchestration.secrets.vault import Vault
+from orchestration.tenants.registry import TenantRegistry
 from orchestration.transform.manifest import upstream_raw_tables
 from orchestration.warehouse.schemas import check_tenant_id
 
@@ -124,14 +125,16 @@ class EraseTenantConfig(Config):
 
 
 @op(name="erase_tenant_data", out={}, description="Cryptographic erasure of one tenant (retain/erasure.py)")
-def erase_tenant_data(context: OpExecutionContext, config: EraseTenantConfig, platform: Platform):
+def erase_tenant_data(context: OpExecutionContext, config: EraseTenantConfig, warehouse: WarehouseResource,
+                      pipeline_vault: VaultResource, erasure_vault: VaultResource, key_release_vault: VaultResource,
+                      landing_zone: LandingZoneResource):
     tenant_id = check_tenant_id(config.tenant_id)
-    with platform.session() as session:
+    with run_session(warehouse, pipeline_vault, landing_zone) as session:
         tools = ErasureTools(
             conn=session.conn,
             pipeline_vault=session.vault,
-            erasure_vault=Vault(session.settings.for_duty("erasure")),
-            key_release_vault=Vault(session.settings.for_duty("key-release")),
+            erasure_vault=erasure_vault.login(),
+            key_release_vault=key_release_vault.login(),
             landing=session.landing,
             runs=DagsterRunControl(context.instance),
             run_id=context.run_id,
@@ -172,11 +175,11 @@ def erasure_run_config(tenant_id: str) -> dict:
 
 
 @op(name="purge_expired_pii_rows", description="Delete PII 30 days after delivery (orchestration/retain/pii.py)")
-def purge_expired_pii_op(context: OpExecutionContext, platform: Platform):
+def purge_expired_pii_op(context: OpExecutionContext, warehouse: WarehouseResource, pipeline_vault: VaultResource):
     now = datetime.now(UTC)
-    with platform.session() as session:
-        for tenant in session.registry.list("active"):
-            deleted = purge_expired_pii(session.conn, tenant.tenant_id, now)
+    with warehouse.connect(pipeline_vault.login()) as conn:
+        for tenant in TenantRegistry(conn).list("active"):
+            deleted = purge_expired_pii(conn, tenant.tenant_id, now)
             if deleted:
                 context.log.info(f"tenant {tenant.tenant_id}: purged {deleted}")
 
@@ -194,12 +197,13 @@ def pii_purge_job():
     description="Launches the erasure of each revoked or terminated tenant once its grace period is over "
     "(at once when the seller asked), and the daily PII purge.",
 )
-def retention_sensor(context: SensorEvaluationContext, platform: Platform):
+def retention_sensor(context: SensorEvaluationContext, warehouse: WarehouseResource, pipeline_vault: VaultResource):
     now = datetime.now(UTC)
     grace = grace_from_env()
-    with platform.session() as session:
-        tenants = [t for status in ERASABLE_STATUSES for t in session.registry.list(status)]
-        on_request = requested_tenants(session.conn)
+    with warehouse.connect(pipeline_vault.login()) as conn:
+        registry = TenantRegistry(conn)
+        tenants = [t for status in ERASABLE_STATUSES for t in registry.list(status)]
+        on_request = requested_tenants(conn)
     requests: list[RunRequest] = []
     waiting: list[str] = []
     for tenant in tenants:
@@ -239,10 +243,15 @@ def retention_sensor(context: SensorEvaluationContext, platform: Platform):
     description="Fails when a revoked or terminated tenant is not erased within 3 days of its 30-day deadline "
     "(WARN) or past it (ERROR).",
 )
-def erasure_deadlines(platform: Platform) -> AssetCheckResult:
-    now = datetime.now(UTC)
-    with platform.session() as session:
-        tenants = [t for status in ERASABLE_STATUSES for t in session.registry.list(status)]
+def erasure_deadlines(warehouse: WarehouseResource, pipeline_vault: VaultResource) -> AssetCheckResult:
+    with warehouse.connect(pipeline_vault.login()) as conn:
+        registry = TenantRegistry(conn)
+        tenants = [t for status in ERASABLE_STATUSES for t in registry.list(status)]
+    return deadlines_result(tenants, datetime.now(UTC))
+
+
+def deadlines_result(tenants: list, now: datetime) -> AssetCheckResult:
+    """The deadline check's verdict over the revoked and terminated tenants (retain/policy.py's one deadline)."""
     statuses = [deadline_status(t.tenant_id, erasure_clock_start(t.erasure_requested_at, t.status_changed_at), now)
                 for t in tenants]
     near = sorted(s.tenant_id for s in statuses if s.state == "near")
@@ -269,13 +278,14 @@ deadline_check_schedule = ScheduleDefinition(
 
 
 @op(name="rotate_active_tenant_keys", description="Rotate every active tenant's key and rewrap its stored data keys")
-def rotate_tenant_keys_op(context: OpExecutionContext, platform: Platform):
-    with platform.session() as session:
-        rotation_vault = Vault(session.settings.for_duty("rotation"))
+def rotate_tenant_keys_op(context: OpExecutionContext, warehouse: WarehouseResource, pipeline_vault: VaultResource,
+                          rotation_vault: VaultResource, landing_zone: LandingZoneResource):
+    with run_session(warehouse, pipeline_vault, landing_zone) as session:
+        rotation = rotation_vault.login()
         runs = DagsterRunControl(context.instance)
         failed = []
         for tenant in session.registry.list("active"):
-            result = rotate_tenant_key(rotation_vault, session.landing, runs, tenant.tenant_id)
+            result = rotate_tenant_key(rotation, session.landing, runs, tenant.tenant_id)
             context.log.info(f"tenant {tenant.tenant_id}: {result.metadata()}")
             if result.errors:
                 failed.append(tenant.tenant_id)
@@ -379,8 +389,9 @@ def remove_expired_for_tenants(session, instance: DagsterInstance, run_id: str, 
     retry_policy=RetryPolicy(max_retries=2, delay=300, backoff=Backoff.EXPONENTIAL),
     description="Remove every partition older than its dataset's retention cap, for every tenant "
     "(orchestration/retain/age.py); re-runnable, each removal recorded once.")
-def remove_expired_partitions(context: OpExecutionContext, platform: Platform):
-    with platform.session() as session:
+def remove_expired_partitions(context: OpExecutionContext, warehouse: WarehouseResource,
+                              pipeline_vault: VaultResource, landing_zone: LandingZoneResource):
+    with run_session(warehouse, pipeline_vault, landing_zone) as session:
         removals, failed = remove_expired_for_tenants(session, context.instance, context.run_id,
                                                       datetime.now(UTC).date(), context.log.info)
     yield AssetMaterialization(
@@ -408,10 +419,10 @@ def prune_logs(conn: psycopg.Connection, months: int) -> dict[str, int]:
 
 @op(name="prune_audit_logs", description="Prune the access log and retention records past "
     "RETKEE_LOG_RETENTION_MONTHS (13 by default; never below 12).")
-def prune_audit_logs_op(context: OpExecutionContext, platform: Platform):
+def prune_audit_logs_op(context: OpExecutionContext, warehouse: WarehouseResource, pipeline_vault: VaultResource):
     months = log_retention_months()
-    with platform.session() as session:
-        pruned = prune_logs(session.conn, months)
+    with warehouse.connect(pipeline_vault.login()) as conn:
+        pruned = prune_logs(conn, months)
     context.log.info(f"logs kept {months} months; pruned {pruned}")
 
 
@@ -432,16 +443,16 @@ CAP_CHECK = "within_retention_cap"
 RAW_DATASETS = [d for extraction in EXTRACTIONS.values() for d in extraction.datasets]
 
 
-def past_cap(session, today: date) -> dict[str, list[dict]]:
+def past_cap(conn: psycopg.Connection, registry: TenantRegistry, today: date) -> dict[str, list[dict]]:
     """Dataset -> the tenants holding a day older than its cap, with that oldest day."""
     caps = age_caps()
     found: dict[str, list[dict]] = {name: [] for name in DATASETS}
-    for tenant in [t for status in HOLDING_STATUSES for t in session.registry.list(status)]:
+    for tenant in [t for status in HOLDING_STATUSES for t in registry.list(status)]:
         for name, cap in caps.items():
-            oldest = oldest_day_held(session.conn, tenant.tenant_id, name)
+            oldest = oldest_day_held(conn, tenant.tenant_id, name)
             if oldest is not None and cap.expired(date.fromisoformat(oldest), today):
                 found[name].append({"tenant_id": tenant.tenant_id, "oldest_day_held": oldest})
-    session.conn.commit()
+    conn.commit()
     return found
 
 
@@ -453,11 +464,12 @@ def past_cap(session, today: date) -> dict[str, list[dict]]:
     # A job that selects some raw datasets (refresh's snapshot step) runs the checks of those datasets only.
     can_subset=True,
 )
-def retention_caps_check(context: AssetCheckExecutionContext, platform: Platform):
+def retention_caps_check(context: AssetCheckExecutionContext, warehouse: WarehouseResource,
+                         pipeline_vault: VaultResource):
     today = datetime.now(UTC).date()
     caps = age_caps()
-    with platform.session() as session:
-        found = past_cap(session, today)
+    with warehouse.connect(pipeline_vault.login()) as conn:
+        found = past_cap(conn, TenantRegistry(conn), today)
     for dataset in RAW_DATASETS:
         if AssetCheckKey(raw_asset_key(dataset), CAP_CHECK) not in context.selected_asset_check_keys:
             continue
@@ -501,14 +513,15 @@ RETENTION_SCHEDULES = [deadline_check_schedule, rotation_schedule, retention_cap
     description="Launches a tenant's marts build after the retention removal dropped its incremental marts, so "
     "they come back (built in full, without the removed days) without waiting for the next refresh.",
 )
-def rebuild_marts_after_retention(context: SensorEvaluationContext, platform: Platform):
+def rebuild_marts_after_retention(context: SensorEvaluationContext, warehouse: WarehouseResource,
+                                  pipeline_vault: VaultResource):
     after = int(context.cursor or 0)
-    with platform.session() as session:
-        rows = session.conn.execute(
+    with warehouse.connect(pipeline_vault.login()) as conn:
+        rows = conn.execute(
             "select removal_id, tenant_id from audit.retention_removals where removal_id > %s"
             " and cardinality(marts_dropped) > 0 order by removal_id", (after,)).fetchall()
-        active = {t.tenant_id for t in session.registry.list("active")}
-        session.conn.commit()
+        active = {t.tenant_id for t in TenantRegistry(conn).list("active")}
+        conn.commit()
     if not rows:
         return SkipReason("no mart was dropped by a retention removal since the last tick")
     # One build per tenant and tick; the run key makes a repeated tick harmless.
@@ -519,3 +532,7 @@ def rebuild_marts_after_retention(context: SensorEvaluationContext, platform: Pl
 
 
 RETENTION_SENSORS = [retention_sensor, rebuild_marts_after_retention]
+
+# The retention concern of the code location (definitions.py merges it with the others).
+retention_definitions = Definitions(assets=RETENTION_ASSETS, asset_checks=RETENTION_CHECKS, jobs=RETENTION_JOBS,
+                                    schedules=RETENTION_SCHEDULES, sensors=RETENTION_SENSORS)

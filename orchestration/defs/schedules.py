@@ -1,15 +1,18 @@
-"""The daily schedule: yesterday's data for every tenant, any missed day of the last week, today's snapshots.
+"""The daily schedule: yesterday's data for every tenant, any missed day of the last week, today's snapshots,
+in a few runs per tenant (each one step over a range of the tenant's days, defs/extraction.py).
 
 A day is "missed" when the orders table has no materialization for it (the daemon was down, a run
-failed): the schedule asks for it again, so a gap closes by itself within CATCH_UP_DAYS. Re-running a
-partition replaces it, so asking twice is harmless. Snapshots (inventory, listings, fees, inbound) can
-only be taken of the present, so they run for today. An extraction with a lookback (Finances: money is
-released and restated after it posts) has every day of its lookback asked again, daily. Run keys make
-every request idempotent per tick.
+failed): the schedule asks for it again, so a gap closes by itself within CATCH_UP_DAYS. A run covers a
+contiguous range, from the oldest day asked to yesterday; re-running a partition replaces it, so the days
+in between being asked again is harmless. Snapshots (inventory, listings, fees, inbound) can only be taken
+of the present, so they run for today. An extraction with a lookback (Finances: money is released and
+restated after it posts) has the days of its lookback before that range asked again, daily, in a run of its
+own. Run keys make every request idempotent per tick.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from dagster import (
@@ -22,17 +25,25 @@ from dagster import (
     schedule,
 )
 
-from orchestration.defs.extraction import DAILY_ASSETS, REPORT_ASSETS, SNAPSHOT_ASSETS, asset_key
-from orchestration.defs.partitions import TENANTS
-from orchestration.ingest import EXTRACTIONS
+from orchestration.defs.extraction import DAILY_KEYS, REPORT_ASSETS, SNAPSHOT_KEYS, asset_key
+from orchestration.defs.partitions import TENANTS, days_of_tenant, tenant_day
+from orchestration.extract.catalogue import EXTRACTIONS
 
 CATCH_UP_DAYS = 7
 CRON = "0 3 * * *"  # 03:00 UTC: Amazon's day is over everywhere we sell and most statuses have settled
 
-# The one extraction job: the schedule asks it for each (tenant, day), refresh runs it in process.
+# The one extraction job: the schedule asks it for each tenant's days, refresh runs it in process.
 extraction_job = define_asset_job("extract_reports", selection=REPORT_ASSETS)
-DAILY_KEYS = [key for a in DAILY_ASSETS for key in a.keys]
-SNAPSHOT_KEYS = [key for a in SNAPSHOT_ASSETS for key in a.keys]
+
+
+@dataclass(frozen=True)
+class DaysRequest:
+    """One run's worth of a tenant's extraction: tables, over the days first..last."""
+
+    what: str  # daily, lookback of an extraction, snapshot: the run key's first part
+    keys: list[AssetKey]
+    first: date
+    last: date
 
 
 def days_to_request(today: date, materialized: set[str], tenant_id: str) -> list[date]:
@@ -46,31 +57,42 @@ def days_to_request(today: date, materialized: set[str], tenant_id: str) -> list
     return wanted
 
 
-def lookback_requests(today: date, requested: set[date]) -> dict[date, list[AssetKey]]:
-    """Days of the lookback windows not already requested, with the tables that look back that far."""
-    wanted: dict[date, list[AssetKey]] = {}
+def lookback_requests(today: date, first_requested: date) -> list[DaysRequest]:
+    """Per extraction with a lookback, the days of its window before `first_requested` (those after it are in
+    the daily run already), with its tables."""
+    wanted = []
     for extraction in EXTRACTIONS.values():
-        for offset in range(1, extraction.lookback_days + 1):
-            day = today - timedelta(days=offset)
-            if day not in requested:
-                wanted.setdefault(day, []).extend(asset_key(d) for d in extraction.datasets)
-    return dict(sorted(wanted.items()))
+        if not extraction.lookback_days:
+            continue
+        first, last = today - timedelta(days=extraction.lookback_days), first_requested - timedelta(days=1)
+        if first <= last:
+            wanted.append(DaysRequest(f"lookback {extraction.name}", [asset_key(d) for d in extraction.datasets],
+                                      first, last))
+    return wanted
+
+
+def tenant_requests(today: date, materialized: set[str], tenant_id: str) -> list[DaysRequest]:
+    """A tenant's day: its daily tables from the oldest day asked to yesterday, the lookbacks before that, and
+    today's snapshots."""
+    days = days_to_request(today, materialized, tenant_id)
+    return [
+        DaysRequest("daily", DAILY_KEYS, days[0], days[-1]),
+        *lookback_requests(today, days[0]),
+        DaysRequest("snapshot", SNAPSHOT_KEYS, today, today),
+    ]
 
 
 def requests_for(today: date, tenant_ids: list[str], materialized: set[str]) -> list[RunRequest]:
     requests = []
     for tenant_id in tenant_ids:
-        days = days_to_request(today, materialized, tenant_id)
-        for day in days:
-            key = MultiPartitionKey({"tenant": tenant_id, "day": day.isoformat()})
-            requests.append(
-                RunRequest(run_key=f"daily|{today}|{key}", partition_key=key, asset_selection=DAILY_KEYS)
-            )
-        for day, keys in lookback_requests(today, set(days)).items():
-            key = MultiPartitionKey({"tenant": tenant_id, "day": day.isoformat()})
-            requests.append(RunRequest(run_key=f"lookback|{today}|{key}", partition_key=key, asset_selection=keys))
-        key = MultiPartitionKey({"tenant": tenant_id, "day": today.isoformat()})
-        requests.append(RunRequest(run_key=f"snapshot|{key}", partition_key=key, asset_selection=SNAPSHOT_KEYS))
+        for wanted in tenant_requests(today, materialized, tenant_id):
+            run_key = f"{wanted.what.replace(' ', '|')}|{today}|{tenant_id}"
+            if wanted.first == wanted.last:
+                requests.append(RunRequest(run_key=run_key, partition_key=tenant_day(tenant_id, wanted.first),
+                                           asset_selection=wanted.keys))
+            else:
+                requests.append(RunRequest(run_key=run_key, asset_selection=wanted.keys,
+                                           tags=days_of_tenant(tenant_id, wanted.first, wanted.last)))
     return requests
 
 
@@ -79,7 +101,8 @@ def requests_for(today: date, tenant_ids: list[str], materialized: set[str]) -> 
     execution_timezone="UTC",
     job=extraction_job,
     default_status=DefaultScheduleStatus.STOPPED,
-    description="Daily extraction of every tenant, catching up missed days of the last week.",
+    description="Daily extraction of every tenant, catching up missed days of the last week: a few runs per "
+    "tenant, each over a range of its days.",
 )
 def daily_extraction(context: ScheduleEvaluationContext):
     moment = context.scheduled_execution_time or datetime.now()

@@ -1,7 +1,7 @@
 """The PII firewall for documents: what may be landed at all.
 
 Before a flat-file document is encrypted into the landing zone it is cut down, in memory and a chunk of
-lines at a time (load/stream.py), to the columns some raw table allowlists; every other column (buyer
+lines at a time (load/pipeline.py), to the columns some raw table allowlists; every other column (buyer
 names, e-mails, phones, addresses, tax ids, tracking numbers) never touches disk, not even encrypted.
 A line with the wrong number of fields cannot be cut safely (a shifted city may sit under an
 allowlisted header), so it is landed as a marker that says why, and quarantined on load with that
@@ -10,25 +10,9 @@ reason. JSON API pages are already reduced by the extractor that fetched them.
 
 from __future__ import annotations
 
-import gzip
-
 import polars as pl
 
-from orchestration.extract.reports import ReportDocument
 from orchestration.load.parse import FIREWALL_MARKER, marker_reason
-
-
-def decode_bytes(raw: bytes, charset: str) -> str:
-    try:
-        return raw.decode(charset)
-    except (UnicodeDecodeError, LookupError):
-        # Amazon labels some EU documents UTF-8 while sending Cp1252; never lose the partition over it.
-        return raw.decode("cp1252", errors="replace")
-
-
-def decode(document: ReportDocument) -> str:
-    """A whole (small, JSON) document as text."""
-    return decode_bytes(gzip.decompress(document.compressed), document.charset)
 
 
 def kept_positions(header: list[str], allowed: set[str]) -> list[int]:

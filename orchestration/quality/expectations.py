@@ -1,11 +1,11 @@
-"""Runs a great-expectations suite from the `expectations/` file project against one loaded partition.
+"""Runs great-expectations suites from the `expectations/` file project against one loaded partition.
 
 Suites are read from the committed file project; validation happens in an ephemeral context so a run
 never writes into the repository. A loaded partition is validated where it lives, in PostgreSQL
-(`validate_query`: GX's SQL engine turns each expectation into a query), so a 1M-row partition costs
-no memory. GX is asked for verdicts only (result format BOOLEAN_ONLY): no sample of failing values is
-fetched, so no row value leaves the warehouse and each expectation costs fewer queries. The result
-becomes a Dagster AssetCheckResult.
+(`validate_queries`: every table of the partition in one run; GX's SQL engine turns each expectation into a
+query), so a 1M-row partition costs no memory. GX is asked for verdicts only (result format BOOLEAN_ONLY): no
+sample of failing values is fetched, so no row value leaves the warehouse and each expectation costs fewer
+queries. Each table's result becomes a Dagster asset check evaluation.
 """
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ from __future__ import annotations
 import logging
 import os
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -56,27 +57,60 @@ def load_suite(suite_name: str):
 def validate_query(
     suite_name: str, connect: Callable[[], object], query: str, parameters: dict | None = None
 ) -> SuiteOutcome:
-    """Validate the rows `query` returns, in the database. `connect` opens a new DB-API (psycopg)
-    connection: credentials stay in it and never enter GX's configuration. `query` is built by the caller
-    from validated identifiers only.
-    """
-    from sqlalchemy.pool import StaticPool
+    """Validate the rows `query` returns against one suite (validate_queries with one table)."""
+    return validate_queries({suite_name: query}, connect, parameters)[suite_name]
 
-    _, runtime = _contexts()
-    name = f"warehouse_{uuid.uuid4().hex}"
-    source = runtime.data_sources.add_postgres(
-        name, connection_string="postgresql+psycopg://retkee@warehouse/retkee",
-        kwargs={"creator": connect, "poolclass": StaticPool},  # one connection per validation
-    )
-    try:
-        asset = source.add_query_asset("partition", query=query)
-        batch = asset.add_batch_definition_whole_table("partition").get_batch()
+
+def validate_queries(
+    queries: Mapping[str, str], connect: Callable[[], object], parameters: dict | None = None
+) -> dict[str, SuiteOutcome]:
+    """Validate several tables of one partition in one great-expectations run (`queries` maps a suite name to
+    the query of its table's rows)."""
+    with validation_run(connect) as run:
+        return {suite: run.validate(suite, query, parameters) for suite, query in queries.items()}
+
+
+class ValidationRun:
+    """One great-expectations run over many tables, in the database: one data source and one connection serve
+    every table, each table's rows checked against its own suite as it is handed in. Tables share a run because
+    the data source, its engine and the connection cost more than a small partition's expectations. Used by one
+    thread at a time."""
+
+    def __init__(self, connect: Callable[[], object]) -> None:
+        from sqlalchemy.pool import StaticPool
+
+        _, self._runtime = _contexts()
+        self._name = f"warehouse_{uuid.uuid4().hex}"
+        self._source = self._runtime.data_sources.add_postgres(
+            self._name, connection_string="postgresql+psycopg://retkee@warehouse/retkee",
+            kwargs={"creator": connect, "poolclass": StaticPool},  # one connection for the whole run
+        )
+        self._tables = 0
+
+    def validate(self, suite_name: str, query: str, parameters: dict | None = None) -> SuiteOutcome:
+        self._tables += 1
+        name = f"{suite_name}_{self._tables}"
+        asset = self._source.add_query_asset(name, query=query)
+        batch = asset.add_batch_definition_whole_table(name).get_batch()
         result = batch.validate(load_suite(suite_name), result_format=VERDICTS_ONLY,
                                 expectation_parameters=parameters or {})
+        return _outcome(suite_name, result)
+
+    def close(self) -> None:
+        self._source.get_engine().dispose()
+        self._runtime.data_sources.delete(self._name)
+
+
+@contextmanager
+def validation_run(connect: Callable[[], object]) -> Iterator[ValidationRun]:
+    """A ValidationRun, closed (its connection too) when the block ends. `connect` opens a new DB-API (psycopg)
+    connection: credentials stay in it and never enter GX's configuration. Each query is built by the caller
+    from validated identifiers only."""
+    run = ValidationRun(connect)
+    try:
+        yield run
     finally:
-        source.get_engine().dispose()
-        runtime.data_sources.delete(name)
-    return _outcome(suite_name, result)
+        run.close()
 
 
 def _outcome(suite_name: str, result) -> SuiteOutcome:

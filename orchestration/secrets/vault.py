@@ -17,7 +17,7 @@ import hvac.exceptions
 
 from orchestration.secrets.errors import VaultError
 from orchestration.secrets.redaction import Secret, remember
-from orchestration.settings import Settings
+from orchestration.settings import Settings, VaultLogin
 
 KV_MOUNT = "retkee-kv"
 TRANSIT_MOUNT = "retkee-transit"
@@ -69,7 +69,7 @@ def _read_approle_file(path: Path) -> tuple[str, str]:
 class Vault:
     """A Vault client logged in under one AppRole (one duty)."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings | VaultLogin) -> None:
         self._settings = settings
         self._client = hvac.Client(url=settings.vault_addr, verify=str(settings.ca_file), timeout=30)
         self.duty = settings.vault_approle_file.stem.removeprefix("approle-")

@@ -5,10 +5,10 @@ from __future__ import annotations
 import psycopg
 
 from orchestration.secrets.vault import Vault
-from orchestration.settings import Settings
+from orchestration.settings import Settings, WarehouseAddress
 
 
-def conninfo(settings: Settings, username: str, password: str, database: str | None = None,
+def conninfo(settings: Settings | WarehouseAddress, username: str, password: str, database: str | None = None,
              application: str = "retkee-pipeline") -> str:
     return psycopg.conninfo.make_conninfo(
         host=settings.pg_host,
@@ -25,7 +25,7 @@ def conninfo(settings: Settings, username: str, password: str, database: str | N
 
 
 def connect(
-    settings: Settings, vault: Vault, *, autocommit: bool = False, role: str = "pipeline"
+    settings: Settings | WarehouseAddress, vault: Vault, *, autocommit: bool = False, role: str = "pipeline"
 ) -> psycopg.Connection:
     """Connect as `role` (default the `pipeline` role) with the password Vault holds for it."""
     username, password = vault.warehouse_login(role)

@@ -22,10 +22,10 @@ def _extract_job():
     from dagster import Definitions, define_asset_job
 
     from orchestration.defs.extraction import EXTRACTION_ASSETS
-    from orchestration.defs.resources import Platform
+    from orchestration.defs.resources import code_location_resources
 
     job = define_asset_job("extract_money", selection=EXTRACTION_ASSETS)
-    return Definitions(assets=EXTRACTION_ASSETS, jobs=[job], resources={"platform": Platform()}).resolve_job_def(
+    return Definitions(assets=EXTRACTION_ASSETS, jobs=[job], resources=code_location_resources()).resolve_job_def(
         "extract_money")
 
 

@@ -40,11 +40,11 @@ def vault_root(config):
 def sensor_requests_for(instance, tenant_id: str):
     from dagster import SensorResult, build_sensor_context
 
-    from orchestration.defs.resources import Platform
+    from orchestration.defs.resources import code_location_resources
     from orchestration.defs.retention import ERASURE_TAG, retention_sensor
 
-    context = build_sensor_context(instance=instance, resources={"platform": Platform()})
-    result = retention_sensor(context)
+    with build_sensor_context(instance=instance, resources=code_location_resources()) as context:
+        result = retention_sensor(context)
     requests = result.run_requests if isinstance(result, SensorResult) else []
     return [r for r in requests if r.tags.get(ERASURE_TAG) == tenant_id]
 

@@ -25,7 +25,7 @@ def extracted(pipeline_stack, onboard, instance):
 
 def test_rotation_rewraps_every_envelope_and_retires_the_old_key_version(settings, extracted):
     from orchestration.defs.resources import open_session
-    from orchestration.ingest import read_landed
+    from orchestration.land.documents import read_landed
     from orchestration.land.envelope import read_header
     from orchestration.land.rewrap import envelope_key_version
     from orchestration.retain.erasure import NoRunControl

@@ -42,10 +42,10 @@ def _extract_job():
     from dagster import Definitions, define_asset_job
 
     from orchestration.defs.extraction import EXTRACTION_ASSETS
-    from orchestration.defs.resources import Platform
+    from orchestration.defs.resources import code_location_resources
 
     job = define_asset_job("extract_all", selection=EXTRACTION_ASSETS)
-    return Definitions(assets=EXTRACTION_ASSETS, jobs=[job], resources={"platform": Platform()}).resolve_job_def(
+    return Definitions(assets=EXTRACTION_ASSETS, jobs=[job], resources=code_location_resources()).resolve_job_def(
         "extract_all"
     )
 
@@ -237,8 +237,8 @@ def test_snapshots_equal_the_truth(pipeline_stack, settings, backfill):
 
 def test_rerun_and_replay_never_duplicate(pipeline_stack, settings, backfill, instance):
     from orchestration.defs.resources import open_session
-    from orchestration.ingest import replay_partition
     from orchestration.load.datasets import DATASETS
+    from orchestration.load.pipeline import replay_partition
 
     sellers, days, _, _, job = backfill
     tenant = sellers[1][1]
@@ -299,7 +299,7 @@ def _warehouse_text(settings, tenant_ids) -> str:
 
 def _landing_plaintext(settings) -> str:
     from orchestration.defs.resources import open_session
-    from orchestration.ingest import read_landed
+    from orchestration.land.documents import read_landed
 
     texts = []
     with open_session(settings) as session:
@@ -429,8 +429,8 @@ def test_the_quality_check_reads_the_committed_partition_and_fails_on_a_bad_row(
     the row is put back."""
     from orchestration.defs.extraction import quality_check
     from orchestration.defs.resources import open_session
-    from orchestration.ingest import PartitionOutcome
     from orchestration.load.datasets import ORDERS
+    from orchestration.load.pipeline import PartitionOutcome
     from orchestration.load.raw_tables import LoadResult
 
     sellers, days, _, _, _ = backfill

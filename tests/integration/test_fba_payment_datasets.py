@@ -118,7 +118,7 @@ def test_inventory_health_counts_the_returned_and_reimbursed_units(loaded, setti
 
 def test_no_customer_comment_lands_anywhere(loaded, pipeline_stack, settings):
     from orchestration.defs.resources import open_session
-    from orchestration.ingest import read_landed
+    from orchestration.land.documents import read_landed
 
     day = loaded["reimbursed"]
     start = datetime.combine(day, datetime.min.time(), UTC)

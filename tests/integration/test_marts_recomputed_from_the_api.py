@@ -110,7 +110,8 @@ def _marts(tenant_id: str) -> sql.Identifier:
 def _extract_tenant(settings, tenant_id: str, days: list[date]) -> None:
     """Every money partition of the tenant's days, then today's stock snapshot, through ingest_partition."""
     from orchestration.defs.resources import open_session
-    from orchestration.ingest import EXTRACTIONS, ingest_partition
+    from orchestration.extract.catalogue import EXTRACTIONS
+    from orchestration.load.pipeline import ingest_partition
     from orchestration.warehouse.grants import tenant_scope
 
     work = [(name, day) for day in days for name in MONEY_DATASETS]
@@ -630,9 +631,10 @@ def _land_with_a_novel_transaction(world, tenant_id: str, day: date) -> dict:
     own load-and-land step; returns the partition's unclassified counts."""
     from orchestration.defs.extraction import unclassified_lines
     from orchestration.defs.resources import open_session
+    from orchestration.extract.catalogue import EXTRACTIONS
     from orchestration.extract.pages import pages_document
-    from orchestration.ingest import EXTRACTIONS, PartitionOutcome, load_and_land
     from orchestration.load.datasets import FINANCE_TRANSACTIONS
+    from orchestration.load.pipeline import PartitionOutcome, load_and_land
     from orchestration.warehouse.grants import tenant_scope
 
     start = datetime.combine(day, time(), UTC)

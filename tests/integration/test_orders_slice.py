@@ -45,10 +45,29 @@ def refreshed(pipeline_stack, onboard, instance):
     return seller, tenant, days, report
 
 
-def test_refresh_runs_succeed(refreshed):
-    _, _, days, report = refreshed
+def test_refresh_is_one_extraction_run_over_the_days_then_the_marts(settings, refreshed, instance):
+    """The days are one run (one step), yet the UI keeps a partition per day: each day of each table has its own
+    materialization, with that day's row count, and its own check evaluation."""
+    from dagster import AssetCheckKey, AssetKey, AssetRecordsFilter, MultiPartitionKey
+
+    _, tenant, days, report = refreshed
     assert report.failed == []
-    assert len(report.succeeded) == len(days) + 1  # one extraction per day, then the marts
+    assert report.succeeded == [f"{tenant.tenant_id} {days[0].isoformat()}..{days[-1].isoformat()} extract",
+                                f"{tenant.tenant_id} marts"]
+    raw = sql.Identifier(f"{tenant.tenant_id}_raw")
+    rows = dict(_query(settings, sql.SQL("select _partition, count(*) from {}.orders group by 1").format(raw)))
+    runs = set()
+    for day in days:
+        key = MultiPartitionKey({"tenant": tenant.tenant_id, "day": day.isoformat()})
+        [record] = instance.fetch_materializations(
+            AssetRecordsFilter(asset_key=AssetKey(["raw", "orders"]), asset_partitions=[str(key)]), limit=1).records
+        assert record.asset_materialization.metadata["rows"].value == rows[day.isoformat()] > 0
+        runs.add(record.run_id)
+        [check] = [r for r in instance.event_log_storage.get_asset_check_execution_history(
+            AssetCheckKey(AssetKey(["raw", "orders"]), "raw_orders_expectations"), limit=20)
+            if r.event.dagster_event.event_specific_data.partition == key]
+        assert check.event.dagster_event.event_specific_data.passed
+    assert len(runs) == 1
 
 
 def test_orders_loaded_equal_the_sandbox_truth(pipeline_stack, settings, refreshed):
@@ -112,8 +131,8 @@ def test_rerunning_a_partition_replaces_it(pipeline_stack, settings, refreshed, 
 
 def test_replay_rebuilds_raw_from_the_landing_zone_alone(settings, refreshed):
     from orchestration.defs.resources import open_session
-    from orchestration.ingest import replay_partition
     from orchestration.load.datasets import ORDERS
+    from orchestration.load.pipeline import replay_partition
 
     _, tenant, days, _ = refreshed
     partition = days[0].isoformat()
@@ -153,7 +172,7 @@ def test_revoked_seller_is_marked_revoked_and_nothing_more_is_extracted(
     days = settled_days(2)
     report = refresh([tenant.tenant_id], days, instance=instance)
     assert report.failed and "revoked" in report.failed[0][1]
-    # The first day's run noticed the revocation and the second day was not attempted.
+    # The days' one run noticed the revocation; nothing more was attempted.
     assert len([label for label, _ in report.failed if "extract" in label]) == 1
     with open_session(settings) as session:
         assert session.registry.get(tenant.tenant_id).status == "revoked"

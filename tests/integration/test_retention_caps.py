@@ -351,13 +351,13 @@ def test_the_compliance_report_shows_the_oldest_day_held_against_its_cap_in_red(
 def test_a_removal_that_dropped_marts_launches_that_tenants_marts_build_once(instance, aged):
     from dagster import SensorResult, build_sensor_context
 
-    from orchestration.defs.resources import Platform
+    from orchestration.defs.resources import code_location_resources
     from orchestration.defs.retention import rebuild_marts_after_retention
 
-    context = build_sensor_context(instance=instance, resources={"platform": Platform()})
-    result = rebuild_marts_after_retention(context)
+    with build_sensor_context(instance=instance, resources=code_location_resources()) as context:
+        result = rebuild_marts_after_retention(context)
     assert isinstance(result, SensorResult)
     assert [r.partition_key for r in result.run_requests] == [aged["tenant"].tenant_id]
-    again = rebuild_marts_after_retention(build_sensor_context(instance=instance, cursor=result.cursor,
-                                                               resources={"platform": Platform()}))
+    with build_sensor_context(instance=instance, cursor=result.cursor, resources=code_location_resources()) as later:
+        again = rebuild_marts_after_retention(later)
     assert not isinstance(again, SensorResult) or not again.run_requests

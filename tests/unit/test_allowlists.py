@@ -73,10 +73,9 @@ def test_a_missing_required_column_names_the_report_column_and_tenant():
 
 def test_a_settlements_currency_and_dates_reach_every_row_of_the_settlement():
     from orchestration.extract.reports import ReportDocument
-    from orchestration.ingest import parse_context
     from orchestration.load.datasets import SETTLEMENTS
     from orchestration.load.parse import fill_within_groups
-    from orchestration.load.stream import read_tsv
+    from orchestration.load.pipeline import parse_context, read_tsv
 
     header = "settlement-id\tsettlement-start-date\tdeposit-date\ttotal-amount\tcurrency\ttransaction-type\t" \
              "order-id\tamount-type\tamount-description\tamount"
@@ -128,7 +127,7 @@ def test_the_ledgers_us_style_days_are_read_as_dates():
 def test_the_storage_fee_report_is_asked_for_the_last_two_months_never_one_day():
     from datetime import UTC, datetime
 
-    from orchestration.ingest import EXTRACTIONS, recent_months_window
+    from orchestration.extract.catalogue import EXTRACTIONS, recent_months_window
 
     start, end = recent_months_window(datetime.now(UTC).date())
     assert start.day == 1 and (end - start).days >= 31 and start < end

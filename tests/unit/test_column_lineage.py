@@ -56,7 +56,7 @@ def test_staging_columns_point_at_the_raw_columns_of_their_extraction_asset(line
         ("raw/orders", "purchase_date"), ("raw/orders", "sales_channel")
     }
     assert deps(lineage, "stg_amazon__orders", "currency_code") == {("raw/orders", "currency")}
-    assert deps(lineage, "stg_seller__unit_costs", "currency_code") == {("raw/unit_costs", "currency")}
+    assert deps(lineage, "stg_seller__unit_costs", "currency_code") == {("seller/unit_costs", "currency")}
 
 
 def test_a_revenue_column_names_every_raw_amount_behind_it_across_layers(lineage):

@@ -7,9 +7,9 @@ import pytest
 from dagster import AssetKey, MultiPartitionKey
 
 from orchestration.defs.schedules import requests_for
+from orchestration.extract.catalogue import EXTRACTIONS, GROUP_LOOKBACK_DAYS
 from orchestration.extract.finances_transactions import LOOKBACK_DAYS
 from orchestration.extract.ratelimit import USAGE_PLANS
-from orchestration.ingest import EXTRACTIONS, GROUP_LOOKBACK_DAYS
 from orchestration.settings import SettingsError, finances_v0_enabled
 
 TENANT = "t0123456789ab"
@@ -30,8 +30,12 @@ def test_finances_transactions_and_groups_are_asked_again_over_their_lookback_wi
     lookback = [r for r in requests if r.run_key.startswith("lookback|")]
 
     def days_of(table):
-        return sorted(r.partition_key.keys_by_dimension["day"] for r in lookback
-                      if AssetKey(["raw", table]) in r.asset_selection)
+        """The days of the one run that looks back over the table (a run over a range of days: Dagster's tags)."""
+        [run] = [r for r in lookback if AssetKey(["raw", table]) in r.asset_selection]
+        first = date.fromisoformat(run.tags["dagster/asset_partition_range_start"].split("|")[0])
+        last = date.fromisoformat(run.tags["dagster/asset_partition_range_end"].split("|")[0])
+        assert run.tags["dagster/asset_partition_range_start"].endswith(f"|{TENANT}")
+        return [(first + timedelta(days=n)).isoformat() for n in range((last - first).days + 1)]
 
     # yesterday is asked anyway, with every daily table
     transactions = days_of("finance_transactions")

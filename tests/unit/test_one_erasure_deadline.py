@@ -7,9 +7,7 @@ retain/policy.py, which starts the clock at the status change."""
 
 from __future__ import annotations
 
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from types import SimpleNamespace
 
 from orchestration.tenants.registry import Tenant
 
@@ -22,18 +20,6 @@ def _terminated(days_ago: int, requested: bool) -> Tenant:
                   left - timedelta(days=90), left, left if requested else None)
 
 
-class _Registry:
-    """A stand-in for the platform: the check only lists tenants by status."""
-
-    def __init__(self, tenant: Tenant) -> None:
-        self.tenant = tenant
-
-    @contextmanager
-    def session(self):
-        yield SimpleNamespace(registry=SimpleNamespace(
-            list=lambda status: [self.tenant] if status == self.tenant.status else []))
-
-
 def _report_says_overdue(tenant: Tenant) -> bool:
     from orchestration.compliance.evidence import erasure_deadlines
 
@@ -44,9 +30,10 @@ def _report_says_overdue(tenant: Tenant) -> bool:
 
 
 def _check_says_missed(tenant: Tenant) -> bool:
-    from orchestration.defs.retention import erasure_deadlines
+    from orchestration.defs.retention import deadlines_result
 
-    result = erasure_deadlines(platform=_Registry(tenant))
+    # The verdict the asset check returns over the revoked and terminated tenants it lists from the registry.
+    result = deadlines_result([tenant], datetime.now(UTC))
     return result.metadata["deadline_missed"].value == TENANT
 
 

@@ -8,9 +8,9 @@ from datetime import date
 import pytest
 
 from orchestration.defs.schedules import days_to_request
+from orchestration.extract.catalogue import EXTRACTIONS
 from orchestration.extract.errors import ApplicationCapReached
 from orchestration.extract.ratelimit import USAGE_PLANS, InProcessQuotas, bucket_rate
-from orchestration.ingest import EXTRACTIONS
 
 
 def test_bucket_rates_are_amazons_published_rate_and_burst():

@@ -178,7 +178,8 @@ def test_docs_give_each_datasets_cap_and_basis_as_the_catalogue_does():
 
 
 def test_an_extraction_older_than_its_cap_refuses_before_asking_amazon():
-    from orchestration.ingest import EXTRACTIONS, ingest_partition
+    from orchestration.extract.catalogue import EXTRACTIONS
+    from orchestration.load.pipeline import ingest_partition
 
     today = date(2026, 12, 1)
     # Nothing to reach: a refusal must come before any call to Amazon, the landing zone or the warehouse.

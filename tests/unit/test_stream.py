@@ -13,7 +13,7 @@ from orchestration.extract.gzip_stream import DamagedDocument
 from orchestration.extract.reports import ReportDocument
 from orchestration.load.datasets import ORDERS
 from orchestration.load.parse import MissingColumnError, parse_document
-from orchestration.load.stream import read_tsv
+from orchestration.load.pipeline import read_tsv
 from spapi_sandbox.report_columns import ALL_ORDERS as HEADER
 
 CONTEXT = {"day": "2026-11-20"}

@@ -2,7 +2,7 @@
 with
 
 source as (
-    select * from {{ source('raw', 'unit_costs') }}
+    select * from {{ source('seller', 'unit_costs') }}
 ),
 
 renamed as (

@@ -1,21 +1,21 @@
 """A multi-seller daily extraction against the time-scaled SP-API sandbox, beside the floor Amazon's rate limits allow.
 
-Ours is `retkee refresh --no-marts` (orchestration/refresh.py, marts=False): one seller after another; for each
-day the Dagster job `extract_reports` (every extraction asset of the (tenant, day) partition, executed in process,
-one step at a time), then today's snapshots (inventory, listings, estimated fees, inbound shipments). The marts are
-left out: this measures extraction. The default workload is a steady-state daily run,
-yesterday plus today's snapshots, for three sellers in 1, 3 and 5 marketplaces: a seller in five marketplaces
-asks for 30 reports a day, twice the createReport burst, so its run is paced by the usage plans.
+Ours is `retkee refresh --no-marts` (orchestration/refresh.py, marts=False): one seller after another; each seller's
+yesterday and today's snapshots through the Dagster job `extract_reports`, executed in process. The marts are left
+out: this measures extraction. The default workload is a steady-state daily run, yesterday plus today's snapshots,
+for three sellers in 1, 3 and 5 marketplaces: a seller in five marketplaces asks for 45 reports a day (nine report
+types), three times the createReport burst, so its run is paced by the usage plans.
 
-Floor: computed from the calls the sandbox admitted per (seller, operation) (`GET /_sandbox/calls`) and
-Amazon's published usage plans, see `seller_floor` and the notes in the result.
+Floor: computed from the calls the sandbox admitted per (seller, operation) and per application
+(`GET /_sandbox/calls?log=true`) and Amazon's published limits, see `seller_floor`, `application_floor` and the
+notes in the result.
 
     .venv/bin/python -m benchmarks.bench_extraction_rate_limits [--marketplaces 1 3 5] [--days 1]
         [--time-scale 0.25 0.02] [--runs 3] [--no-snapshots] [--warmup]
 
 It starts a throw-away stack (PostgreSQL, OpenBao, the sandbox at --time-scale, client buckets following through
-RETKEE_SPAPI_RATE_SCALE) in a temporary directory; each run onboards fresh sellers, so every bucket starts full
-on both sides. Writes benchmarks/results/extraction_rate_limits.json.
+RETKEE_SPAPI_RATE_SCALE and shared in the stack's PostgreSQL) in a temporary directory; each run onboards fresh
+sellers, so every bucket starts full on both sides. Writes benchmarks/results/extraction_rate_limits.json.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,7 +35,10 @@ from benchmarks.results_format import BenchResult, Measurement, ratio  # noqa: E
 from benchmarks.stack import PROFILE, last_days, onboard, seller_in, throwaway_stack  # noqa: E402
 from local_stack import StackConfig  # noqa: E402
 from local_stack.demo import admin_request  # noqa: E402
-from spapi_sandbox.ratelimit import USAGE_PLANS  # noqa: E402 - Amazon's published plans, as the sandbox applies them
+from spapi_sandbox.ratelimit import (  # noqa: E402 - Amazon's published limits, as the sandbox applies them
+    APPLICATION_CAPS,
+    USAGE_PLANS,
+)
 
 TARGET = 1.2  # ours may take at most this multiple of the floor
 
@@ -44,69 +48,89 @@ TARGET = 1.2  # ours may take at most this multiple of the floor
 
 @dataclass
 class WaitClock:
-    """Time ours spends blocked in its own rate-limit buckets, and collecting reports (Amazon's processing
-    time, the polls, the document download) apart from bucket waits inside that collection."""
+    """Where ours spends its wall time, with extractions running on several threads: every moment at which some
+    thread is blocked in our quota buckets counts as bucket wait; of the rest, every moment at which some thread
+    is collecting a report or a Data Kiosk query (Amazon's processing time, our polls, the download) counts as
+    collecting; the remainder is everything else. So the three add up to the wall time."""
 
-    bucket: float = 0.0
-    collecting: float = 0.0
-    _bucket_in_collect: float = 0.0
-    _depth: int = 0
+    intervals: list[tuple[float, float, str]] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def _timed(self, kind: str, fn):
+        clock = self
+
+        def timed(*args, **kwargs):
+            started = time.perf_counter()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                with clock._lock:
+                    clock.intervals.append((started, time.perf_counter(), kind))
+
+        return timed
 
     def install(self) -> None:
         from orchestration.extract import ratelimit, reports
 
-        acquire = ratelimit.RATE_LIMITS.acquire
-        collect = reports.ReportRequester.collect
-        clock = self
+        ratelimit.Quotas.acquire = self._timed("bucket", ratelimit.Quotas.acquire)
+        reports.ReportRequester.collect = self._timed("collecting", reports.ReportRequester.collect)
+        try:  # Data Kiosk (sales and traffic by default): waiting for a query and its download are collecting too
+            from orchestration.extract.data_kiosk import QueryRunner
+        except ImportError:
+            return
+        QueryRunner._wait = self._timed("collecting", QueryRunner._wait)
+        QueryRunner._download = self._timed("collecting", QueryRunner._download)
 
-        def timed_acquire(seller_key: str, operation: str) -> None:
-            started = time.perf_counter()
-            try:
-                acquire(seller_key, operation)
-            finally:
-                waited = time.perf_counter() - started
-                clock.bucket += waited
-                if clock._depth:
-                    clock._bucket_in_collect += waited
-
-        def timed_collect(requester, *args, **kwargs):
-            started, before = time.perf_counter(), clock._bucket_in_collect
-            clock._depth += 1
-            try:
-                return collect(requester, *args, **kwargs)
-            finally:
-                clock._depth -= 1
-                if not clock._depth:
-                    clock.collecting += time.perf_counter() - started - (clock._bucket_in_collect - before)
-
-        ratelimit.RATE_LIMITS.acquire = timed_acquire
-        reports.ReportRequester.collect = timed_collect
-
-    def reading(self) -> tuple[float, float]:
-        return self.bucket, self.collecting
+    def split(self, start: float, end: float) -> tuple[float, float]:
+        """(bucket, collecting) wall seconds within [start, end], bucket first where both happen at once."""
+        with self._lock:
+            spans = [(max(a, start), min(b, end), k) for a, b, k in self.intervals if b > start and a < end]
+        points = sorted({start, end, *(a for a, _, _ in spans), *(b for _, b, _ in spans)})
+        bucket = collecting = 0.0
+        for left, right in zip(points, points[1:], strict=False):
+            kinds = {k for a, b, k in spans if a <= left and b >= right}
+            if "bucket" in kinds:
+                bucket += right - left
+            elif "collecting" in kinds:
+                collecting += right - left
+        return bucket, collecting
 
 
 # -- the floor ---------------------------------------------------------------------------------------------
 
 
-def seller_floor(calls: list[dict], marketplace_count: int, processing_seconds: float) -> dict:
-    """The least time (Amazon-seconds) Amazon lets one seller's admitted calls take, run the way our code runs them.
+# Operations whose answer Amazon then works on for `report_processing_seconds` before it can be collected.
+CREATES = ("createReport", "createQuery")
+
+
+def seller_floor(calls: list[dict], processing_seconds: float) -> dict:
+    """The least time (Amazon-seconds) Amazon lets one seller's admitted calls take.
 
     Per operation with burst b and rate r, n calls span at least max(0, (n - b) / r): the bucket starts full and
     refills at r. The buckets refill side by side, so the seller's bound is the largest of them, not their sum.
-    Reports: every extraction creates its report in each marketplace, then collects them, so one batch's
-    processing overlaps across marketplaces but batches follow each other (one asset at a time): our code must
-    wait `processing_seconds` per batch. The last createReport's report must still be processed, so that bucket's
-    bound gets one processing time on top. Floor = the largest of these lower bounds.
+    A report (or a Data Kiosk query) is processed for `processing_seconds` after its createReport (createQuery),
+    side by side with the others: the last one created must still be processed, so that bucket's bound gets one
+    processing time on top. Floor = the largest of these lower bounds.
     """
     admitted = {row["operation"]: row["admitted"] for row in calls}
     bounds = {op: max(0.0, (n - USAGE_PLANS[op].burst) / USAGE_PLANS[op].rate) for op, n in admitted.items()}
-    creates = admitted.get("createReport", 0)
-    if creates:
-        bounds["createReport"] += processing_seconds
-    bounds["report processing, batch after batch"] = creates / marketplace_count * processing_seconds
+    for op in CREATES:
+        if admitted.get(op):
+            bounds[op] += processing_seconds
     binding = max(bounds, key=bounds.get)
     return {"amazon_seconds": bounds[binding], "binding": binding, "bounds": bounds}
+
+
+def application_floor(log: list[dict]) -> dict:
+    """The least time (Amazon-seconds) the application-wide caps let the run's capped calls take, all sellers
+    together: n calls of a cap that admits one per s seconds span at least (n - 1) * s."""
+    bounds = {}
+    for (operation, report_type), cap in APPLICATION_CAPS.items():
+        n = sum(1 for e in log if e["operation"] == operation and e["report_type"] == report_type
+                and e["outcome"] == "admitted")
+        if n:
+            bounds[f"{report_type} application cap"] = (n - 1) * cap.every_seconds
+    return bounds
 
 
 # -- one run -----------------------------------------------------------------------------------------------
@@ -117,6 +141,7 @@ class RunResult:
     wall: float
     seller_walls: list[float]
     seller_floors: list[float]  # real seconds at the sandbox's time scale
+    application_floor: float  # real seconds the application-wide caps need for the run's capped calls
     bucket_wait: float
     collecting: float
     calls: list[dict] = field(default_factory=list)
@@ -130,28 +155,31 @@ def run_once(config: StackConfig, args, clock: WaitClock, index: int) -> RunResu
     tenant_ids = onboard(config, sellers)
     days = last_days(args.days)
     walls, failed = [], []
-    bucket0, collecting0 = clock.reading()
     started = time.perf_counter()
     for tenant_id in tenant_ids:  # refresh takes them one after another too; one call each times each seller
         began = time.perf_counter()
         report = refresh([tenant_id], days, snapshots=args.snapshots, marts=False)
         failed += [f"{label}: {reason}" for label, reason in report.failed]
         walls.append(time.perf_counter() - began)
-    wall = time.perf_counter() - started
+    ended = time.perf_counter()
+    wall = ended - started
     if failed:
         raise RuntimeError(f"extraction runs failed: {', '.join(failed)}")
-    bucket1, collecting1 = clock.reading()
+    bucket_wait, collecting = clock.split(started, ended)
 
-    answer = admin_request(config, "GET", "/_sandbox/calls")
+    answer = admin_request(config, "GET", "/_sandbox/calls?log=true")
     scale, processing = answer["time_scale"], answer["report_processing_seconds"]
     floors, binding, calls = [], [], []
     for seller in sellers:
         rows = [row for row in answer["calls"] if row["seller_id"] == seller.seller_id]
-        floor = seller_floor(rows, len(seller.marketplace_ids), processing)
+        floor = seller_floor(rows, processing)
         floors.append(floor["amazon_seconds"] * scale)
         binding.append(floor["binding"])
         calls.append({row["operation"]: {k: row[k] for k in ("admitted", "throttled", "faulted")} for row in rows})
-    return RunResult(wall, walls, floors, bucket1 - bucket0, collecting1 - collecting0, calls, binding)
+    ours = {seller.seller_id for seller in sellers}
+    capped = application_floor([e for e in answer["log"] if e["seller_id"] in ours])
+    return RunResult(wall, walls, floors, max(capped.values(), default=0.0) * scale, bucket_wait, collecting,
+                     calls, binding)
 
 
 def main() -> int:
@@ -200,8 +228,9 @@ def write_result(args, sets: dict[float, list[RunResult]]) -> None:
     for scale, runs in sets.items():
         at = f"x{scale}"
         ours = [r.wall for r in runs]
-        serial = [sum(r.seller_floors) for r in runs]
-        parallel = [max(r.seller_floors) for r in runs]
+        # The application-wide caps hold across sellers: neither floor is below what they need.
+        serial = [max(sum(r.seller_floors), r.application_floor) for r in runs]
+        parallel = [max(*r.seller_floors, r.application_floor) for r in runs]
         measurements += [
             Measurement(f"{at}: ours, {len(args.marketplaces)} sellers one after another", ours),
             Measurement(f"{at}: floor, sellers one after another", serial),
@@ -254,31 +283,30 @@ def write_result(args, sets: dict[float, list[RunResult]]) -> None:
 
 NOTES = """\
 Everything runs on the sandbox's clock; rows are labelled by it: x0.25 makes every Amazon duration 4x \
-shorter (report processing 30 s -> 7.5 s, bucket refills 4x faster), x0.02 50x shorter (0.6 s); our client's \
-buckets follow through RETKEE_SPAPI_RATE_SCALE and the client's token cache (SP_API_AUTH_CACHE_TTL) is scaled alike. \
-Ours runs `retkee refresh`'s extraction: sellers one after another, each (tenant, day) partition one Dagster run \
-executed in process with its assets one at a time, then today's snapshots; its marts are not part of it. (The other \
-way runs start, the daemon's `daily_extraction` schedule with a process per run and up to 8 runs side by side, one \
-per tenant, is not measured here.) Floor model, per seller, from the calls the sandbox admitted for it (GET \
-/_sandbox/calls) and Amazon's published usage plans (spapi_sandbox/ratelimit.py = docs/amazon/spapi-reference.md): \
-for each operation with burst b and rate r, n calls need at least max(0, (n - b)/r) seconds (buckets start \
-full); buckets refill side by side, so the seller's bound is the largest one, not the sum. Report processing \
-(IN_QUEUE -> IN_PROGRESS -> DONE, 30 Amazon-seconds) is imposed by Amazon and our code must wait for it: each \
-extraction creates its report in every marketplace and then collects them, so processing overlaps across \
-marketplaces but not across extractions; that is one processing time per report batch, one batch after another, \
-and the last createReport's report still needs one processing time after its token. The seller floor is the \
-largest of these lower bounds (times the time scale); it assumes zero network and CPU time. Sellers one after \
-another: the sum of the seller floors, as refresh runs them. Sellers side by side: the largest seller floor, \
-what Amazon's per-seller limits would allow a client that extracts sellers in parallel. The breakdown splits \
-ours into time blocked in our own buckets, time collecting reports (ReportRequester.collect less its bucket \
-waits: Amazon's processing, our polls: first after 0.5 s, then 25 % longer each time up to 10 s, all on the \
-sandbox's clock, plus the download), and everything else (Dagster runs and steps, sessions, the other API calls, \
-landing, loading, quality checks), which does not shrink with the time scale: the smaller the scale, the more it \
-weighs against the floor. x0.25 is closer to a real day (at Amazon's pace a seller's daily reports take \
-minutes and the fixed costs are a few seconds); x0.02 shows those fixed costs against a floor of seconds. \
-Run 1 is the process's first and pays its one-time \
-imports (--warmup leaves them out); medians are over runs. calls_refused_429_or_fault above 0 would mean our \
-pacing let calls through that Amazon refused.\
+shorter (report and Data Kiosk query processing 30 s -> 7.5 s, bucket refills 4x faster), x0.02 50x shorter \
+(0.6 s); our client's buckets follow through RETKEE_SPAPI_RATE_SCALE, live in PostgreSQL (shared by every worker, \
+as in production) and the client's token cache (SP_API_AUTH_CACHE_TTL) is scaled alike. Ours runs `retkee \
+refresh`'s extraction: sellers one after another, each seller's day and today's snapshots as Dagster runs executed \
+in process, the seller's extractions side by side on the step's threads; its marts are not part of it. Floor \
+model, per seller, from the calls the sandbox admitted for it (GET /_sandbox/calls) and Amazon's published usage \
+plans (spapi_sandbox/ratelimit.py = docs/amazon): for each operation with burst b and rate r, n calls need at \
+least max(0, (n - b)/r) seconds (buckets start full); buckets refill side by side, so the seller's bound is the \
+largest one, not the sum. The last report (createReport) or Data Kiosk query (createQuery) still needs one \
+processing time (30 Amazon-seconds) after its token. No concession is made for how our code orders its calls: \
+reports could all be processed side by side. The seller floor is the largest of these lower bounds (times the \
+time scale); it assumes zero network and CPU time. The floor counts our own calls, so polls that drain getReport's \
+bucket raise it (the 1-marketplace seller at x0.25). Application-wide caps (GET_SALES_AND_TRAFFIC_REPORT, once per \
+15 minutes for all sellers) add (n - 1) x 15 minutes over the run's capped calls; with Data Kiosk as the \
+sales-and-traffic path there are none. Sellers one after another: the sum of the seller floors, as refresh runs \
+them. Sellers side by side: the largest seller floor, what Amazon's per-seller limits would allow a client that \
+extracts sellers in parallel. The breakdown splits ours by wall time across threads: any moment a thread is \
+blocked in our buckets counts as bucket wait; of the rest, any moment a thread is collecting a report or a query \
+(Amazon's processing, our polls: first after 0.5 s, then 25 % longer each time up to 10 s, on the sandbox's \
+clock, plus the download) counts as collecting; the remainder is everything else (Dagster runs and steps, \
+sessions, landing, loading, quality checks), which does not shrink with the time scale: the smaller the scale, \
+the more it weighs against the floor. x0.25 is closer to a real day; x0.02 shows the fixed costs against a floor \
+of seconds, and on a shared 2-core machine they grow with its load. Medians are over runs. \
+calls_refused_429_or_fault above 0 would mean our pacing let calls through that Amazon refused.\
 """
 
 

@@ -31,6 +31,7 @@ from orchestration.compliance.audit_schema import (
     COMPLIANCE_FUNCTIONS,
     RETENTION_AUDIT_DDL,
 )
+from orchestration.extract.quota_store import QUOTA_ROLE, quota_sql
 from orchestration.fx.store import SCHEMA as REFERENCE_SCHEMA
 from orchestration.retain.certificate import ERASURE_DDL, ERASURE_FUNCTIONS, ERASURE_TABLES
 from orchestration.serve.analyst_logins import LOGIN_MAX_TTL_HOURS
@@ -52,7 +53,8 @@ DAGSTER_ROLE = "dagster"
 COMPLIANCE_ROLE = "compliance"
 # The issuer's password is set once by the stack's bootstrap, handed to OpenBao and rotated there (vault.py):
 # afterwards only OpenBao knows it.
-LOGIN_ROLES = (PIPELINE_ROLE, DAGSTER_ROLE, COMPLIANCE_ROLE, ANALYST_LOGIN_ISSUER_ROLE)
+# The shared SP-API buckets' login (QUOTA_ROLE) may use its own schema's one table and nothing else.
+LOGIN_ROLES = (PIPELINE_ROLE, DAGSTER_ROLE, COMPLIANCE_ROLE, ANALYST_LOGIN_ISSUER_ROLE, QUOTA_ROLE)
 GROUP_ROLES = (ALL_TENANTS_ANALYST_GROUP,)
 # The one group every analyst shared before per-tenant groups; dropped on `up` (it read every tenant's marts).
 LEGACY_ANALYST_ROLE = "analyst"
@@ -555,7 +557,8 @@ class PostgresCluster:
             # Serialised with the pipeline's own first-use DDL (same lock as warehouse/control.py uses).
             with conn.transaction():
                 conn.execute("SELECT pg_advisory_xact_lock(hashtext('retkee.audit.ddl'))")
-                for statement in (*_AUDIT_SQL, *_PROVISIONING_SQL, *_ERASURE_RESIDUE_SQL, *_ANALYST_LOGIN_SQL):
+                for statement in (*_AUDIT_SQL, *_PROVISIONING_SQL, *_ERASURE_RESIDUE_SQL, *_ANALYST_LOGIN_SQL,
+                                  *quota_sql(SUPERUSER, WAREHOUSE_DB)):
                     conn.execute(statement)
 
     def _drop_legacy_analyst_role(self) -> None:

@@ -26,6 +26,7 @@ from local_stack.postgres import (
     ANALYST_LOGIN_ISSUER_ROLE,
     COMPLIANCE_ROLE,
     PIPELINE_ROLE,
+    QUOTA_ROLE,
     WAREHOUSE_DB,
     PostgresCluster,
     ensure_installed,
@@ -34,7 +35,13 @@ from local_stack.postgres import (
 from local_stack.secret_files import random_password
 from local_stack.settings import write_local_env
 from local_stack.vault import OpenBaoServer, approle_login
-from local_stack.vault_layout import COMPLIANCE_DB_PATH, LWA_APP_PATH, PIPELINE_DB_PATH, WAREHOUSE_DISK_PATH
+from local_stack.vault_layout import (
+    COMPLIANCE_DB_PATH,
+    LWA_APP_PATH,
+    PIPELINE_DB_PATH,
+    QUOTA_DB_PATH,
+    WAREHOUSE_DISK_PATH,
+)
 
 # Written into the data dir at `up`; `clean` refuses to delete a directory without it.
 _MARKER = ".retkee-local-stack"
@@ -181,7 +188,8 @@ class Stack:
     def _sync_db_passwords(self, postgres: PostgresCluster) -> None:
         """Vault is the only place the pipeline's and the compliance reporter's DB passwords live; Postgres is
         made to match them."""
-        for role, path in ((PIPELINE_ROLE, PIPELINE_DB_PATH), (COMPLIANCE_ROLE, COMPLIANCE_DB_PATH)):
+        for role, path in ((PIPELINE_ROLE, PIPELINE_DB_PATH), (QUOTA_ROLE, QUOTA_DB_PATH),
+                           (COMPLIANCE_ROLE, COMPLIANCE_DB_PATH)):
             stored = self.vault.read_kv(path)
             if stored is None or stored.get("username") != role or not stored.get("password"):
                 stored = {"username": role, "password": random_password()}

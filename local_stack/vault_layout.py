@@ -21,6 +21,8 @@ APPROLE_MOUNT = "approle"
 LWA_APP_PATH = "platform/lwa-app"
 PIPELINE_DB_PATH = "platform/warehouse/pipeline"
 COMPLIANCE_DB_PATH = "platform/warehouse/compliance"
+# The login of the shared SP-API token buckets (orchestration/extract/quota_store.py); the pipeline reads it.
+QUOTA_DB_PATH = "platform/warehouse/spapi_quota"
 # The password of the warehouse's encrypted disk (local_stack/encrypted_fs.py); no duty's policy grants it.
 WAREHOUSE_DISK_PATH = "platform/warehouse/disk"
 
@@ -85,6 +87,7 @@ POLICIES: dict[str, str] = {
 # Extract, land and load: read app + tenant credentials, envelope-encrypt with tenant keys. Nothing else.
 path "{KV_MOUNT}/data/{LWA_APP_PATH}" {{ capabilities = ["read"] }}
 path "{KV_MOUNT}/data/{PIPELINE_DB_PATH}" {{ capabilities = ["read"] }}
+path "{KV_MOUNT}/data/{QUOTA_DB_PATH}" {{ capabilities = ["read"] }}
 path "{KV_MOUNT}/data/tenants/+/spapi" {{ capabilities = ["read"] }}
 path "{TRANSIT_MOUNT}/datakey/plaintext/tenant-*" {{ capabilities = ["update"] }}
 path "{TRANSIT_MOUNT}/datakey/wrapped/tenant-*" {{ capabilities = ["update"] }}

@@ -21,6 +21,7 @@ from orchestration.warehouse.connection import connect
 
 if TYPE_CHECKING:
     from orchestration.extract.connection import SellerConnection
+    from orchestration.extract.ratelimit import Quotas
 
 
 @dataclass
@@ -40,7 +41,20 @@ class PlatformSession:
             refresh_token=self.vault.refresh_token(tenant.tenant_id),
             region=tenant.region,
             ca_file=str(self.settings.ca_file),
+            quotas=self.spapi_quotas(),
         )
+
+    def spapi_quotas(self) -> Quotas:
+        """The SP-API token buckets: shared by every process in PostgreSQL (as the `spapi_quota` login, its password
+        from Vault), unless RETKEE_SPAPI_QUOTAS=in-process (docs/operations.md)."""
+        from orchestration.extract.quota_store import QUOTA_ROLE
+        from orchestration.extract.ratelimit import in_process_quotas, quota_mode, shared_quotas
+        from orchestration.warehouse.connection import conninfo
+
+        if quota_mode() == "in-process":
+            return in_process_quotas()
+        username, password = self.vault.warehouse_login(QUOTA_ROLE)
+        return shared_quotas(conninfo(self.settings, username, password.reveal(), application="retkee-spapi-quotas"))
 
 
 @contextmanager

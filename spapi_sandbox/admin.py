@@ -152,14 +152,21 @@ def truth_money(
 
 
 @router.get("/calls")
-def call_counts(sandbox: AdminSandbox, seller_id: str | None = None) -> dict:
-    """Read-only: the SP-API calls answered so far per seller and operation (admitted, throttled, faulted),
-    with the clock they ran on, so a reader can turn them into the time Amazon's usage plans require."""
-    return {
+def call_counts(sandbox: AdminSandbox, seller_id: str | None = None, log: bool = False) -> dict:
+    """Read-only: the SP-API calls answered so far (admitted, throttled, faulted) per seller and operation
+    (`calls`), per application and operation (`applications`) and per application and report type
+    (`report_types`), with the clock they ran on, so a reader can turn them into the time Amazon's usage plans
+    require. `log=true` adds every call with its time (`log`; with `seller_id`, that seller's only)."""
+    answer = {
         "calls": sandbox.calls.rows(seller_id),
+        "applications": sandbox.calls.application_rows(),
+        "report_types": sandbox.calls.report_type_rows(),
         "time_scale": sandbox.config.time_scale,
         "report_processing_seconds": sandbox.config.report_processing_seconds,
     }
+    if log:
+        answer["log"] = sandbox.calls.log(seller_id)
+    return answer
 
 
 @router.post("/faults", status_code=201)

@@ -1,4 +1,4 @@
-"""The running sandbox's shared parts (settings, state, tokens, limiter, faults, call counts), kept on ``app.state``."""
+"""The running sandbox's shared parts (settings, state, tokens, limiters, faults, call counts), on ``app.state``."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from .call_counts import CallCounts
 from .config import SandboxConfig
 from .faults import Faults
 from .lwa import AccessTokens
-from .ratelimit import RateLimiter
+from .ratelimit import ApplicationCaps, RateLimiter
 from .state import SandboxState
 
 
@@ -22,6 +22,7 @@ class Sandbox:
     tokens: AccessTokens
     limiter: RateLimiter
     faults: Faults
+    app_caps: ApplicationCaps = field(default_factory=ApplicationCaps)
     calls: CallCounts = field(default_factory=CallCounts)
     started_at: float = field(default_factory=time.time)
 
@@ -34,6 +35,7 @@ class Sandbox:
             tokens=AccessTokens(state.secret, config.time_scale),
             limiter=RateLimiter(config.time_scale),
             faults=Faults(config.seed),
+            app_caps=ApplicationCaps(config.time_scale),
         )
 
 

@@ -3,7 +3,8 @@
 The regional endpoint and the LWA token URL come from Vault (`platform/lwa-app`), the refresh token
 from the tenant's own Vault secret; credentials are passed in code so the client never falls back to
 environment variables or config files. TLS: the system trust store plus the configured CA file,
-TLS 1.2 minimum.
+TLS 1.2 minimum. Each connection carries the quota buckets its calls draw from (extract/ratelimit.py): the
+shared PostgreSQL ones in the pipeline, so every worker calling as this seller spends the same tokens.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import os
 import ssl
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
 from sp_api.auth import AccessTokenClient
@@ -20,6 +22,9 @@ from sp_api.base.credential_provider import FromCodeCredentialProvider
 
 from orchestration.secrets.redaction import Secret
 from orchestration.secrets.vault import LwaApp
+
+if TYPE_CHECKING:
+    from orchestration.extract.ratelimit import Quotas
 
 
 @dataclass(frozen=True)
@@ -67,12 +72,22 @@ class SellerConnection:
     refresh_token: Secret
     region: str
     ca_file: str | None
+    quotas: Quotas  # the buckets every call as this seller takes its tokens from
 
     @property
     def rate_key(self) -> str:
         """Who Amazon meters: this seller (by a digest of its grant) under our application."""
         digest = hashlib.sha256(self.refresh_token.reveal().encode()).hexdigest()[:16]
         return f"{self.app.client_id}:{digest}"
+
+    @property
+    def application(self) -> str:
+        """Our application as Amazon counts it for application-wide caps: the LWA client id."""
+        return self.app.client_id
+
+    def acquire(self, operation: str, report_type: str | None = None) -> None:
+        """Wait for this seller's token for `operation` (and the application's slot where a cap counts it)."""
+        self.quotas.acquire(self.rate_key, operation, application=self.application, report_type=report_type)
 
     def forget_access_token(self) -> None:
         """Drop the client's cached access token for this seller, so the next call logs in afresh.

@@ -23,3 +23,7 @@ class ReportFatal(ExtractionError):
 
 class DocumentError(ExtractionError):
     """A downloaded document cannot be used as it is (bad status, charset or body)."""
+
+
+class ApplicationCapReached(ExtractionError):
+    """A limit Amazon counts per application (all sellers together) has no slot soon enough: the call was not made."""

@@ -29,7 +29,7 @@ from orchestration.extract.errors import (
     TransientApiError,
 )
 from orchestration.extract.gzip_stream import DamagedDocument, check_gzip
-from orchestration.extract.ratelimit import RATE_LIMITS, rate_scale
+from orchestration.extract.ratelimit import rate_scale
 from orchestration.extract.retries import with_retries
 
 log = logging.getLogger(__name__)
@@ -58,14 +58,16 @@ def call_api(
     attempts: int = 8,
     forget_token: Callable[[], None] | None = None,
     connection: SellerConnection | None = None,
+    report_type: str | None = None,
     **kwargs,
 ):
     """Call one SP-API operation; retry throttling and server errors with jittered backoff.
 
-    With `connection`, every attempt first takes a token from the seller's bucket for `operation`
-    (ratelimit.py), and a 403 forgets that seller's cached access token. A 403 is retried once with a
-    freshly issued access token before the seller is called revoked: only a 403 on a brand-new token,
-    or LWA's invalid_grant, means revocation.
+    With `connection`, every attempt first takes a token from the seller's bucket for `operation` and, for a
+    call an application-wide cap counts (`report_type` names the report of a createReport), the application's
+    slot (ratelimit.py: shared by every worker); a 403 forgets that seller's cached access token. A 403 is
+    retried once with a freshly issued access token before the seller is called revoked: only a 403 on a
+    brand-new token, or LWA's invalid_grant, means revocation.
     """
     forbidden_once = False
     if connection is not None and forget_token is None:
@@ -74,7 +76,7 @@ def call_api(
     def once():
         nonlocal forbidden_once
         if connection is not None:
-            RATE_LIMITS.acquire(connection.rate_key, operation)
+            connection.acquire(operation, report_type)
         try:
             return fn(*args, **kwargs)
         except auth_exceptions.AuthorizationError as exc:
@@ -161,7 +163,8 @@ class ReportRequester:
         }
         if options:
             body["reportOptions"] = dict(options)
-        created = call_api("createReport", self._reports.create_report, connection=self._connection, **body)
+        created = call_api("createReport", self._reports.create_report, connection=self._connection,
+                           report_type=report_type, **body)
         return created.payload["reportId"]
 
     def list_done(self, report_type: str, created_since: datetime, created_until: datetime) -> list[dict]:

@@ -151,8 +151,9 @@ class Vault:
         )
 
     def warehouse_login(self, role: str = "pipeline") -> tuple[str, Secret]:
-        """The database login Vault holds for `role` (`pipeline`, or `compliance` for the compliance duty)."""
-        if role not in ("pipeline", "compliance"):
+        """The database login Vault holds for `role` (`pipeline`, `spapi_quota` for the pipeline's shared SP-API
+        buckets, or `compliance` for the compliance duty)."""
+        if role not in ("pipeline", "spapi_quota", "compliance"):
             raise VaultError(f"no warehouse login is kept for role {role!r}")
         data = self.read(f"platform/warehouse/{role}")
         return data["username"], Secret(data["password"])

@@ -12,6 +12,7 @@ import hashlib
 import threading
 import time
 import uuid
+from collections.abc import Callable
 
 from .. import marketplaces
 from ..context import Sandbox
@@ -46,8 +47,11 @@ def report_kind(report_type: str) -> ReportKind:
     return kind
 
 
-def create(sandbox: Sandbox, seller: dict, body) -> dict:
-    """Validate a CreateReportSpecification and queue the report; returns the stored record."""
+def create(sandbox: Sandbox, seller: dict, body, admit: Callable[[str], None] | None = None) -> dict:
+    """Validate a CreateReportSpecification and queue the report; returns the stored record.
+
+    `admit(report_type)` runs once the request is valid, before the report is queued: an application cap that
+    refuses it (429) leaves nothing behind, and an invalid request (400) does not spend the cap."""
     if not isinstance(body, dict):
         raise invalid_input("The request body must be a CreateReportSpecification JSON object.")
     report_type = body.get("reportType")
@@ -88,6 +92,8 @@ def create(sandbox: Sandbox, seller: dict, body) -> dict:
     for name, allowed in (kind.options or {}).items():
         if options and name in options and options[name] not in allowed:
             raise invalid_input(f"Invalid reportOptions {name}: {options[name]}. Allowed: {', '.join(allowed)}.")
+    if admit is not None:
+        admit(report_type)
     record = {
         "reportId": sandbox.state.next_report_id(),
         "reportType": report_type,

@@ -29,7 +29,7 @@ DOCUMENT_PATH = "/_s3/report-documents/"
 def create_report(
     caller: Annotated[Caller, Depends(gate("createReport"))], body: Annotated[Any, Body()] = None
 ):
-    record = lifecycle.create(caller.sandbox, caller.seller, body)
+    record = lifecycle.create(caller.sandbox, caller.seller, body, admit=caller.take_application_cap)
     return JSONResponse({"reportId": record["reportId"]}, status_code=202)
 
 

@@ -54,3 +54,45 @@ def test_call_counts_need_the_admin_token_and_cannot_be_changed(sandbox):
     with sandbox.admin() as admin:
         assert admin.delete("/_sandbox/calls").status_code == 405
         assert admin.post("/_sandbox/calls", json={}).status_code == 405
+
+
+SALES_TRAFFIC = "GET_SALES_AND_TRAFFIC_REPORT"
+
+
+def test_sales_and_traffic_is_capped_per_application_and_counted_per_application(sandbox):
+    # docs/amazon/spapi-limits.md §1: once per 15 minutes per application across all its sellers, then 429
+    # QuotaExceeded (at the sandbox's x0.01, 9 s; this test takes well under that).
+    first, second = sandbox.new_seller([US]), sandbox.new_seller([US])
+    url = f"{sandbox.base_url}/reports/2021-06-30/reports"
+    body = {"reportType": SALES_TRAFFIC, "marketplaceIds": [US], "reportOptions": {"dateGranularity": "DAY"}}
+    before = _calls(sandbox)
+    with httpx.Client(verify=sandbox.ssl_context) as c:
+        def create(seller, report_type=SALES_TRAFFIC):
+            headers = {"x-amz-access-token": sandbox.access_token(seller["refresh_token"])}
+            return c.post(url, json={**body, "reportType": report_type}, headers=headers)
+
+        answers = [create(first), create(second), create(first), create(second, ORDERS)]
+    assert [a.status_code for a in answers] == [202, 429, 429, 202]
+    assert answers[1].json()["errors"][0]["code"] == "QuotaExceeded"
+    after = _calls(sandbox)
+
+    def count(answer, report_type, outcome):
+        return sum(r[outcome] for r in answer["report_types"] if r["report_type"] == report_type)
+
+    assert count(after, SALES_TRAFFIC, "admitted") - count(before, SALES_TRAFFIC, "admitted") == 1
+    assert count(after, SALES_TRAFFIC, "throttled") - count(before, SALES_TRAFFIC, "throttled") == 2
+    assert count(after, ORDERS, "admitted") - count(before, ORDERS, "admitted") == 1
+    [app] = {r["client_id"] for r in after["applications"]}  # one LWA application in this sandbox
+
+    def app_creates(answer, outcome):
+        return sum(r[outcome] for r in answer["applications"] if r["operation"] == "createReport")
+
+    assert app_creates(after, "admitted") - app_creates(before, "admitted") == 2
+    assert app_creates(after, "throttled") - app_creates(before, "throttled") == 2
+    # Per seller, as before: the refused call is the seller's throttled createReport.
+    [row] = _calls(sandbox, second["seller_id"])["calls"]
+    assert (row["operation"], row["admitted"], row["throttled"]) == ("createReport", 1, 1)
+    with sandbox.admin() as admin:
+        log = admin.get("/_sandbox/calls", params={"seller_id": second["seller_id"], "log": "true"}).json()["log"]
+    assert [(e["report_type"], e["outcome"]) for e in log] == [(SALES_TRAFFIC, "throttled"), (ORDERS, "admitted")]
+    assert log[0]["at"] <= log[1]["at"] and log[0]["client_id"] == app

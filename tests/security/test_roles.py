@@ -34,10 +34,11 @@ def compliance(settings, refreshed_tenant):
 def test_no_application_role_has_administrative_attributes(admin):
     rows = admin.execute(
         "select rolname, rolsuper, rolcreaterole, rolcreatedb, rolbypassrls, rolreplication from pg_roles"
-        " where rolname in ('pipeline', 'all_tenants_analyst', 'analyst_login_issuer', 'compliance', 'dagster')"
-        " or rolname ~ '^(t[0-9a-f]{12}|all_tenants)_(owner|analyst)'"
+        " where rolname in ('pipeline', 'all_tenants_analyst', 'analyst_login_issuer', 'compliance', 'dagster',"
+        " 'spapi_quota') or rolname ~ '^(t[0-9a-f]{12}|all_tenants)_(owner|analyst)'"
     ).fetchall()
-    assert {r[0] for r in rows} >= {"pipeline", "all_tenants_analyst", "analyst_login_issuer", "compliance", "dagster"}
+    assert {r[0] for r in rows} >= {"pipeline", "all_tenants_analyst", "analyst_login_issuer", "compliance", "dagster",
+                                    "spapi_quota"}
     for name, *attributes in rows:
         assert not any(attributes), name
 
@@ -108,6 +109,25 @@ def test_one_tenants_job_cannot_touch_another_tenants_schema(pipeline_conn):
                                   (f"{tenant_a}_raw",)).fetchone()[0]
     assert owner == f"{tenant_a}_owner"
     assert pipeline_conn.execute("select current_user").fetchone() == ("pipeline",)
+
+
+def test_the_quota_login_uses_its_buckets_and_nothing_else(settings, pipeline_conn, refreshed_tenant):
+    from orchestration.secrets.vault import Vault
+    from orchestration.warehouse.connection import connect
+
+    with connect(settings, Vault(settings), autocommit=True, role="spapi_quota") as quota:
+        assert quota.execute("select current_user").fetchone() == ("spapi_quota",)
+        quota.execute("insert into spapi_quota.token_buckets (bucket, state) values ('probe', '{0}')")
+        quota.execute("delete from spapi_quota.token_buckets where bucket = 'probe'")
+        raw = sql.Identifier(f"{refreshed_tenant.tenant_id}_raw")
+        for denied in (sql.SQL("select * from control.tenants"), sql.SQL("select count(*) from {}.orders").format(raw),
+                       sql.SQL("select count(*) from audit.access_log"),
+                       sql.SQL("create table spapi_quota.other (x int)"),
+                       sql.SQL("drop table spapi_quota.token_buckets")):
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                quota.execute(denied)
+    with pytest.raises(psycopg.errors.InsufficientPrivilege):  # and the pipeline login does not reach the buckets
+        pipeline_conn.execute("select count(*) from spapi_quota.token_buckets")
 
 
 def test_the_provisioning_function_accepts_nothing_but_a_tenant_id(pipeline_conn):

@@ -27,6 +27,7 @@ def planted(pipeline_stack, settings, refreshed_tenant) -> dict[str, str]:
         "lwa_client_secret": read_secret(root, "platform/lwa-app")["client_secret"],
         "pipeline_db_password": read_secret(root, "platform/warehouse/pipeline")["password"],
         "compliance_db_password": read_secret(root, "platform/warehouse/compliance")["password"],
+        "quota_db_password": read_secret(root, "platform/warehouse/spapi_quota")["password"],
         "dagster_db_password": json.loads(config.dagster_pg_file.read_text())["password"],
         "admin_db_password": json.loads(config.pg_superuser_file.read_text())["password"],
         "vault_root_token": json.loads(config.vault_bootstrap_file.read_text())["root_token"],

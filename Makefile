@@ -21,7 +21,10 @@ $(UV):
 
 $(VENV)/.synced: $(UV) uv.lock pyproject.toml
 	@echo "installing the Python environment from uv.lock into $(VENV) (a minute or two the first time)"
-	@$(UV) sync --frozen --quiet
+	@# --compile-bytecode, as pip does by default: every process (retkee, the webserver, the daemon, each run
+	@# worker) then starts from bytecode instead of compiling each library it imports (most of `retkee`'s start-up
+	@# where Python may not write bytecode itself: PYTHONDONTWRITEBYTECODE, a read-only install).
+	@$(UV) sync --frozen --quiet --compile-bytecode
 	@touch $@
 
 env: $(VENV)/.synced ## create the Python environment from the lock file

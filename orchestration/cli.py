@@ -16,16 +16,37 @@ from rich import box
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+from typer.core import TyperGroup
 
-from orchestration.extract.errors import ExtractionError
-from orchestration.secrets.errors import VaultError
+from orchestration.errors import RetkeeError
 from orchestration.secrets.redaction import Secret, install_log_redaction
 from orchestration.settings import Settings, SettingsError, load_settings_file, require_dagster_storage
 from orchestration.tenants.registry import TenantError
-from orchestration.transform.manifest import ManifestNotBuilt
 from orchestration.warehouse.schemas import check_tenant_id
 
-app = typer.Typer(help="Retkee Seller Analytics: tenants, refreshes and summaries.", no_args_is_help=True)
+
+class WarehouseUnreachable(RetkeeError):
+    """The warehouse refused or dropped the connection."""
+
+
+# What a command may fail with and still only needs telling: our own refusals, and the standard library's and
+# libpq's on what the user gave (a date that is no date, a path that cannot be read or written, a warehouse that
+# does not answer). Anything else is a bug, and keeps its traceback.
+KNOWN_ERRORS = (RetkeeError, ValueError, OSError, psycopg.OperationalError)
+
+
+class RetkeeCommands(TyperGroup):
+    """Every command's known failure becomes one error line and exit code 1, here, in one place."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except KNOWN_ERRORS as exc:
+            _fail(exc)
+
+
+app = typer.Typer(help="Retkee Seller Analytics: tenants, refreshes and summaries.", no_args_is_help=True,
+                  cls=RetkeeCommands)
 tenants_app = typer.Typer(help="Onboard sellers and move tenants through their lifecycle.", no_args_is_help=True)
 app.add_typer(tenants_app, name="tenants")
 compliance_app = typer.Typer(help="Evidence for privacy reviews: the compliance report.", no_args_is_help=True)
@@ -53,14 +74,6 @@ def open_session(settings: Settings | None = None):
 
     return open_platform_session(settings)
 
-class WarehouseUnreachable(RuntimeError):
-    """The warehouse refused or dropped the connection."""
-
-
-# OSError: a path the user gave that cannot be read or written (missing, too long, a directory) is bad input too.
-KNOWN_ERRORS = (TenantError, VaultError, SettingsError, ExtractionError, ValueError, OSError,
-                psycopg.OperationalError, ManifestNotBuilt)
-
 
 # An error is one line a person can read: what the user typed may be anything (markup, control characters,
 # a megabyte), so it is folded to one line, cut, and never interpreted as Rich markup.
@@ -75,7 +88,7 @@ def error_line(exc: Exception) -> str:
     return text
 
 
-def _fail(exc: Exception) -> None:
+def _fail(exc: BaseException) -> None:
     if isinstance(exc, psycopg.OperationalError):
         # libpq's text names host and port only, never the password.
         exc = WarehouseUnreachable(f"warehouse unreachable: {str(exc).strip().splitlines()[0]}")
@@ -95,20 +108,17 @@ def tenants_add(
 
     token = sys.stdin.readline().strip()
     if not token:
-        _fail(TenantError("no refresh token on standard input"))
-    try:
-        settings = Settings.from_env()
-        with open_session(settings) as session:
-            tenant = onboard_seller(
-                session.conn,
-                Vault(settings.for_duty("onboarding")),
-                seller_id=seller_id,
-                region=region,
-                marketplace_ids=marketplace,
-                refresh_token=Secret(token),
-            )
-    except KNOWN_ERRORS as exc:
-        _fail(exc)
+        raise TenantError("no refresh token on standard input")
+    settings = Settings.from_env()
+    with open_session(settings) as session:
+        tenant = onboard_seller(
+            session.conn,
+            Vault(settings.for_duty("onboarding")),
+            seller_id=seller_id,
+            region=region,
+            marketplace_ids=marketplace,
+            refresh_token=Secret(token),
+        )
     console.print(f"onboarded seller as tenant [bold]{tenant.tenant_id}[/bold]")
 
 
@@ -123,7 +133,7 @@ def _id_column(table: Table, header: str) -> None:
 def _print_rows(rows: list[dict], output: str, table: Table, cells) -> None:
     """Print list rows as a table (for people), JSON lines or CSV (for scripts: every field, nothing cut)."""
     if output not in OUTPUTS:
-        _fail(ValueError(f"--output must be one of {', '.join(OUTPUTS)} (got {output!r})"))
+        raise ValueError(f"--output must be one of {', '.join(OUTPUTS)} (got {output!r})")
     if output == "json":
         for row in rows:
             print(json.dumps(row, default=str))
@@ -147,11 +157,8 @@ def tenants_list(
     as_json: bool = typer.Option(False, "--json", help="Same as --output json"),
 ) -> None:
     """List tenants with their lifecycle state."""
-    try:
-        with open_session() as session:
-            tenants = session.registry.list(status)
-    except KNOWN_ERRORS as exc:
-        _fail(exc)
+    with open_session() as session:
+        tenants = session.registry.list(status)
     table = Table(title=None)
     _id_column(table, "tenant")
     _id_column(table, "seller")
@@ -166,11 +173,8 @@ def tenants_list(
 @tenants_app.command("show")
 def tenants_show(tenant_id: str) -> None:
     """Show one tenant."""
-    try:
-        with open_session() as session:
-            tenant = session.registry.get(tenant_id)
-    except KNOWN_ERRORS as exc:
-        _fail(exc)
+    with open_session() as session:
+        tenant = session.registry.get(tenant_id)
     for key, value in tenant.__dict__.items():
         console.print(f"{key:22} {value}", markup=False, highlight=False)
 
@@ -184,32 +188,28 @@ def tenants_settings(
     """Show a tenant's mart settings, or change the ones given; marts use them from the next build."""
     from orchestration.tenants.settings import get_settings, set_settings
 
-    try:
-        with open_session() as session:
-            tenant = session.registry.get(tenant_id)
-            if reporting_currency is None and lead_time_days is None:
-                current = get_settings(session.conn, tenant.tenant_id)
-            else:
-                current = set_settings(session.conn, tenant.tenant_id, reporting_currency=reporting_currency,
-                                       restock_lead_time_days=lead_time_days)
-    except KNOWN_ERRORS as exc:
-        _fail(exc)
+    with open_session() as session:
+        tenant = session.registry.get(tenant_id)
+        if reporting_currency is None and lead_time_days is None:
+            current = get_settings(session.conn, tenant.tenant_id)
+        else:
+            current = set_settings(session.conn, tenant.tenant_id, reporting_currency=reporting_currency,
+                                   restock_lead_time_days=lead_time_days)
     console.print(f"reporting_currency      {current.reporting_currency}", markup=False, highlight=False)
     console.print(f"restock_lead_time_days  {current.restock_lead_time_days}", markup=False, highlight=False)
 
 
 def _set_status(tenant_id: str, status: str, reason: str) -> None:
-    try:
-        with open_session() as session:
-            before = session.registry.get(tenant_id)
-            tenant = session.registry.set_status(tenant_id, status, reason)
-    except KNOWN_ERRORS as exc:
-        _fail(exc)
-    if before.status == status:
-        console.print(f"tenant {tenant.tenant_id} was already {status} (since "
-                      f"{before.status_changed_at.isoformat(timespec='seconds')}); nothing changed", markup=False)
+    from orchestration.tenants.lifecycle import change_status
+
+    with open_session() as session:
+        change = change_status(session.registry, tenant_id, status, reason)
+    if not change.changed:
+        console.print(f"tenant {change.after.tenant_id} was already {status} (since "
+                      f"{change.before.status_changed_at.isoformat(timespec='seconds')}); nothing changed",
+                      markup=False)
         return
-    console.print(f"tenant {tenant.tenant_id} is now {tenant.status}", markup=False)
+    console.print(f"tenant {change.after.tenant_id} is now {change.after.status}", markup=False)
 
 
 @tenants_app.command("revoke")
@@ -235,29 +235,20 @@ def refresh_command(
     marts: bool = typer.Option(True, help="Build each tenant's marts after its extraction"),
 ) -> None:
     """Extract every dataset for each active tenant and day, then build each tenant's marts."""
-    try:
-        # Loading the code location needs the dbt manifest (`make manifest`): a checkout without it is told so.
-        from orchestration.refresh import day_range, refresh, runs_planned
+    # Loading the code location needs the dbt manifest (`make manifest`): a checkout without it is told so.
+    from orchestration.refresh import day_range, refresh, runs_planned
+    from orchestration.tenants.lifecycle import tenants_to_refresh
 
-        require_dagster_storage()
-        last = date.fromisoformat(end) if end else (datetime.now(UTC) - timedelta(days=1)).date()
-        with open_session() as session:
-            # A named tenant must exist (its id is checked before it reaches Dagster's partitions).
-            tenant_ids = [session.registry.get(t).tenant_id for t in tenant] or [
-                t.tenant_id for t in session.registry.list("active")]
-    except KNOWN_ERRORS as exc:
-        _fail(exc)
-    if not tenant_ids:
-        _fail(TenantError("no active tenants; onboard one with `retkee tenants add`"))
+    require_dagster_storage()
+    last = date.fromisoformat(end) if end else (datetime.now(UTC) - timedelta(days=1)).date()
+    with open_session() as session:
+        tenant_ids = tenants_to_refresh(session.registry, tenant)
     window = day_range(last, days)
     runs = runs_planned(len(tenant_ids), window, snapshots=snapshots, marts=marts)
     event_log = Path(os.environ["RETKEE_LOG_DIR"]) / "dagster-runs.log" if os.environ.get("RETKEE_LOG_DIR") else None
-    try:
-        with _run_progress(runs) as progress:
-            report = refresh(tenant_ids, window, progress=progress, snapshots=snapshots, marts=marts,
-                             event_log=event_log)
-    except KNOWN_ERRORS as exc:
-        _fail(exc)
+    with _run_progress(runs) as progress:
+        report = refresh(tenant_ids, window, progress=progress, snapshots=snapshots, marts=marts,
+                         event_log=event_log)
     console.print(f"{len(report.succeeded)} runs succeeded, {len(report.failed)} failed")
     where = f"{event_log} and " if event_log else ""
     console.print(f"Dagster's events of these runs: {where}the Dagster UI (Runs)", markup=False, soft_wrap=True)
@@ -294,36 +285,33 @@ def summary_command(
     """Rows held per tenant, each seller's P&L (from fct_profit_and_loss) and top 3 SKUs by revenue."""
     from orchestration.serve.summary import layer_counts, profit_and_loss, table_counts, top_skus
 
-    try:
-        with open_session() as session:
-            tenants = session.registry.list("active")
-            held = Table(title="rows held", title_justify="left")
-            _id_column(held, "tenant")
-            _id_column(held, "seller")
-            for layer in ("raw", "staging", "marts", "quarantine"):
-                held.add_column(layer, justify="right")
-            pnl: list[tuple[str, object]] = []
-            for tenant in tenants:
-                tables_held = table_counts(session.conn, tenant)  # counted once, for both views
-                counts = layer_counts(tables_held)
-                held.add_row(tenant.tenant_id, tenant.seller_id or "-", *(f"{counts[k]:,}" for k in counts))
-                pnl += [(tenant.seller_id or tenant.tenant_id, p) for p in profit_and_loss(session.conn, tenant)]
-                if tables:
-                    detail = Table("schema", "table", "rows", title=f"tables of {tenant.tenant_id}")
-                    for count in tables_held:
-                        detail.add_row(count.schema, count.table, f"{count.rows:,}")
-                    console.print(detail)
-            console.print(held)
-            if pnl:
-                console.print(_pnl_table(pnl, every_line=tables))
-            top = Table("seller", "sku", "currency", "revenue", "units", title="top 3 SKUs by revenue",
-                        title_justify="left")
-            for tenant in tenants:
-                for sku, currency, revenue, units in top_skus(session.conn, tenant, limit=3):
-                    top.add_row(tenant.seller_id, sku, currency, f"{revenue:,.2f}", str(units))
-            console.print(top)
-    except KNOWN_ERRORS as exc:
-        _fail(exc)
+    with open_session() as session:
+        tenants = session.registry.list("active")
+        held = Table(title="rows held", title_justify="left")
+        _id_column(held, "tenant")
+        _id_column(held, "seller")
+        for layer in ("raw", "staging", "marts", "quarantine"):
+            held.add_column(layer, justify="right")
+        pnl: list[tuple[str, object]] = []
+        for tenant in tenants:
+            tables_held = table_counts(session.conn, tenant)  # counted once, for both views
+            counts = layer_counts(tables_held)
+            held.add_row(tenant.tenant_id, tenant.seller_id or "-", *(f"{counts[k]:,}" for k in counts))
+            pnl += [(tenant.seller_id or tenant.tenant_id, p) for p in profit_and_loss(session.conn, tenant)]
+            if tables:
+                detail = Table("schema", "table", "rows", title=f"tables of {tenant.tenant_id}")
+                for count in tables_held:
+                    detail.add_row(count.schema, count.table, f"{count.rows:,}")
+                console.print(detail)
+        console.print(held)
+        if pnl:
+            console.print(_pnl_table(pnl, every_line=tables))
+        top = Table("seller", "sku", "currency", "revenue", "units", title="top 3 SKUs by revenue",
+                    title_justify="left")
+        for tenant in tenants:
+            for sku, currency, revenue, units in top_skus(session.conn, tenant, limit=3):
+                top.add_row(tenant.seller_id, sku, currency, f"{revenue:,.2f}", str(units))
+        console.print(top)
 
 
 @app.command("report")
@@ -338,19 +326,14 @@ def report_command(
     from orchestration.serve.seller_page import default_page_path, gather, parse_day
     from orchestration.serve.seller_page_render import render_html
 
-    try:
-        check_tenant_id(tenant_id)
-        window = (parse_day(first, "--from") if first else None, parse_day(last, "--to") if last else None)
-        with open_session() as session:
-            tenant = session.registry.get(tenant_id)
-            page = gather(session.conn, tenant.tenant_id, *window)
-            path = Path(out) if out else default_page_path(session.settings, tenant.tenant_id)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(render_html(page), encoding="utf-8")
-    except KNOWN_ERRORS as exc:
-        _fail(exc)
-    except OSError as exc:  # the output cannot be written: one line, like every other refusal
-        _fail(ValueError(f"cannot write {out or 'the seller page'}: {exc.strerror or exc}"))
+    check_tenant_id(tenant_id)
+    window = (parse_day(first, "--from") if first else None, parse_day(last, "--to") if last else None)
+    with open_session() as session:
+        tenant = session.registry.get(tenant_id)
+        page = gather(session.conn, tenant.tenant_id, *window)
+        path = Path(out) if out else default_page_path(session.settings, tenant.tenant_id)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(render_html(page), encoding="utf-8")
     console.print(f"seller page of {tenant_id} ({page.window.first} to {page.window.last}, "
                   f"{len(page.sections)} currencies) written to {path}", markup=False)
 
@@ -391,20 +374,16 @@ def costs_import(
     from orchestration.costs.store import import_unit_costs
     from orchestration.costs.validate import check_unit_costs
     from orchestration.csv_input import CsvLimits, csv_records, open_csv_file
+    from orchestration.tenants.lifecycle import require_active
 
-    try:
-        check_tenant_id(tenant)
-        limits = CsvLimits.from_env()
-        with open_csv_file(file, limits) as source, open_session() as session:
-            found = session.registry.get(tenant)
-            if found.status != "active":
-                raise TenantError(f"tenant {found.tenant_id} is {found.status}; its costs are not imported")
-            session.conn.commit()  # the import runs in the tenant's scope, which starts outside a transaction
-            rows = check_unit_costs(csv_records(source, limits))
-            result = import_unit_costs(session.conn, found.tenant_id, rows,
-                                       source_name="<stdin>" if file == "-" else file)
-    except KNOWN_ERRORS as exc:
-        _fail(exc)
+    check_tenant_id(tenant)
+    limits = CsvLimits.from_env()
+    with open_csv_file(file, limits) as source, open_session() as session:
+        found = require_active(session.registry.get(tenant), "its costs are not imported")
+        session.conn.commit()  # the import runs in the tenant's scope, which starts outside a transaction
+        rows = check_unit_costs(csv_records(source, limits))
+        result = import_unit_costs(session.conn, found.tenant_id, rows,
+                                   source_name="<stdin>" if file == "-" else file)
     # One line on 80 columns; every imported row keeps the import id (_import_id). Marts use the costs from
     # their next build.
     console.print(f"imported {result.rows} unit costs for {result.skus} SKUs, import {result.import_id}",
@@ -421,14 +400,11 @@ def fx_import(
     from orchestration.fx.parse import check_ecb_rates
     from orchestration.fx.store import import_fx_rates
 
-    try:
-        limits = CsvLimits.from_env()
-        with open_csv_file(file, limits) as source:
-            rates = check_ecb_rates(csv_records(source, limits))
-        with open_session() as session:
-            result = import_fx_rates(session.conn, rates, source_name=file)
-    except KNOWN_ERRORS as exc:
-        _fail(exc)
+    limits = CsvLimits.from_env()
+    with open_csv_file(file, limits) as source:
+        rates = check_ecb_rates(csv_records(source, limits))
+    with open_session() as session:
+        result = import_fx_rates(session.conn, rates, source_name=file)
     # One line on 80 columns, like the costs import's.
     console.print(f"{result.rates} rates {result.first_day}..{result.last_day} imported as {result.import_id}",
                   markup=False)
@@ -456,13 +432,10 @@ def compliance_report_command(
     from orchestration.compliance.report import default_report_path, write_report
     from orchestration.compliance.session import compliance_session
 
-    try:
-        _sync_access_log()
-        with compliance_session() as session:
-            path = Path(output) if output else default_report_path(session.settings)
-            report = write_report(session, path)
-    except KNOWN_ERRORS as exc:
-        _fail(exc)
+    _sync_access_log()
+    with compliance_session() as session:
+        path = Path(output) if output else default_report_path(session.settings)
+        report = write_report(session, path)
     from orchestration.compliance.promises import promises
 
     tenants = sum(len(t) for t in report.tenants_by_state.values())
@@ -510,14 +483,11 @@ def incident_scope_command(
     from orchestration.compliance.incident import parse_instant, scope_incident
     from orchestration.compliance.session import compliance_session
 
-    try:
-        window = (parse_instant(since), parse_instant(until) if until else None,
-                  parse_instant(detected) if detected else None)
-        _sync_access_log()
-        with compliance_session() as session:
-            scope = scope_incident(session.conn, *window)
-    except KNOWN_ERRORS as exc:
-        _fail(exc)
+    window = (parse_instant(since), parse_instant(until) if until else None,
+              parse_instant(detected) if detected else None)
+    _sync_access_log()
+    with compliance_session() as session:
+        scope = scope_incident(session.conn, *window)
     if as_json:
         print(json.dumps(scope.as_dict(), indent=2))
         return
@@ -543,13 +513,10 @@ def tenants_export(
 ) -> None:
     """Write everything we hold about a tenant: each table as a file, plus manifest.json (rows, SHA-256)."""
 
-    from orchestration.retain.export import ExportError, export_tenant
+    from orchestration.retain.export import export_tenant
 
-    try:
-        with open_session() as session:
-            manifest = export_tenant(session.conn, session.landing, tenant_id, Path(out), fmt)
-    except (*KNOWN_ERRORS, ExportError) as exc:
-        _fail(exc)
+    with open_session() as session:
+        manifest = export_tenant(session.conn, session.landing, tenant_id, Path(out), fmt)
     rows = sum(f["rows"] for f in manifest["files"])
     console.print(f"exported {len(manifest['files'])} tables ({rows} rows) of tenant {tenant_id} to {out}",
                   markup=False)
@@ -566,35 +533,29 @@ def tenants_erase(
     """Erase a tenant now (the seller asked for deletion): terminate it, run the erasure, print its certificate."""
     from dagster import DagsterInstance
 
-    from orchestration.retain.certificate import check_request_id, read_certificate, record_request
+    from orchestration.retain.certificate import check_request_id, read_certificate
+    from orchestration.tenants.lifecycle import file_deletion_request
 
     if not yes:
-        _fail(TenantError("erasure destroys the tenant's data and key for good; add --yes to confirm"))
-    try:
-        from orchestration.erasure_now import run_erasure_now  # needs the dbt manifest: told in one line if absent
+        raise TenantError("erasure destroys the tenant's data and key for good; add --yes to confirm")
+    from orchestration.erasure_now import run_erasure_now  # needs the dbt manifest: told in one line if absent
 
-        if request_id is not None:
-            check_request_id(request_id)  # before anything changes
-        require_dagster_storage()  # before anything is recorded: the erasure runs through Dagster
-        with open_session() as session:
-            tenant = session.registry.get(tenant_id)
-            if tenant.status == "active":
-                session.registry.set_status(tenant_id, "terminated", "seller asked for deletion")
-            if tenant.status != "erased":
-                recorded = record_request(session.conn, tenant_id, requested_by, request_id)
-                if recorded.request_id != request_id:
-                    errors.print(f"note: tenant {tenant_id}'s erasure was requested at "
-                                 f"{recorded.requested_at.isoformat(timespec='seconds')} with request id "
-                                 f"{recorded.request_id or '(none)'}; that request is the one recorded",
-                                 markup=False, soft_wrap=True)
-        with DagsterInstance.get() as instance:
-            ok, failure = run_erasure_now(tenant_id, instance)
-        if not ok:
-            _fail(TenantError(f"erasure of {tenant_id} did not finish: {failure}; run the command again"))
-        with open_session() as session:
-            certificate = read_certificate(session.conn, tenant_id)
-    except KNOWN_ERRORS as exc:
-        _fail(exc)
+    if request_id is not None:
+        check_request_id(request_id)  # before anything changes
+    require_dagster_storage()  # before anything is recorded: the erasure runs through Dagster
+    with open_session() as session:
+        recorded = file_deletion_request(session.conn, session.registry, tenant_id, requested_by, request_id)
+    if recorded is not None and recorded.request_id != request_id:
+        errors.print(f"note: tenant {tenant_id}'s erasure was requested at "
+                     f"{recorded.requested_at.isoformat(timespec='seconds')} with request id "
+                     f"{recorded.request_id or '(none)'}; that request is the one recorded",
+                     markup=False, soft_wrap=True)
+    with DagsterInstance.get() as instance:
+        ok, failure = run_erasure_now(tenant_id, instance)
+    if not ok:
+        raise TenantError(f"erasure of {tenant_id} did not finish: {failure}; run the command again")
+    with open_session() as session:
+        certificate = read_certificate(session.conn, tenant_id)
     request = f" (request {certificate.request_id})" if certificate.request_id else ""
     console.print(f"tenant {tenant_id} erased by run {certificate.run_id}{request}; verified: {certificate.verified}",
                   markup=False, soft_wrap=True)
@@ -608,15 +569,12 @@ def erasure_certificates(
     """List erasure certificates: which tenant, when, what was destroyed, whether verification passed."""
     from orchestration.retain.certificate import list_certificates
 
-    try:
-        if tenant is not None:
-            check_tenant_id(tenant)
-        with open_session() as session:
-            certificates = [c for c in list_certificates(session.conn) if tenant in (None, c.tenant_id)]
-        if tenant is not None and not certificates:
-            raise TenantError(f"no erasure certificate for tenant {tenant}: it has not been erased")
-    except KNOWN_ERRORS as exc:
-        _fail(exc)
+    if tenant is not None:
+        check_tenant_id(tenant)
+    with open_session() as session:
+        certificates = [c for c in list_certificates(session.conn) if tenant in (None, c.tenant_id)]
+    if tenant is not None and not certificates:
+        raise TenantError(f"no erasure certificate for tenant {tenant}: it has not been erased")
     if as_json:
         for c in certificates:
             print(json.dumps(c.summary(), default=str))
@@ -641,15 +599,12 @@ def erasure_verify(tenant_id: str) -> None:
     from orchestration.retain.certificate import check_certificate, read_certificate
     from orchestration.secrets.vault import CERTIFICATE_SIGNING_KEY, TRANSIT_MOUNT
 
-    try:
-        check_tenant_id(tenant_id)
-        with compliance_session() as session:
-            certificate = read_certificate(session.conn, tenant_id)
-            if certificate is None:
-                raise TenantError(f"no erasure certificate for tenant {tenant_id}: it has not been erased")
-            check = check_certificate(certificate, session.vault)
-    except KNOWN_ERRORS as exc:
-        _fail(exc)
+    check_tenant_id(tenant_id)
+    with compliance_session() as session:
+        certificate = read_certificate(session.conn, tenant_id)
+        if certificate is None:
+            raise TenantError(f"no erasure certificate for tenant {tenant_id}: it has not been erased")
+        check = check_certificate(certificate, session.vault)
     key = f"{TRANSIT_MOUNT}/keys/{CERTIFICATE_SIGNING_KEY}"
     signature_line = {
         "valid": f"signature: valid ({key}, version {check.signature_key_version})",
@@ -676,6 +631,7 @@ def _issue_analyst_login(tenant_id: str | None, all_tenants: bool, ttl: str):
     """A login for one active tenant's marts (or every tenant's, for staff), and the settings it is for."""
     from orchestration.secrets.vault import Vault
     from orchestration.serve.analyst_logins import ISSUER_DUTY, issue_login, parse_ttl
+    from orchestration.tenants.lifecycle import check_analyst_access
 
     if (tenant_id is None) == (not all_tenants):
         raise TenantError("name one tenant, or --all-tenants for internal staff (not both)")
@@ -683,11 +639,7 @@ def _issue_analyst_login(tenant_id: str | None, all_tenants: bool, ttl: str):
     if tenant_id is not None:
         check_tenant_id(tenant_id)
         with open_session() as session:
-            tenant = session.registry.get(tenant_id)
-        if tenant.status == "erased":
-            raise TenantError(f"tenant {tenant_id} is erased: its marts and analyst logins are gone")
-        if tenant.status != "active":
-            raise TenantError(f"tenant {tenant_id} is {tenant.status}: analysts get no new login (erasure follows)")
+            check_analyst_access(session.registry.get(tenant_id))
     settings = Settings.from_env()
     login = issue_login(Vault(settings.for_duty(ISSUER_DUTY)), tenant_id, lifetime)
     return login, settings
@@ -713,10 +665,7 @@ def analysts_grant(
 ) -> None:
     """Issue a read-only login and print its libpq connection string (stdout; the expiry goes to stderr), e.g.
     psql "$(retkee analysts grant T)". Nothing is written to disk."""
-    try:
-        login, settings = _issue_analyst_login(tenant_id, all_tenants, ttl)
-    except KNOWN_ERRORS as exc:
-        _fail(exc)
+    login, settings = _issue_analyst_login(tenant_id, all_tenants, ttl)
     print(login.conninfo(**_login_target(settings)), flush=True)
     _print_expiry(login, tenant_id)
 
@@ -732,12 +681,9 @@ def analysts_connect(
 
     psql = shutil.which("psql")
     if psql is None:
-        _fail(SettingsError("psql is not installed (Debian: apt-get install postgresql-client); "
-                            "`retkee analysts grant` prints a connection string for any other client"))
-    try:
-        login, settings = _issue_analyst_login(tenant_id, all_tenants, ttl)
-    except KNOWN_ERRORS as exc:
-        _fail(exc)
+        raise SettingsError("psql is not installed (Debian: apt-get install postgresql-client); "
+                            "`retkee analysts grant` prints a connection string for any other client")
+    login, settings = _issue_analyst_login(tenant_id, all_tenants, ttl)
     _print_expiry(login, tenant_id)
     environment = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
     environment["PGPASSWORD"] = login.password.reveal()
@@ -749,10 +695,7 @@ def analysts_connect(
 def _settings() -> None:
     """Read the settings file (.data/local.env of the repository root, or RETKEE_SETTINGS_FILE) before any
     command, so that commands work as the README writes them, with nothing exported first."""
-    try:
-        load_settings_file()
-    except SettingsError as exc:
-        _fail(exc)
+    load_settings_file()
 
 
 def main() -> None:

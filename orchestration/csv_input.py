@@ -27,6 +27,8 @@ from typing import BinaryIO
 
 from charset_normalizer import from_bytes
 
+from orchestration.errors import RetkeeError
+
 QUOTE_CHARACTERS = 80
 CHUNK_BYTES = 1 << 16
 # How much charset-normalizer looks at to name an encoding.
@@ -40,7 +42,7 @@ LIMIT_SETTINGS = {
 }
 
 
-class CsvInputError(ValueError):
+class CsvInputError(RetkeeError, ValueError):
     """The file cannot be read as a CSV text file within the limits; the message is one sentence."""
 
 

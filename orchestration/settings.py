@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from orchestration.errors import RetkeeError
+
 DUTIES = ("pipeline", "onboarding", "erasure", "key-release", "compliance", "rotation", "analyst-issuer")
 ENVIRONMENTS = ("local", "ci", "production")
 # Passwords that ship as defaults somewhere (Postgres images, tutorials, our own early drafts).
@@ -21,7 +23,7 @@ MIN_PRODUCTION_PASSWORD_LENGTH = 16
 LOCAL_CA_ORGANIZATION = "Retkee local stack"
 
 
-class SettingsError(RuntimeError):
+class SettingsError(RetkeeError, RuntimeError):
     """A required setting is missing or points nowhere."""
 
 
@@ -197,6 +199,22 @@ def finances_v0_enabled(environ: Mapping[str, str] | None = None) -> bool:
     if value not in ("on", "off"):
         raise SettingsError(f"{FINANCES_V0_SWITCH} must be on or off (got {value!r})")
     return value == "on"
+
+
+# Sales and traffic come from Data Kiosk by default: GET_SALES_AND_TRAFFIC_REPORT is capped per application since
+# 2026-04-24 (once per 15 minutes, 96 a day, across all sellers; docs/amazon/spapi-limits.md section 1), which an
+# application above 96 sellers cannot live with. `report` keeps the report path for an application below the cap.
+SALES_TRAFFIC_SOURCE_VARIABLE = "RETKEE_SALES_TRAFFIC_SOURCE"
+SALES_TRAFFIC_SOURCES = ("data_kiosk", "report")
+
+
+def sales_traffic_source(environ: Mapping[str, str] | None = None) -> str:
+    """RETKEE_SALES_TRAFFIC_SOURCE: `data_kiosk` (default) or `report`; anything else is refused."""
+    value = (os.environ if environ is None else environ).get(SALES_TRAFFIC_SOURCE_VARIABLE, "data_kiosk")
+    if value not in SALES_TRAFFIC_SOURCES:
+        raise SettingsError(f"{SALES_TRAFFIC_SOURCE_VARIABLE} must be {' or '.join(SALES_TRAFFIC_SOURCES)} "
+                            f"(got {value!r})")
+    return value
 
 
 def environment(environ: Mapping[str, str] | None = None) -> str:

@@ -97,6 +97,24 @@ def reauthorize_seller(seller_id: str, sandbox: AdminSandbox) -> dict:
     return _seller_out(sandbox.state.reauthorize(seller_id))
 
 
+@router.post("/sellers/{seller_id}/restate-traffic")
+def restate_traffic(seller_id: str, body: Annotated[Any, Body()], sandbox: AdminSandbox) -> dict:
+    """Amazon restates a day's sales and traffic within 72 hours: draw the day's traffic in one marketplace
+    anew (body: {"marketplace_id": ..., "day": "YYYY-MM-DD"}); reports and queries made afterwards show it."""
+    seller = _seller_or_404(sandbox, seller_id)
+    if not isinstance(body, dict):
+        raise HTTPException(400, "body must be a JSON object")
+    marketplace_id, day = body.get("marketplace_id"), body.get("day")
+    if marketplace_id not in seller["marketplace_ids"]:
+        raise HTTPException(400, f"the seller does not sell in marketplace {marketplace_id!r}")
+    try:
+        dt.date.fromisoformat(str(day))
+    except ValueError:
+        raise HTTPException(400, f"day must be YYYY-MM-DD, got {day!r}") from None
+    sandbox.state.restate_traffic(seller_id, marketplace_id, str(day))
+    return {"seller_id": seller_id, "marketplace_id": marketplace_id, "day": str(day), "restated": True}
+
+
 @router.get("/sellers/{seller_id}/truth/orders")
 def truth_orders(
     seller_id: str,

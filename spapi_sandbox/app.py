@@ -1,4 +1,5 @@
-"""Builds the sandbox's ASGI application: Login with Amazon, the SP-API operations and the admin API."""
+"""Builds the sandbox's ASGI application: Login with Amazon, the SP-API operations (Data Kiosk included) and the
+admin API."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from . import admin, finances_api, inbound_api, inventory_api, lwa, transactions_api
 from .config import SandboxConfig
 from .context import Sandbox
+from .data_kiosk import routes as data_kiosk_routes
 from .errors import SpApiError
 from .gate import GateRefusal
 from .headers import AmazonHeadersMiddleware
@@ -21,6 +23,7 @@ def create_app(config: SandboxConfig) -> FastAPI:
     app.state.sandbox = Sandbox.create(config)
     app.include_router(lwa.router)
     app.include_router(report_routes.router)
+    app.include_router(data_kiosk_routes.router)
     app.include_router(finances_api.router)
     app.include_router(transactions_api.router)
     app.include_router(inventory_api.router)

@@ -28,6 +28,12 @@ USAGE_PLANS: dict[str, UsagePlan] = {
     "listTransactions": UsagePlan(0.5, 10),
     "getInventorySummaries": UsagePlan(2.0, 2),
     "getShipments": UsagePlan(2.0, 30),
+    # Data Kiosk 2023-11-15 (docs/amazon/spapi-limits.md section 3)
+    "createQuery": UsagePlan(0.0167, 15),
+    "getQueries": UsagePlan(0.0222, 10),
+    "getQuery": UsagePlan(2.0, 15),
+    "cancelQuery": UsagePlan(0.0222, 10),
+    "getDocument": UsagePlan(0.0167, 15),
 }
 
 

@@ -1,4 +1,5 @@
-"""The sandbox's persisted state: seed, sellers with their refresh tokens and revocations, and reports.
+"""The sandbox's persisted state: seed, sellers with their refresh tokens and revocations, reports and Data
+Kiosk queries.
 
 Kept as one JSON file in ``--state-dir`` (written atomically), so a restart keeps sellers, refresh tokens,
 revocations and reports. Refresh tokens are derived from (seed, seller, grant generation): re-registering a
@@ -19,6 +20,7 @@ from pathlib import Path
 from . import marketplaces
 from .world import SellerProfile, World
 from .world.rng import alnum, stream
+from .world.traffic import TRAFFIC_RESTATEMENTS
 
 STATE_FILE = "state.json"
 
@@ -59,8 +61,12 @@ class SandboxState:
                 "sellers": {},
                 "reports": {},
                 "next_report_number": 0,
+                "queries": {},
+                "next_query_number": 0,
             }
             self._save()
+        self.data.setdefault("queries", {})  # state files from before Data Kiosk have none
+        self.data.setdefault("next_query_number", 0)
         self.seed = int(seed)
         self.secret = bytes.fromhex(self.data["secret"])
         self._by_refresh_token = {s["refresh_token"]: sid for sid, s in self.data["sellers"].items()}
@@ -70,6 +76,7 @@ class SandboxState:
         # Amazon keeps reports 90 days; so does the state file (plus a day, for reports polled at the edge).
         horizon = time.time() - 91 * 86400
         self.data["reports"] = {k: r for k, r in self.data["reports"].items() if r["createdEpoch"] >= horizon}
+        self.data["queries"] = {k: q for k, q in self.data["queries"].items() if q["createdEpoch"] >= horizon}
         tmp = self.path.with_suffix(".tmp")
         tmp.write_text(json.dumps(self.data, indent=1, sort_keys=True))
         os.chmod(tmp, 0o600)
@@ -158,6 +165,19 @@ class SandboxState:
             self._save()
             return dict(s)
 
+    def restate_traffic(self, seller_id: str, marketplace_id: str, day: str) -> dict | None:
+        """Amazon restates a day's sales and traffic within 72 hours: the day's traffic is drawn anew (its
+        revision goes up by one), so every report or query made from now on shows the restated values."""
+        with self._lock:
+            s = self.data["sellers"].get(seller_id)
+            if s is None:
+                return None
+            restated = s["profile"].setdefault(TRAFFIC_RESTATEMENTS, {})
+            key = f"{marketplace_id}|{day}"
+            restated[key] = int(restated.get(key, 0)) + 1
+            self._save()
+            return dict(s)
+
     def world(self) -> World:
         """The world as the sellers registered now define it (cheap: generation is lazy)."""
         return World(
@@ -194,3 +214,24 @@ class SandboxState:
     def reports(self) -> list[dict]:
         with self._lock:
             return [dict(r) for r in self.data["reports"].values()]
+
+    # -- Data Kiosk queries ------------------------------------------------------------------------------
+    def next_query_id(self) -> str:
+        with self._lock:
+            self.data["next_query_number"] += 1
+            n = self.data["next_query_number"]
+            return str(70_000_000_000 + n * 6007 % 1_000_000 * 1000 + n % 1000)
+
+    def put_query(self, query: dict) -> None:
+        with self._lock:
+            self.data["queries"][query["queryId"]] = query
+            self._save()
+
+    def query(self, query_id: str) -> dict | None:
+        with self._lock:
+            q = self.data["queries"].get(query_id)
+            return dict(q) if q else None
+
+    def queries(self) -> list[dict]:
+        with self._lock:
+            return [dict(q) for q in self.data["queries"].values()]

@@ -17,6 +17,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 
 from orchestration.csv_input import quoted, text_records
+from orchestration.errors import RetkeeError
 from orchestration.extract.marketplaces import CURRENCIES as MARKETPLACE_CURRENCIES
 
 REQUIRED = ("sku", "unit_cost", "currency", "valid_from")
@@ -40,7 +41,7 @@ class UnitCost:
     valid_from: date
 
 
-class CostFileError(ValueError):
+class CostFileError(RetkeeError, ValueError):
     """The file cannot be imported; `problems` lists the first bad lines, `more` counts the others."""
 
     def __init__(self, problems: list[str], more: int = 0) -> None:

@@ -6,8 +6,8 @@ elsewhere. Nothing is opened until a run, sensor or check asks: `VaultResource.l
 `WarehouseResource.connect()`, `LandingZoneResource.open()`; `run_session` puts the three together into the
 same `PlatformSession` the CLI opens from the environment (orchestration/session.py).
 
-`Platform` is the older resource with no fields of its own, kept as a thin adapter over the typed ones until
-the extraction assets (defs/extraction.py) ask for them directly.
+`open_session` (the CLI's session from the environment) is re-exported for the tests and benchmarks that
+import it from here.
 """
 
 from __future__ import annotations
@@ -26,8 +26,8 @@ from orchestration.session import PlatformSession, open_session
 from orchestration.settings import Settings, VaultLogin, WarehouseAddress, duty_approle_file
 from orchestration.warehouse.connection import connect
 
-__all__ = ["LandingZoneResource", "Platform", "PlatformSession", "VaultResource", "WarehouseResource",
-           "code_location_resources", "compliance_session", "run_session"]
+__all__ = ["LandingZoneResource", "PlatformSession", "VaultResource", "WarehouseResource",
+           "code_location_resources", "compliance_session", "open_session", "run_session"]
 
 
 class VaultResource(ConfigurableResource):
@@ -97,21 +97,6 @@ def compliance_session(warehouse: WarehouseResource, compliance_vault: VaultReso
     return open_compliance_session(settings_of(warehouse, compliance_vault, landing_zone))
 
 
-class Platform(ConfigurableResource):
-    """The older session resource, now over the typed ones; kept until defs/extraction.py asks for those.
-
-    `Platform()` without resources (older tests and code) opens the session from the environment, as it did."""
-
-    warehouse: WarehouseResource | None = None
-    vault: VaultResource | None = None
-    landing_zone: LandingZoneResource | None = None
-
-    def session(self):
-        if self.warehouse is None or self.vault is None or self.landing_zone is None:
-            return open_session()
-        return run_session(self.warehouse, self.vault, self.landing_zone)
-
-
 # Duties the code location's runs log in as, by resource name (docs/architecture.md, "Vault layout").
 VAULT_DUTIES = {"pipeline_vault": "pipeline", "erasure_vault": "erasure", "key_release_vault": "key-release",
                 "rotation_vault": "rotation", "compliance_vault": "compliance"}
@@ -131,5 +116,4 @@ def code_location_resources() -> dict[str, ConfigurableResource]:
         "warehouse": warehouse,
         **vaults,
         "landing_zone": landing_zone,
-        "platform": Platform(warehouse=warehouse, vault=vaults["pipeline_vault"], landing_zone=landing_zone),
     }

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from orchestration.errors import RetkeeError
 
-class ExtractionError(RuntimeError):
+
+class ExtractionError(RetkeeError, RuntimeError):
     """Base class; messages name the tenant, dataset and operation, never a token."""
 
 

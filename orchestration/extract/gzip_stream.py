@@ -9,8 +9,10 @@ from __future__ import annotations
 import zlib
 from collections.abc import Iterator
 
+from orchestration.errors import RetkeeError
 
-class DamagedDocument(ValueError):
+
+class DamagedDocument(RetkeeError, ValueError):
     """The document is not a whole gzip stream (cut short, or not gzip at all): never loaded as if whole."""
 
 

@@ -18,6 +18,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 
 from orchestration.csv_input import quoted, text_records
+from orchestration.errors import RetkeeError
 
 BASE_CURRENCY = "EUR"
 MISSING = ("N/A", "")
@@ -37,7 +38,7 @@ class FxRate:
     rate_per_eur: Decimal  # units of `currency` for 1 EUR
 
 
-class FxFileError(ValueError):
+class FxFileError(RetkeeError, ValueError):
     """The file cannot be imported; `problems` lists the first bad lines, `more` counts the others."""
 
     def __init__(self, problems: list[str], more: int = 0) -> None:

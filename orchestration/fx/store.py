@@ -12,11 +12,14 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import date
+from typing import TYPE_CHECKING
 
 import psycopg
 
-from orchestration.fx.parse import FxRate
 from orchestration.warehouse.schemas import create_schema_if_missing
+
+if TYPE_CHECKING:  # the parser (and its CSV reader) is the import's; the registry only needs the table's DDL
+    from orchestration.fx.parse import FxRate
 
 SCHEMA = "reference"
 TABLE = "fx_rates"

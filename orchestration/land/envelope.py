@@ -14,10 +14,12 @@ from dataclasses import dataclass
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from orchestration.errors import RetkeeError
+
 MAGIC = b"RTKENV1\n"
 
 
-class EnvelopeError(ValueError):
+class EnvelopeError(RetkeeError, ValueError):
     """Not an envelope, or one that fails authentication."""
 
 

@@ -51,6 +51,9 @@ class Dataset:
     # Amazon's 18 months only with the statute that requires it (`legal_basis`); checked when the entry is made.
     max_age_months: int = AMAZON_MAX_AGE_MONTHS
     legal_basis: LegalBasis | None = None
+    # The Data Kiosk query that serves the dataset too (`<dataset>.<query>` of Amazon's GraphQL schema), whose
+    # JSONL records carry the same fields as the report's JSON (load/flatten.py reads both).
+    data_kiosk: str | None = None
 
     def __post_init__(self) -> None:
         check_max_age(self.name, self.max_age_months, self.legal_basis)
@@ -475,6 +478,7 @@ SALES_TRAFFIC_BY_DATE = Dataset(
     classification="commercial",
     document_format="json",
     description="sales and traffic per marketplace and UTC day (salesAndTrafficByDate)",
+    data_kiosk="analytics_salesAndTraffic_2024_04_24.salesAndTrafficByDate",
 )
 
 SALES_TRAFFIC_BY_SKU = Dataset(
@@ -511,6 +515,7 @@ SALES_TRAFFIC_BY_SKU = Dataset(
     classification="commercial",
     document_format="json",
     description="sales and traffic per marketplace, UTC day and SKU (salesAndTrafficByAsin, SKU granularity)",
+    data_kiosk="analytics_salesAndTraffic_2024_04_24.salesAndTrafficByAsin",
 )
 
 FULFILLED_SHIPMENTS = Dataset(

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+from orchestration.errors import RetkeeError
+
 SEED_PATH = Path(__file__).resolve().parents[2] / "dbt_project" / "seeds" / "fee_taxonomy.csv"
 SEED_COLUMNS = ("source", "transaction_type", "transaction_description", "amount_type", "amount_description",
                 "category")
@@ -30,7 +32,7 @@ ANY_DESCRIPTION = ""
 PATH_SEPARATOR = "/"
 
 
-class TaxonomyError(ValueError):
+class TaxonomyError(RetkeeError, ValueError):
     """The seed is malformed: a column is missing, a source is unknown, a key is mapped twice."""
 
 

@@ -1,4 +1,5 @@
-"""Flattens JSON documents (API pages, the sales-and-traffic report) into records for load/parse.py.
+"""Flattens JSON documents (API pages, the sales-and-traffic report, Data Kiosk's JSONL) into records for
+load/parse.py.
 
 Each flattener names the fields it reads, one by one: nothing is copied wholesale out of Amazon's JSON,
 so a field Amazon adds tomorrow (or a ship-from address) never reaches a record. Records are keyed by
@@ -11,6 +12,7 @@ import json
 from collections.abc import Callable, Iterator
 from decimal import Decimal, InvalidOperation
 
+from orchestration.load.datasets import DATASETS, Dataset
 from orchestration.load.fee_taxonomy import PATH_SEPARATOR, TRANSACTIONS, FeeTaxonomy, fee_taxonomy
 
 
@@ -329,6 +331,33 @@ def sales_traffic_by_sku(document: dict) -> Iterator[dict]:
         }
 
 
+def kiosk_sales_traffic_by_date(records: Iterator[dict]) -> Iterator[dict]:
+    """Data Kiosk's salesAndTrafficByDate (DAY): a record per marketplace and day, the report's fields."""
+    for record in records:
+        yield {"date": record.get("startDate"), "@marketplace_id": record.get("marketplaceId"),
+               **_sales_and_traffic(record.get("sales") or {}, record.get("traffic") or {})}
+
+
+def kiosk_sales_traffic_by_sku(records: Iterator[dict]) -> Iterator[dict]:
+    """Data Kiosk's salesAndTrafficByAsin (SKU) over one day: a record per marketplace and SKU."""
+    for record in records:
+        yield {
+            "@day": record.get("startDate"),
+            "@marketplace_id": record.get("marketplaceId"),
+            "sku": record.get("sku"),
+            "parentAsin": record.get("parentAsin"),
+            "childAsin": record.get("childAsin"),
+            **_sales_and_traffic(record.get("sales") or {}, record.get("traffic") or {}),
+        }
+
+
+KIOSK_FLATTENERS: dict[str, Callable[[Iterator[dict]], Iterator[dict]]] = {
+    "sales_traffic_by_date": kiosk_sales_traffic_by_date,
+    "sales_traffic_by_sku": kiosk_sales_traffic_by_sku,
+}
+# Documents that come from Data Kiosk carry their query as report type (Dataset.data_kiosk).
+KIOSK_DOCUMENTS = frozenset(d.data_kiosk for d in DATASETS.values() if d.data_kiosk)
+
 FLATTENERS: dict[str, Callable[[dict], Iterator[dict]]] = {
     "financial_events": financial_events,
     "finance_transactions": finance_transactions,
@@ -348,3 +377,18 @@ def load_json_document(text: str) -> dict:
     except json.JSONDecodeError:
         first = text.splitlines()[0] if text else "{}"
         return json.loads(first)
+
+
+def jsonl(text: str) -> Iterator[dict]:
+    """One JSON object per non-blank line (Data Kiosk's data documents)."""
+    for line in text.splitlines():
+        if line.strip():
+            yield json.loads(line)
+
+
+def flatten(dataset: Dataset, report_type: str, text: str) -> Iterator[dict]:
+    """The dataset's records in a document: a Data Kiosk page of its own query, the report's JSON or an API
+    page; none from a Data Kiosk page of another dataset's query (one extraction lands both)."""
+    if report_type in KIOSK_DOCUMENTS:
+        return KIOSK_FLATTENERS[dataset.name](jsonl(text)) if report_type == dataset.data_kiosk else iter(())
+    return FLATTENERS[dataset.name](load_json_document(text))

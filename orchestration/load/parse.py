@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from orchestration.errors import RetkeeError
 from orchestration.load.datasets import Column, Dataset
 
 TIMESTAMP_FORMATS = (
@@ -28,7 +29,7 @@ TRUE_VALUES = ["true", "yes", "y", "1"]
 FALSE_VALUES = ["false", "no", "n", "0"]
 
 
-class MissingColumnError(ValueError):
+class MissingColumnError(RetkeeError, ValueError):
     """A required column is absent from a report's header."""
 
 
@@ -72,6 +73,11 @@ def _cast(expr: pl.Expr, dtype: pl.DataType, first_format_only: bool = False) ->
         as_float = text.cast(pl.Float64, strict=False)
         return pl.when(as_float == as_float.floor()).then(as_float.cast(pl.Int64, strict=False))
     return text.cast(dtype, strict=False)
+
+
+def typed_text(expr: pl.Expr, dtype: pl.DataType) -> pl.Expr:
+    """A text column typed as the loader types it (every timestamp format; null where it does not parse)."""
+    return _cast(expr, dtype)
 
 
 def _context_value(column_source: str, context: dict) -> str | None:

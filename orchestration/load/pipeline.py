@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import logging
 import zlib
+from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
+from itertools import islice
 
 import polars as pl
 import psycopg
@@ -26,12 +28,13 @@ import psycopg
 from orchestration.extract.catalogue import Extraction, extraction_of
 from orchestration.extract.connection import SellerConnection
 from orchestration.extract.marketplaces import currency_of
+from orchestration.extract.planner import Window, days_between, plan_windows
 from orchestration.extract.reports import ReportDocument
 from orchestration.land.documents import LANDED_GZIP_LEVEL, land_document, read_landed
 from orchestration.land.landing_zone import LandingZone
 from orchestration.load.datasets import Dataset
 from orchestration.load.firewall import firewall_lines, kept_positions
-from orchestration.load.flatten import FLATTENERS, load_json_document
+from orchestration.load.flatten import flatten
 from orchestration.load.parse import (
     HeaderPlan,
     MissingColumnError,
@@ -49,6 +52,8 @@ from orchestration.secrets.vault import Vault
 from orchestration.tenants.registry import Tenant
 
 log = logging.getLogger(__name__)
+
+WINDOWS_AHEAD = 2  # windows asked for ahead of the one loading (their documents wait in memory)
 
 
 @dataclass
@@ -145,7 +150,7 @@ def parse_context(document: ReportDocument, partition: str) -> dict:
 
 
 def parse_json(document: ReportDocument, dataset: Dataset, partition: str) -> ParsedDocument:
-    records = list(FLATTENERS[dataset.name](load_json_document(decode(document))))
+    records = list(flatten(dataset, document.report_type, decode(document)))
     return parse_records(records, dataset, parse_context(document, partition))
 
 
@@ -215,7 +220,113 @@ def load_and_land(
     return landed
 
 
-# -- the partition, end to end ----------------------------------------------------------------------------
+# -- partitions, end to end: a day, or a window of days ------------------------------------------------------
+
+
+def _replace_partition(
+    *, conn: psycopg.Connection, vault: Vault, landing: LandingZone, tenant: Tenant, extraction: Extraction,
+    day: date, documents: list[ReportDocument], outcomes: list[PartitionOutcome],
+) -> None:
+    """Load and land one day's documents, then drop the day's older landed copies."""
+    partition = day.isoformat()
+    earlier = set(landing.list(f"{tenant.tenant_id}/{extraction.name}/{partition}"))
+    landed = load_and_land(
+        conn=conn, vault=vault, landing=landing, tenant_id=tenant.tenant_id, extraction=extraction,
+        partition=partition, documents=documents, outcomes=outcomes,
+    )
+    # The partition now stands on the new documents; older copies would double it on replay.
+    for key in earlier - set(landed):
+        landing.delete(key)
+
+
+def _load_day(
+    *, conn: psycopg.Connection, vault: Vault, landing: LandingZone, tenant: Tenant, extraction: Extraction,
+    window: Window, day: date, documents: list[ReportDocument], outcomes: list[PartitionOutcome],
+) -> None:
+    """One day of a window: every dataset replaced, except those a longer window cannot give per day."""
+    kept, loading = extraction, outcomes
+    range_totals = extraction.totals_over_range()
+    if window.first_day != window.last_day and range_totals:
+        loading = [o for o in outcomes if o.dataset not in range_totals]
+        for outcome in outcomes:
+            if outcome.dataset in range_totals:
+                outcome.skipped = (f"{outcome.dataset} totals a request's whole range; the window {window} "
+                                   "cannot give it per day (a one-day request does)")
+        kept = replace(extraction, datasets=tuple(d for d in extraction.datasets
+                                                  if d.name not in range_totals))
+    _replace_partition(conn=conn, vault=vault, landing=landing, tenant=tenant, extraction=kept, day=day,
+                       documents=documents, outcomes=loading)
+
+
+def ingest_window(
+    *,
+    tenant: Tenant,
+    extraction: Extraction,
+    first_day: date,
+    last_day: date,
+    vault: Vault,
+    seller: SellerConnection,
+    landing: LandingZone,
+    conn: psycopg.Connection,
+    today: date | None = None,
+) -> list[PartitionOutcome]:
+    """Fetch the days first_day..last_day with the fewest requests the extraction's window rule allows (the
+    planner, extract/planner.py), and replace each day's partition of each dataset; one outcome per day per
+    dataset, oldest day first.
+
+    A window's documents are split back into their days (extract/windows.py) and each day is loaded and
+    landed as a one-day fetch would have been: a day stays the unit of replacement, status and lineage. A day
+    Amazon cannot serve is left as it is (its outcomes say why). A dataset whose rows total the whole request
+    (`Extraction.range_totals`) is left as it is on the days of a longer window; a day that already has landed
+    documents is asked alone, so its replacement keeps every dataset whole. A range reaching beyond a
+    dataset's retention cap raises BeyondRetentionCap before any call: Amazon's policy forbids holding it.
+    """
+    today = today or datetime.now(UTC).date()
+    days = days_between(first_day, last_day)
+    refuse_beyond_cap([d.name for d in extraction.datasets], first_day, today)
+    outcomes = {day: [PartitionOutcome(tenant.tenant_id, d.name, day.isoformat()) for d in extraction.datasets]
+                for day in days}
+    wanted = []
+    for day in days:
+        reason = extraction.unreachable(day, today)
+        if reason:
+            for outcome in outcomes[day]:
+                outcome.skipped = reason
+        else:
+            wanted.append(day)
+    alone: set[date] = set()
+    if extraction.totals_over_range():
+        alone = {day for day in wanted if landing.list(f"{tenant.tenant_id}/{extraction.name}/{day.isoformat()}")}
+
+    def fetch(window: Window) -> dict[date, list[ReportDocument]]:
+        if window.first_day == window.last_day:
+            return {window.first_day: extraction.fetch(seller, tenant, window.first_day)}
+        fetched: dict[date, list[ReportDocument]] = {day: [] for day in window.days}
+        for document in extraction.fetch_window(seller, tenant, window.first_day, window.last_day):
+            for day, part in extraction.split(document, window.days).items():
+                fetched[day].append(part)
+        return fetched
+
+    windows = iter(plan_windows(wanted, extraction.window, alone=alone))
+    # The next windows are asked for while this one loads (one fetch at a time, WINDOWS_AHEAD at most in
+    # memory): Amazon makes the next report while we parse and COPY, so neither waits for the other.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"fetch-{extraction.name}") as fetcher:
+        pending = deque((w, fetcher.submit(fetch, w)) for w in islice(windows, WINDOWS_AHEAD))
+        try:
+            while pending:
+                window, fetching = pending.popleft()
+                fetched = fetching.result()
+                following = next(windows, None)
+                if following is not None:
+                    pending.append((following, fetcher.submit(fetch, following)))
+                for day, documents in fetched.items():
+                    _load_day(conn=conn, vault=vault, landing=landing, tenant=tenant, extraction=extraction,
+                              window=window, day=day, documents=documents, outcomes=outcomes[day])
+        except BaseException:
+            for _, waiting in pending:  # a failed window stops the extraction: ask Amazon for nothing more
+                waiting.cancel()
+            raise
+    return [outcome for day in days for outcome in outcomes[day]]
 
 
 def ingest_partition(
@@ -236,26 +347,8 @@ def ingest_partition(
     be replayed from the landing zone. A day older than a dataset's retention cap raises BeyondRetentionCap:
     it would be removed again by the next retention run, and Amazon's policy forbids holding it.
     """
-    today = today or datetime.now(UTC).date()
-    refuse_beyond_cap([d.name for d in extraction.datasets], day, today)
-    partition = day.isoformat()
-    outcomes = [PartitionOutcome(tenant.tenant_id, d.name, partition) for d in extraction.datasets]
-    reason = extraction.unreachable(day, today)
-    if reason:
-        for outcome in outcomes:
-            outcome.skipped = reason
-        return outcomes
-    prefix = f"{tenant.tenant_id}/{extraction.name}/{partition}"
-    earlier = set(landing.list(prefix))
-    documents = extraction.fetch(seller, tenant, day)
-    landed = load_and_land(
-        conn=conn, vault=vault, landing=landing, tenant_id=tenant.tenant_id, extraction=extraction,
-        partition=partition, documents=documents, outcomes=outcomes,
-    )
-    # The partition now stands on the new documents; older copies would double it on replay.
-    for key in earlier - set(landed):
-        landing.delete(key)
-    return outcomes
+    return ingest_window(tenant=tenant, extraction=extraction, first_day=day, last_day=day, vault=vault,
+                         seller=seller, landing=landing, conn=conn, today=today)
 
 
 def replay_partition(

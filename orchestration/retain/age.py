@@ -32,6 +32,7 @@ import psycopg
 from psycopg import sql
 
 from orchestration.compliance.audit_schema import APPEND_FUNCTIONS
+from orchestration.errors import RetkeeError
 from orchestration.extract.catalogue import EXTRACTIONS, Extraction
 from orchestration.land.landing_zone import LandingZone
 from orchestration.load.datasets import DATASETS, Dataset
@@ -40,7 +41,7 @@ from orchestration.warehouse.grants import tenant_owner_role, tenant_scope
 from orchestration.warehouse.schemas import check_tenant_id, tenant_schema
 
 
-class RetentionError(RuntimeError):
+class RetentionError(RetkeeError, RuntimeError):
     """A removal that could not finish; the next run continues where it stopped."""
 
 

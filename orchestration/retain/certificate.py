@@ -27,6 +27,8 @@ from typing import Protocol
 import psycopg
 from psycopg.rows import class_row
 
+from orchestration.errors import RetkeeError
+
 AUDIT_SCHEMA = "audit"
 ERASURE_TABLES = ("erasure_requests", "erasure_progress", "erasure_certificates")
 
@@ -167,7 +169,7 @@ ERASURE_FUNCTIONS = (
 )
 
 
-class AuditNotProvisioned(RuntimeError):
+class AuditNotProvisioned(RetkeeError, RuntimeError):
     """The audit tables are made by the administrator; this warehouse has not been provisioned with them."""
 
 
@@ -326,7 +328,7 @@ def record_attempt(conn: psycopg.Connection, tenant_id: str, run_id: str) -> tup
     return None if row is None else (row[0], row[1], row[2], list(row[3]))
 
 
-class RequestIdError(ValueError):
+class RequestIdError(RetkeeError, ValueError):
     """A data subject's request id that cannot be recorded as one (too long, blank, a space, an e-mail)."""
 
 

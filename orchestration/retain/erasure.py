@@ -27,6 +27,7 @@ from typing import Protocol
 import psycopg
 from psycopg import sql
 
+from orchestration.errors import RetkeeError
 from orchestration.land.landing_zone import LandingZone
 from orchestration.retain.certificate import (
     ErasureCertificate,
@@ -62,7 +63,7 @@ KNOWN_REASONS = frozenset({
 REDACTED_REASON = "redacted at erasure"
 
 
-class ErasureError(RuntimeError):
+class ErasureError(RetkeeError, RuntimeError):
     """An erasure attempt that could not finish; the next attempt continues where it stopped."""
 
 

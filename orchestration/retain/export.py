@@ -19,6 +19,7 @@ import polars as pl
 import psycopg
 from psycopg import sql
 
+from orchestration.errors import RetkeeError
 from orchestration.land.landing_zone import LandingZone
 from orchestration.retain.erasure import tenant_relations
 from orchestration.warehouse.schemas import check_tenant_id
@@ -26,7 +27,7 @@ from orchestration.warehouse.schemas import check_tenant_id
 FORMATS = ("csv", "parquet")
 
 
-class ExportError(ValueError):
+class ExportError(RetkeeError, ValueError):
     """An export that cannot be made (erased tenant, unknown format, non-empty target)."""
 
 

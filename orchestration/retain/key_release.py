@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import psycopg
 
+from orchestration.errors import RetkeeError
 from orchestration.retain.policy import ERASABLE_STATUSES
 from orchestration.secrets.vault import Vault
 from orchestration.warehouse.schemas import check_tenant_id
@@ -21,7 +22,7 @@ from orchestration.warehouse.schemas import check_tenant_id
 RELEASABLE_STATUSES = (*ERASABLE_STATUSES, "erased")
 
 
-class KeyReleaseRefused(RuntimeError):
+class KeyReleaseRefused(RetkeeError, RuntimeError):
     """The tenant is not one whose key may be made deletable (active, or unknown)."""
 
 

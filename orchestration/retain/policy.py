@@ -19,6 +19,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from orchestration.errors import RetkeeError
+
 # Erasure must be complete within this time of the request (revocation, termination or the seller's ask).
 HARD_CEILING = timedelta(days=30)
 # Erasure starts at the latest this long before the ceiling, so a failed attempt still has time to be retried.
@@ -49,7 +51,7 @@ MAX_AGE_DATASET_ENV_PREFIX = "RETKEE_RETENTION_MONTHS_"  # + the dataset name in
 LOG_RETENTION_ENV = "RETKEE_LOG_RETENTION_MONTHS"
 
 
-class PolicyError(ValueError):
+class PolicyError(RetkeeError, ValueError):
     """A retention setting that cannot be right (negative, not a number)."""
 
 

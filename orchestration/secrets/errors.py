@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from orchestration.errors import RetkeeError
 
-class VaultError(RuntimeError):
+
+class VaultError(RetkeeError, RuntimeError):
     """Vault refused or could not serve a request; the message never holds a secret."""

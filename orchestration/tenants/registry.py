@@ -14,6 +14,7 @@ from datetime import datetime
 import psycopg
 from psycopg.rows import class_row
 
+from orchestration.errors import RetkeeError
 from orchestration.warehouse.control import ensure_control_schema
 from orchestration.warehouse.schemas import check_tenant_id
 
@@ -23,7 +24,7 @@ SELLER_ID_PATTERN = re.compile(r"^A[0-9A-Z]{9,20}$")
 MARKETPLACE_ID_PATTERN = re.compile(r"^A[0-9A-Z]{6,20}$")
 
 
-class TenantError(ValueError):
+class TenantError(RetkeeError, ValueError):
     """A tenant operation that cannot be done; the message says why."""
 
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import psycopg
 
+from orchestration.errors import RetkeeError
 from orchestration.extract.marketplaces import CURRENCIES
 from orchestration.warehouse.schemas import check_tenant_id
 
@@ -29,7 +30,7 @@ SETTINGS_DDL = f"""
 """
 
 
-class TenantSettingsError(ValueError):
+class TenantSettingsError(RetkeeError, ValueError):
     """A setting that cannot be stored; the message says why."""
 
 

@@ -13,6 +13,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from orchestration.errors import RetkeeError
+
 DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
 MANIFEST_PATH = DBT_PROJECT_DIR / "target" / "manifest.json"
 # The tenant the project is parsed for (the default of every env_var('RETKEE_TENANT_ID', ...) in it); the
@@ -20,7 +22,7 @@ MANIFEST_PATH = DBT_PROJECT_DIR / "target" / "manifest.json"
 TEMPLATE_TENANT = "tenant_template"
 
 
-class ManifestNotBuilt(RuntimeError):
+class ManifestNotBuilt(RetkeeError, RuntimeError):
     """The dbt manifest is a build artifact and has not been built in this checkout."""
 
 

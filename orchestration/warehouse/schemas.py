@@ -6,11 +6,13 @@ import re
 
 from psycopg import sql
 
+from orchestration.errors import RetkeeError
+
 TENANT_ID_PATTERN = re.compile(r"^t[0-9a-f]{12}$")
 LAYERS = ("raw", "staging", "marts", "quarantine")
 
 
-class BadIdentifier(ValueError):
+class BadIdentifier(RetkeeError, ValueError):
     """An identifier that must not become SQL."""
 
 

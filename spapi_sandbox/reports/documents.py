@@ -43,6 +43,10 @@ STORAGE_FEES = "GET_FBA_STORAGE_FEE_CHARGES_DATA"
 REIMBURSEMENTS = "GET_FBA_REIMBURSEMENTS_DATA"
 CUSTOMER_RETURNS = "GET_FBA_FULFILLMENT_CUSTOMER_RETURNS_DATA"
 LEDGER_SUMMARY_VIEW = "GET_LEDGER_SUMMARY_VIEW_DATA"
+# Amazon: at most 30 days per All Orders report; a longer range is accepted by createReport and then fails
+# with this message in its document (selling-partner-api-models issue 2591).
+ORDERS_MAX_RANGE = dt.timedelta(days=30)
+ORDERS_RANGE_EXCEEDED = "Date range exceeded. Report can be requested only upto 30 days"
 SHIPMENTS_MAX_RANGE = dt.timedelta(days=31)  # Amazon: at most one month per shipments report
 SALES_AND_TRAFFIC_HISTORY = dt.timedelta(days=730)  # Amazon: at most two years back
 DATE_GRANULARITIES = ("DAY", "WEEK", "MONTH")
@@ -105,6 +109,12 @@ SETTLEMENT_ORDER_TYPES = {
     "Chargeback": "Chargeback Refund",
     "GuaranteeClaim": "A-to-z Guarantee Refund",
 }
+
+
+def _orders_limit(report: dict) -> str | None:
+    if to_utc(report["dataEndTime"]) - to_utc(report["dataStartTime"]) > ORDERS_MAX_RANGE:
+        return ORDERS_RANGE_EXCEEDED
+    return None
 
 
 def _settlement_rows(world: World, report: dict) -> Iterator[dict]:
@@ -305,7 +315,7 @@ def _sales_and_traffic_limit(report: dict) -> str | None:
 
 
 KINDS: dict[str, ReportKind] = {
-    ORDERS_BY_DATE: ReportKind(ORDERS_BY_DATE, tuple(ALL_ORDERS), _order_rows),
+    ORDERS_BY_DATE: ReportKind(ORDERS_BY_DATE, tuple(ALL_ORDERS), _order_rows, limit=_orders_limit),
     SETTLEMENT: ReportKind(SETTLEMENT, tuple(SETTLEMENT_V2), _settlement_rows, creatable=False),
     FBA_MYI: ReportKind(FBA_MYI, tuple(FBA_MYI_UNSUPPRESSED), _myi_rows),
     LISTINGS_ALL: ReportKind(

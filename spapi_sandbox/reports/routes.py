@@ -62,7 +62,7 @@ def get_report_document(
         issued -= sandbox.config.real_seconds(DOCUMENT_URL_SECONDS) + 1
     return {
         "reportDocumentId": document_id,
-        "url": _presign(request, sandbox, document_id, issued),
+        "url": presign(request, sandbox, document_id, issued),
         "compressionAlgorithm": "GZIP",
     }
 
@@ -72,7 +72,8 @@ def _signature(secret: bytes, document_id: str, issued_ms: int) -> str:
     return hmac.new(key, f"{document_id}|{issued_ms}".encode(), hashlib.sha256).hexdigest()
 
 
-def _presign(request: Request, sandbox, document_id: str, issued: float) -> str:
+def presign(request: Request, sandbox, document_id: str, issued: float, path: str = DOCUMENT_PATH) -> str:
+    """A presigned download URL under `path` (report documents, or Data Kiosk's), valid DOCUMENT_URL_SECONDS."""
     issued_ms = int(issued * 1000)
     query = {
         "X-Amz-Algorithm": "AWS4-HMAC-SHA256",
@@ -82,10 +83,10 @@ def _presign(request: Request, sandbox, document_id: str, issued: float) -> str:
         "X-Amz-Signature": _signature(sandbox.state.secret, document_id, issued_ms),
     }
     base = str(request.base_url).rstrip("/")
-    return f"{base}{DOCUMENT_PATH}{document_id}?{urlencode(query)}"
+    return f"{base}{path}{document_id}?{urlencode(query)}"
 
 
-def _s3_error(status: int, code: str, message: str, extra: str = "") -> Response:
+def s3_error(status: int, code: str, message: str, extra: str = "") -> Response:
     request_id = base64.b16encode(hashlib.sha256(str(time.time_ns()).encode()).digest()[:8]).decode()
     body = (
         f'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>{code}</Code><Message>{message}</Message>'
@@ -94,14 +95,12 @@ def _s3_error(status: int, code: str, message: str, extra: str = "") -> Response
     return Response(body, status_code=status, media_type="application/xml")
 
 
-@router.get(DOCUMENT_PATH + "{document_id}", include_in_schema=False)
-def download_document(document_id: str, request: Request):
-    sandbox = sandbox_of(request)
-    params = request.query_params
+def refuse_presigned(sandbox, params, document_id: str) -> Response | None:
+    """S3's answer to a presigned URL that is malformed, tampered or expired; None when it is good."""
     try:
         issued_ms = int(params.get("X-Amz-Issued-Ms", ""))
     except ValueError:
-        return _s3_error(
+        return s3_error(
             403,
             "AccessDenied",
             "Query-string authentication requires the Signature, Expires and AWSAccessKeyId parameters",
@@ -109,7 +108,7 @@ def download_document(document_id: str, request: Request):
     if not hmac.compare_digest(
         params.get("X-Amz-Signature", ""), _signature(sandbox.state.secret, document_id, issued_ms)
     ):
-        return _s3_error(
+        return s3_error(
             403,
             "SignatureDoesNotMatch",
             "The request signature we calculated does not match the signature you provided.",
@@ -118,16 +117,25 @@ def download_document(document_id: str, request: Request):
     if time.time() > expires:
         expired_at = dt.datetime.fromtimestamp(expires, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        return _s3_error(
+        return s3_error(
             403,
             "AccessDenied",
             "Request has expired",
             f"<X-Amz-Expires>{DOCUMENT_URL_SECONDS}</X-Amz-Expires><Expires>{expired_at}</Expires>"
             f"<ServerTime>{now}</ServerTime>",
         )
+    return None
+
+
+@router.get(DOCUMENT_PATH + "{document_id}", include_in_schema=False)
+def download_document(document_id: str, request: Request):
+    sandbox = sandbox_of(request)
+    refused = refuse_presigned(sandbox, request.query_params, document_id)
+    if refused is not None:
+        return refused
     report = lifecycle.by_document(sandbox, None, document_id)
     if report is None:
-        return _s3_error(404, "NoSuchKey", "The specified key does not exist.")
+        return s3_error(404, "NoSuchKey", "The specified key does not exist.")
     if report.get("outcome") == "FATAL":
         details = report.get("errorDetails") or "The report data for the requested date range is not yet available"
         body = json.dumps({"errorDetails": details})

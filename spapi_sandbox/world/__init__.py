@@ -453,11 +453,15 @@ class World:
         date_granularity: str = "DAY",
         asin_granularity: str = "PARENT",
         as_of: dt.datetime | None = None,
+        shipments_by_asin: bool = False,
     ) -> dict:
-        """``salesAndTrafficByDate`` and ``salesAndTrafficByAsin`` over orders purchased in [start, end)."""
+        """``salesAndTrafficByDate`` and ``salesAndTrafficByAsin`` over orders purchased in [start, end);
+        `shipments_by_asin` adds each SKU's shipped and refunded figures (what Data Kiosk serves)."""
         profile = self._marketplace(seller, marketplace_id)
         lo, hi = self.clamp(start, end, as_of)
-        return _sales_and_traffic(self.seed, profile, marketplace_id, lo, hi, date_granularity, asin_granularity)
+        return _sales_and_traffic(
+            self.seed, profile, marketplace_id, lo, hi, date_granularity, asin_granularity, shipments_by_asin
+        )
 
     # -- FBA payment and inventory reports (world/fba_reports.py) -----------------------------------------
     def storage_fees(

@@ -18,6 +18,9 @@ from .catalogue import SellerProfile, catalogue
 from .orders import CATALOGUE_ANCHOR, _marketplace_share, day_items, demand_multiplier
 from .rng import stream
 
+# The seller profile's record of restated days ("<marketplace>|<YYYY-MM-DD>" -> revision): Amazon restates a
+# day's traffic within 72 hours; a restated day's traffic is drawn from a stream of its own (state.py).
+TRAFFIC_RESTATEMENTS = "traffic_restatements"
 REFUND_LOOKBACK = dt.timedelta(days=46)  # a refund follows its purchase by at most ~43 days (orders.py)
 CONVERSION = 0.11
 
@@ -42,8 +45,11 @@ class _Sales:
         self.orders_shipped: set[str] = set()
         self.sessions = self.sessions_b2b = self.views = self.views_b2b = self.mobile = 0
         self.buy_box_weight = 0.0
+        self.offer_days = self.days = 0  # SKUs on sale summed over the period's days, and those days
 
-    def sales_json(self, currency: str, by_date: bool) -> dict:
+    def sales_json(self, currency: str, by_date: bool, shipments_by_asin: bool = False) -> dict:
+        """Sales as the report writes them; `shipments_by_asin` adds the shipped and refunded figures that
+        Data Kiosk's ByAsinSales has and the report's salesByAsin lacks."""
         out = {
             "orderedProductSales": _money(self.sales, currency),
             "orderedProductSalesB2B": _money(self.sales_b2b, currency),
@@ -64,6 +70,14 @@ class _Sales:
                 refundRate=round(100 * self.refunded / self.units, 2) if self.units else 0.0,
                 claimsGranted=0,
                 claimsAmount=_money(Decimal(0), currency),
+                shippedProductSales=_money(self.shipped_sales, currency),
+                unitsShipped=self.units_shipped,
+                ordersShipped=len(self.orders_shipped),
+            )
+        elif shipments_by_asin:
+            out.update(
+                unitsRefunded=self.refunded,
+                refundRate=round(100 * self.refunded / self.units, 2) if self.units else 0.0,
                 shippedProductSales=_money(self.shipped_sales, currency),
                 unitsShipped=self.units_shipped,
                 ordersShipped=len(self.orders_shipped),
@@ -91,9 +105,21 @@ class _Sales:
             out["orderItemSessionPercentage"] = (
                 round(100 * self.items / self.sessions, 2) if self.sessions else 0.0
             )
+            # The products have no variations: every offer is its own parent item. Nobody leaves feedback.
+            offers = round(self.offer_days / self.days) if self.days else 0
+            out.update(averageOfferCount=offers, averageParentItems=offers, feedbackReceived=0,
+                       negativeFeedbackReceived=0, receivedNegativeFeedbackRate=0.0)
         else:
-            out["sessionPercentage"] = round(100 * self.sessions / total_sessions, 2) if total_sessions else 0.0
-            out["pageViewsPercentage"] = round(100 * self.views / total_views, 2) if total_views else 0.0
+            def share(part: int, total: int) -> float:
+                return round(100 * part / total, 2) if total else 0.0
+
+            out["sessionPercentage"] = share(self.sessions, total_sessions)
+            out["pageViewsPercentage"] = share(self.views, total_views)
+            # Browser and app shares of the seller's totals, split as this SKU's own visits split.
+            out["browserSessionPercentage"] = share(browser, total_sessions)
+            out["mobileAppSessionPercentage"] = share(self.mobile, total_sessions)
+            out["browserPageViewsPercentage"] = share(browser_views, total_views)
+            out["mobileAppPageViewsPercentage"] = share(self.views - browser_views, total_views)
         return out
 
     @property
@@ -109,8 +135,11 @@ def sales_and_traffic(
     end: dt.datetime,
     date_granularity: str = "DAY",
     asin_granularity: str = "PARENT",
+    shipments_by_asin: bool = False,
 ) -> dict:
-    """The report document (without ``reportSpecification``) for orders purchased in [start, end)."""
+    """The report document (without ``reportSpecification``) for orders purchased in [start, end).
+
+    `shipments_by_asin` adds each SKU's shipped and refunded figures (Data Kiosk's ByAsinSales)."""
     mkt = marketplaces.get(marketplace_id)
     skus = catalogue(seed, profile)
     total_weight = sum(s.popularity for s in skus)
@@ -134,24 +163,30 @@ def sales_and_traffic(
             if it.cancelled:
                 continue
             if start <= it.settle_date < end:
-                bucket = by_date.setdefault(_period(it.settle_date.date(), date_granularity), _Sales())
-                bucket.shipped_sales += it.item_price
-                bucket.units_shipped += it.quantity
-                bucket.orders_shipped.add(it.amazon_order_id)
+                for bucket in (by_date.setdefault(_period(it.settle_date.date(), date_granularity), _Sales()),
+                               by_sku.setdefault(it.sku.sku, _Sales())):
+                    bucket.shipped_sales += it.item_price
+                    bucket.units_shipped += it.quantity
+                    bucket.orders_shipped.add(it.amazon_order_id)
             if it.refund_date and start <= it.refund_date < end:
-                by_date.setdefault(_period(it.refund_date.date(), date_granularity), _Sales()).refunded += (
-                    it.quantity
-                )
+                for bucket in (by_date.setdefault(_period(it.refund_date.date(), date_granularity), _Sales()),
+                               by_sku.setdefault(it.sku.sku, _Sales())):
+                    bucket.refunded += it.quantity
         day += dt.timedelta(days=1)
     # Traffic per SKU and day: demand-shaped sessions that always cover the units ordered.
+    restated = profile.extra.get(TRAFFIC_RESTATEMENTS) or {}
     day = first_day
     while day <= last_day:
         base = profile.orders_per_day * demand_multiplier(day) * share / CONVERSION
+        revision = int(restated.get(f"{marketplace_id}|{day.isoformat()}", 0))
         period = by_date.setdefault(_period(day, date_granularity), _Sales())
+        period.days += 1
         for s in skus:
             if CATALOGUE_ANCHOR + dt.timedelta(days=s.launch_offset_days) > day:
                 continue  # not on sale yet: nobody visits it
-            rng = stream(seed, profile.seller_id, marketplace_id, s.sku, day.isoformat(), "traffic")
+            period.offer_days += 1
+            rng = stream(seed, profile.seller_id, marketplace_id, s.sku, day.isoformat(), "traffic",
+                         *((f"restated {revision}",) if revision else ()))
             sessions = round(base * s.popularity / total_weight * rng.uniform(0.7, 1.3))
             views = sessions + round(sessions * rng.uniform(0.15, 0.7))
             mobile = round(sessions * rng.uniform(0.5, 0.7))
@@ -195,7 +230,7 @@ def sales_and_traffic(
             row["childAsin"] = item.asin
         if asin_granularity == "SKU":
             row["sku"] = sku
-        row["salesByAsin"] = bucket.sales_json(currency, False)
+        row["salesByAsin"] = bucket.sales_json(currency, False, shipments_by_asin)
         row["trafficByAsin"] = bucket.traffic_json(False, total_sessions, total_views)
         asins.append(row)
     return {"salesAndTrafficByDate": dates, "salesAndTrafficByAsin": asins}

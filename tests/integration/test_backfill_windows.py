@@ -1,0 +1,142 @@
+"""A 90-day backfill asks Amazon in windows: the sandbox counts the planned calls, every day holds exactly the
+rows Amazon has for it, and a day whose sales and traffic Amazon restates is pulled again and replaced.
+
+The expected call counts are worked out here from Amazon's window rules (docs/amazon/spapi-limits.md), not by
+asking the planner; the expected rows come from the sandbox's world (what it serves), not from the pipeline.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import UTC, date, datetime, time, timedelta
+
+import pytest
+from psycopg import sql
+
+from local_stack.demo import admin_request
+from tests.integration.conftest import US, world_for
+
+pytestmark = pytest.mark.integration
+
+DAYS = 90
+# Amazon's rules, by hand: an All Orders, fulfilled-shipments or reimbursements report covers at most 30 days
+# (we keep the FBA reports to 30 too), a sales-and-traffic report any range at DAY granularity, settlements
+# are listed with one getReports call for the 90 days Amazon keeps them (89 of ours: the 90th day back is
+# past the retention), listTransactions windows reach 180 days. Sales and traffic come from Data Kiosk (the
+# default): one salesAndTrafficByDate query for the whole range, and one salesAndTrafficByAsin query per day
+# (it totals its range).
+EXTRACTED = ("orders", "fulfilled_shipments", "reimbursements", "sales_traffic", "settlements",
+             "finance_transactions")
+EXPECTED_CREATE_REPORT = 3 + 3 + 3  # 90/30 orders + 90/30 shipments + 90/30 reimbursements
+EXPECTED_CREATE_QUERY = 1 + DAYS  # one by-date range query + one by-SKU query per day (6 SKUs: one page each)
+EXPECTED_GET_REPORTS = 1  # one settlements listing, one page (a few settlements in 90 days)
+
+
+def _days(today: date) -> list[date]:
+    return [today - timedelta(days=n) for n in range(DAYS, 0, -1)]  # the 90 days ending yesterday
+
+
+def _ingest(settings, tenant_id: str, names, first_day: date, last_day: date):
+    from orchestration.defs.resources import open_session
+    from orchestration.extract.catalogue import EXTRACTIONS
+    from orchestration.load.backfill import ingest_extractions, tenant_connections
+
+    with open_session(settings) as session:
+        tenant = session.registry.get(tenant_id)
+        seller = session.seller_connection(tenant)
+        results = ingest_extractions(
+            tenant=tenant, extractions=[EXTRACTIONS[n] for n in names], first_day=first_day, last_day=last_day,
+            vault=session.vault, seller=seller, landing=session.landing,
+            connect=tenant_connections(settings, session.vault, tenant_id),
+        )
+    failed = {r.extraction: repr(r.error) for r in results if r.error}
+    assert not failed, failed
+    return {r.extraction: r.outcomes for r in results}
+
+
+def _calls(stack, seller_id: str) -> dict[str, int]:
+    rows = admin_request(stack, "GET", f"/_sandbox/calls?seller_id={seller_id}")["calls"]
+    return {row["operation"]: row["admitted"] for row in rows if row["seller_id"] == seller_id}
+
+
+def _rows(settings, tenant_id: str, statement: str, params=()) -> list[tuple]:
+    from orchestration.defs.resources import open_session
+
+    with open_session(settings) as session, session.conn.cursor() as cur:
+        cur.execute(sql.SQL(statement).format(raw=sql.Identifier(f"{tenant_id}_raw")), params)
+        return cur.fetchall()
+
+
+@pytest.fixture(scope="module")
+def backfilled(pipeline_stack, settings, onboard):
+    seller, tenant = onboard("AWINDOWBACKF01", (US,), {"skus": 6, "orders_per_day": 10})
+    today = datetime.now(UTC).date()
+    days = _days(today)
+    started = datetime.now(UTC)
+    outcomes = _ingest(settings, tenant.tenant_id, EXTRACTED, days[0], days[-1])
+    return seller, tenant, days, outcomes, _calls(pipeline_stack, seller.seller_id), started
+
+
+def test_a_90_day_backfill_makes_the_planned_calls(backfilled):
+    _, _, days, outcomes, calls, _ = backfilled
+    assert calls.get("createReport") == EXPECTED_CREATE_REPORT, calls  # one per day would be 4 x 90 = 360
+    assert calls.get("getReports") == EXPECTED_GET_REPORTS, calls
+    assert calls.get("createQuery") == EXPECTED_CREATE_QUERY, calls
+    assert 1 <= calls.get("listTransactions", 0) < DAYS, calls  # one window and its pages, never one per day
+    # Still one outcome per day per dataset: daily partitions stay the unit of status and lineage.
+    for name in ("orders", "fulfilled_shipments", "reimbursements", "finance_transactions"):
+        assert [o.partition for o in outcomes[name]] == [d.isoformat() for d in days], name
+    by_sku = [o for o in outcomes["sales_traffic"] if o.dataset == "sales_traffic_by_sku"]
+    assert [o.partition for o in by_sku] == [d.isoformat() for d in days]  # a by-SKU query per day: all whole
+    assert not any(o.skipped for o in by_sku) and all(o.load.rows == 6 for o in by_sku)
+    settled = [o for o in outcomes["settlements"] if not o.skipped]
+    assert len(settled) == DAYS - 1  # the 90th day back is past Amazon's 90-day retention of settlements
+
+
+def test_every_day_of_a_window_holds_exactly_amazons_rows_for_it(pipeline_stack, settings, backfilled):
+    seller, tenant, days, _, _, started = backfilled
+    world = world_for(pipeline_stack)
+    start, end = datetime.combine(days[0], time(), UTC), datetime.combine(days[-1] + timedelta(days=1), time(), UTC)
+    expected = Counter(row["purchase-date"].astimezone(UTC).date().isoformat()
+                       for row in world.order_items(seller.seller_id, start, end, [US], as_of=started))
+    loaded = dict(_rows(settings, tenant.tenant_id, "select _partition, count(*) from {raw}.orders group by 1"))
+    assert expected and loaded == dict(expected)
+    outside = _rows(settings, tenant.tenant_id,
+                    "select count(*) from {raw}.orders where (purchase_date at time zone 'UTC')::date::text"
+                    " <> _partition")
+    assert outside == [(0,)]
+    sessions = dict(_rows(settings, tenant.tenant_id,
+                          "select _partition, sessions from {raw}.sales_traffic_by_date"))
+    truth = world.sales_and_traffic(seller.seller_id, US, start, end, "DAY", "SKU")["salesAndTrafficByDate"]
+    assert sessions == {entry["date"]: entry["trafficByDate"]["sessions"] for entry in truth}
+
+
+def test_a_restated_day_of_sales_and_traffic_is_pulled_again_and_replaces_its_rows(
+        pipeline_stack, settings, backfilled):
+    from orchestration.extract.catalogue import EXTRACTIONS
+    from orchestration.extract.planner import restated_days
+
+    seller, tenant, _, _, _, _ = backfilled
+    today = datetime.now(UTC).date()
+    lookback = restated_days(today, EXTRACTIONS["sales_traffic"].lookback_days)
+    assert lookback == [today - timedelta(days=3), today - timedelta(days=2), today - timedelta(days=1)]
+    restated = lookback[1]
+    query = "select sessions, sku from {raw}.{table} where _partition = %s"
+    by_date = "select sessions from {raw}.sales_traffic_by_date where _partition = %s"
+    before = _rows(settings, tenant.tenant_id, by_date, (restated.isoformat(),))
+    admin_request(pipeline_stack, "POST", f"/_sandbox/sellers/{seller.seller_id}/restate-traffic",
+                  {"marketplace_id": US, "day": restated.isoformat()})
+    creates = _calls(pipeline_stack, seller.seller_id)["createQuery"]
+    _ingest(settings, tenant.tenant_id, ["sales_traffic"], lookback[0], lookback[-1])  # the daily re-pull
+    # One by-date query for the three days, one by-SKU query per day: both tables of each day are replaced.
+    assert _calls(pipeline_stack, seller.seller_id)["createQuery"] == creates + 1 + len(lookback)
+    after = _rows(settings, tenant.tenant_id, by_date, (restated.isoformat(),))
+    start = datetime.combine(restated, time(), UTC)
+    truth = world_for(pipeline_stack).sales_and_traffic(seller.seller_id, US, start, start + timedelta(days=1),
+                                                         "DAY", "SKU")
+    assert len(after) == 1 and after != before
+    assert after[0][0] == truth["salesAndTrafficByDate"][0]["trafficByDate"]["sessions"]
+    skus = _rows(settings, tenant.tenant_id, query.replace("{table}", "sales_traffic_by_sku"),
+                 (restated.isoformat(),))
+    assert sorted((s, k) for s, k in skus) == sorted(
+        (a["trafficByAsin"]["sessions"], a["sku"]) for a in truth["salesAndTrafficByAsin"])

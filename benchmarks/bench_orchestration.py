@@ -119,7 +119,8 @@ class DbtCliPerTenant:
     def __init__(self, scratch: Path) -> None:
         self._scratch = scratch  # the parent's scratch directory, removed with it
 
-    def build(self, tenant_id: str, environment, *, select=(), full_refresh: bool = False, command: str = "build"):
+    def build(self, tenant_id: str, environment, *, select=(), full_refresh: bool = False, command: str = "build",
+              dbt_vars=None):
         from orchestration.transform.dbt_project import DBT_PROJECT_DIR
         from orchestration.transform.tenant_runner import NodeOutcome, TenantBuild
 
@@ -129,6 +130,7 @@ class DbtCliPerTenant:
                 "--target-path", str(target), "--log-path", str(target / "logs")]
         argv += ["--select", *select] if select else []
         argv += ["--full-refresh"] if full_refresh else []
+        argv += ["--vars", json.dumps(dict(dbt_vars))] if dbt_vars else []  # the tenant's settings, as ours passes
         started = time.perf_counter()
         done = subprocess.run(argv, env={**os.environ, **environment, "RETKEE_TENANT_ID": tenant_id},  # noqa: S603
                               capture_output=True, text=True, check=False)

@@ -42,9 +42,16 @@ class AccessEntry:
     ended_at: datetime | None
 
 
+# The tag of a run over a range of one tenant's days (defs/partitions.days_of_tenant): Dagster puts no partition
+# tag on a range run, and refuses `dagster/partition/tenant` alone on one.
+TENANT_RANGE_TAG = "retkee/tenant"
+# The tags by which a run's tenant is known: multi-partition runs (tenant x day), tenant runs, ranges of days.
+TENANT_RUN_TAGS = ("dagster/partition/tenant", "dagster/partition", TENANT_RANGE_TAG)
+
+
 def tenant_of(tags: dict[str, str]) -> str | None:
-    """The tenant a run worked for, from Dagster's partition tags (multi-partition or tenant-only)."""
-    for key in ("dagster/partition/tenant", "dagster/partition"):
+    """The tenant a run worked for, from its tags (multi-partition, tenant-only, or a range of a tenant's days)."""
+    for key in TENANT_RUN_TAGS:
         value = tags.get(key)
         if value and TENANT_ID_PATTERN.fullmatch(value):
             return value

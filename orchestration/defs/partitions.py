@@ -9,12 +9,9 @@ from dagster import DailyPartitionsDefinition, DynamicPartitionsDefinition, Mult
 
 # Dagster's own tags for a run over a range of partitions (what a single-run backfill sets); not re-exported at
 # the top level of this version.
-from dagster._core.storage.tags import (
-    ASSET_PARTITION_RANGE_END_TAG,
-    ASSET_PARTITION_RANGE_START_TAG,
-    get_multidimensional_partition_tag,
-)
+from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
+from orchestration.compliance.access_log import TENANT_RANGE_TAG
 from orchestration.retain.caps import partitions_start
 
 TENANTS = DynamicPartitionsDefinition(name="tenants")
@@ -36,11 +33,12 @@ def tenant_day(tenant_id: str, day: date) -> MultiPartitionKey:
 def days_of_tenant(tenant_id: str, first: date, last: date) -> dict[str, str]:
     """The tags of a run over one tenant's days `first`..`last` (inclusive): Dagster's partition-range tags, as
     a single-run backfill sets them, so the run's one step sees every day and the UI records each. The tenant's
-    own tag is set too, as on a run of one partition: dagster.yaml's one-run-per-tenant limit counts on it."""
+    tag (TENANT_RANGE_TAG) is set too: dagster.yaml's one-run-per-tenant limit, the erasure's stop_runs and the
+    access log find a tenant's runs by it (Dagster refuses its own `dagster/partition/tenant` on a range run)."""
     return {
         ASSET_PARTITION_RANGE_START_TAG: str(tenant_day(tenant_id, first)),
         ASSET_PARTITION_RANGE_END_TAG: str(tenant_day(tenant_id, last)),
-        get_multidimensional_partition_tag("tenant"): tenant_id,
+        TENANT_RANGE_TAG: tenant_id,
     }
 
 

@@ -47,6 +47,7 @@ from dagster import (
     sensor,
 )
 
+from orchestration.compliance.access_log import TENANT_RUN_TAGS
 from orchestration.compliance.labels import PLATFORM_ASSETS
 from orchestration.defs.extraction import asset_key as raw_asset_key
 from orchestration.defs.marts import manifest_json, tenant_models
@@ -78,8 +79,6 @@ IN_FLIGHT = [
     DagsterRunStatus.QUEUED, DagsterRunStatus.NOT_STARTED, DagsterRunStatus.STARTING,
     DagsterRunStatus.STARTED, DagsterRunStatus.CANCELING,
 ]
-# The tags by which a tenant's runs are found: multi-partition runs (tenant x day) and tenant runs.
-TENANT_RUN_TAGS = ("dagster/partition/tenant", "dagster/partition")
 
 ERASURE_CERTIFICATES = AssetSpec(
     key=AssetKey(["audit", "erasure_certificates"]),

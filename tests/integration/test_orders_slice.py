@@ -48,7 +48,7 @@ def refreshed(pipeline_stack, onboard, instance):
 def test_refresh_is_one_extraction_run_over_the_days_then_the_marts(settings, refreshed, instance):
     """The days are one run (one step), yet the UI keeps a partition per day: each day of each table has its own
     materialization, with that day's row count, and its own check evaluation."""
-    from dagster import AssetCheckKey, AssetKey, AssetRecordsFilter, MultiPartitionKey
+    from dagster import AssetCheckEvaluation, AssetCheckKey, AssetKey, AssetRecordsFilter, MultiPartitionKey
 
     _, tenant, days, report = refreshed
     assert report.failed == []
@@ -63,10 +63,12 @@ def test_refresh_is_one_extraction_run_over_the_days_then_the_marts(settings, re
             AssetRecordsFilter(asset_key=AssetKey(["raw", "orders"]), asset_partitions=[str(key)]), limit=1).records
         assert record.asset_materialization.metadata["rows"].value == rows[day.isoformat()] > 0
         runs.add(record.run_id)
-        [check] = [r for r in instance.event_log_storage.get_asset_check_execution_history(
-            AssetCheckKey(AssetKey(["raw", "orders"]), "raw_orders_expectations"), limit=20)
-            if r.event.dagster_event.event_specific_data.partition == key]
-        assert check.event.dagster_event.event_specific_data.passed
+        evaluations = [r.event.dagster_event.event_specific_data
+                       for r in instance.event_log_storage.get_asset_check_execution_history(
+                           AssetCheckKey(AssetKey(["raw", "orders"]), "raw_orders_expectations"), limit=20)
+                       if r.event and r.event.dagster_event]
+        [check] = [e for e in evaluations if isinstance(e, AssetCheckEvaluation) and e.partition == key]
+        assert check.passed and check.metadata["rows"].value == rows[day.isoformat()]
     assert len(runs) == 1
 
 

@@ -25,7 +25,7 @@ def test_the_schedule_asks_a_tenant_for_four_runs_whatever_the_days_missed():
     daily = by_kind["daily"]
     # the missed 24th through yesterday, one run; the days between are asked again (a rerun replaces them)
     assert (daily.tags[RANGE_START], daily.tags[RANGE_END]) == (_key("2026-02-24"), _key("2026-02-28"))
-    assert daily.tags["dagster/partition/tenant"] == TENANT  # dagster.yaml: one run per tenant at a time
+    assert daily.tags["retkee/tenant"] == TENANT  # dagster.yaml: one run per tenant at a time
     assert AssetKey(["raw", "orders"]) in daily.asset_selection
     assert AssetKey(["raw", "listings"]) not in daily.asset_selection
     snapshot = by_kind["snapshot"]

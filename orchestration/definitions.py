@@ -7,6 +7,7 @@ from dagster import Definitions, define_asset_job
 from orchestration.compliance.access_log import DB_ROLE_TAG, VAULT_DUTY_TAG
 from orchestration.defs.audit import record_access_log
 from orchestration.defs.compliance import compliance_report
+from orchestration.defs.executor import run_executor
 from orchestration.defs.extraction import REPORT_ASSETS
 from orchestration.defs.marts import dbt_resource, tenant_models
 from orchestration.defs.resources import Platform
@@ -37,4 +38,6 @@ defs = Definitions(
     schedules=[daily_extraction, *RETENTION_SCHEDULES],
     sensors=[record_access_log, *RETENTION_SENSORS],
     resources={"platform": Platform(), "dbt": dbt_resource()},
+    # RETKEE_EXECUTOR: Dagster's default, or each step a task for the Celery workers (defs/executor.py).
+    executor=run_executor(),
 )

@@ -25,10 +25,10 @@ from sqlalchemy import event as pool_events
 from sqlalchemy import exc
 from sqlalchemy.pool import QueuePool
 
-from orchestration.definitions import defs
 from orchestration.defs.extraction import TENANT_STOPPED
 from orchestration.defs.partitions import TENANTS
 from orchestration.defs.schedules import SNAPSHOT_KEYS
+from orchestration.job_runs import run_job
 
 
 @dataclass
@@ -97,8 +97,6 @@ def refresh(
                            event_log=event_log)
     hold_storage_connections(instance)
     _register_tenants(instance, tenant_ids)
-    extract_job = defs.resolve_job_def("extract_reports")
-    marts_job = defs.resolve_job_def("build_marts")
     report = RefreshReport()
     recorder = _RunRecorder(report, progress, instance, event_log)
     for tenant_id in tenant_ids:
@@ -106,7 +104,7 @@ def refresh(
         for day in days:
             key = MultiPartitionKey({"tenant": tenant_id, "day": day.isoformat()})
             label = f"{tenant_id} {day.isoformat()} extract"
-            result = extract_job.execute_in_process(instance=instance, partition_key=key, raise_on_error=False)
+            result = run_job("extract_reports", instance, partition_key=key)
             recorder.record(label, result)
             if not result.success and _tenant_stopped(result):
                 stopped = True
@@ -114,14 +112,12 @@ def refresh(
         today = datetime.now(UTC).date()
         if snapshots and not stopped and today not in days:
             key = MultiPartitionKey({"tenant": tenant_id, "day": today.isoformat()})
-            result = extract_job.execute_in_process(
-                instance=instance, partition_key=key, raise_on_error=False, asset_selection=SNAPSHOT_KEYS
-            )
+            result = run_job("extract_reports", instance, partition_key=key, asset_selection=SNAPSHOT_KEYS)
             recorder.record(f"{tenant_id} {today.isoformat()} snapshots", result)
         if not marts:
             continue
         label = f"{tenant_id} marts"
-        result = marts_job.execute_in_process(instance=instance, partition_key=tenant_id, raise_on_error=False)
+        result = run_job("build_marts", instance, partition_key=tenant_id)
         recorder.record(label, result)
     return report
 

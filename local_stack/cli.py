@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from local_stack.config import PORT_SETTINGS, StackConfig
+from local_stack.config import CELERY_WORKERS_SETTING, PORT_SETTINGS, StackConfig
 from local_stack.errors import StackError
 from local_stack.stack import Stack
+from orchestration.settings import EXECUTOR_VARIABLE, EXECUTORS
 
 app = typer.Typer(
     help="Bring the Retkee local stack (PostgreSQL, OpenBao, SP-API sandbox) up or down.",
@@ -34,6 +36,14 @@ SandboxPort = Annotated[int | None, typer.Option(envvar=PORT_SETTINGS["sandbox_p
                                                  help="SP-API sandbox port (default: 58443).")]
 DagsterPort = Annotated[int | None, typer.Option(envvar=PORT_SETTINGS["dagster_port"],
                                                  help="Dagster webserver port (default: 3000).")]
+RedisPort = Annotated[int | None, typer.Option(envvar=PORT_SETTINGS["redis_port"],
+                                               help="The Celery broker's TLS port (default: 56379).")]
+# Unlike the ports, the executor is not taken from the last `up`: without the setting, the stack is in-process.
+ExecutorChoice = StrEnum("ExecutorChoice", [(value, value) for value in EXECUTORS])
+Executor = Annotated[ExecutorChoice, typer.Option(envvar=EXECUTOR_VARIABLE,
+                                                  help="How runs execute their steps (celery: Redis + workers).")]
+CeleryWorkers = Annotated[int | None, typer.Option(envvar=CELERY_WORKERS_SETTING, min=1,
+                                                   help="How many Celery workers (with celery; default: 2).")]
 
 
 def _stack(data_dir: Path | None, **overrides: object) -> Stack:
@@ -57,6 +67,9 @@ def up(
     vault_cluster_port: VaultClusterPort = None,
     sandbox_port: SandboxPort = None,
     dagster_port: DagsterPort = None,
+    redis_port: RedisPort = None,
+    executor: Executor = ExecutorChoice.in_process,
+    celery_workers: CeleryWorkers = None,
 ) -> None:
     """Create (first time) and start everything; write .data/local.env. Safe to repeat."""
     if vault_port is not None and vault_cluster_port is None:
@@ -64,6 +77,7 @@ def up(
     stack = _stack(
         data_dir, with_sandbox=sandbox, pg_port=pg_port, vault_port=vault_port,
         vault_cluster_port=vault_cluster_port, sandbox_port=sandbox_port, dagster_port=dagster_port,
+        redis_port=redis_port, executor=executor.value, celery_workers=celery_workers,
     )
 
     def action() -> None:

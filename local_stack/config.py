@@ -7,6 +7,9 @@ import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from local_stack.errors import StackError
+from orchestration.settings import EXECUTOR_VARIABLE, EXECUTORS
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -23,7 +26,11 @@ PORT_SETTINGS: dict[str, str] = {
     "vault_cluster_port": "RETKEE_VAULT_CLUSTER_PORT",
     "sandbox_port": "RETKEE_SANDBOX_PORT",
     "dagster_port": "RETKEE_DAGSTER_PORT",
+    "redis_port": "RETKEE_REDIS_PORT",
 }
+# `up` starts the Celery broker and RETKEE_CELERY_WORKERS workers when RETKEE_EXECUTOR=celery (the setting and its
+# values: orchestration/settings.py); otherwise it stops any it started before (the default stays in-process).
+CELERY_WORKERS_SETTING = "RETKEE_CELERY_WORKERS"
 
 
 @dataclass(frozen=True)
@@ -35,6 +42,10 @@ class StackConfig:
     vault_port: int = 58200
     sandbox_port: int = 58443
     dagster_port: int = 3000
+    # The Celery broker (Redis over TLS), used only with executor "celery".
+    redis_port: int = 56379
+    executor: str = "in_process"
+    celery_workers: int = 2
     # Raft's cluster listener; only needs to differ between stacks that run side by side.
     vault_cluster_port: int | None = None
     # The SP-API sandbox is optional so the rest of the stack works while the sandbox is being written.
@@ -51,9 +62,15 @@ class StackConfig:
         object.__setattr__(self, "data_dir", Path(self.data_dir).resolve())
         if self.vault_cluster_port is None:
             object.__setattr__(self, "vault_cluster_port", self.vault_port + 1)
+        if self.executor not in EXECUTORS:
+            raise StackError(f"{EXECUTOR_VARIABLE} must be one of {', '.join(EXECUTORS)} (got {self.executor!r})")
+        if self.celery_workers < 1:
+            raise StackError(f"{CELERY_WORKERS_SETTING} must be at least 1 (got {self.celery_workers})")
 
     # --- the ports a data dir was brought up with, so `status`/`up` without options reuse them ---
-    _SAVED = ("pg_port", "vault_port", "vault_cluster_port", "sandbox_port", "dagster_port")
+    # The executor too: `demo` and `ui` follow what the last `up` brought up.
+    _SAVED = ("pg_port", "vault_port", "vault_cluster_port", "sandbox_port", "dagster_port", "redis_port", "executor",
+              "celery_workers")
 
     @classmethod
     def for_data_dir(cls, data_dir: Path | None = None, **overrides: object) -> StackConfig:
@@ -163,6 +180,22 @@ class StackConfig:
     @property
     def dagster_home(self) -> Path:
         return self.data_dir / "dagster_home"
+
+    @property
+    def redis_dir(self) -> Path:
+        return self.data_dir / "redis"
+
+    @property
+    def redis_config_file(self) -> Path:
+        return self.redis_dir / "redis.conf"
+
+    @property
+    def celery_broker_file(self) -> Path:
+        return self.secrets_dir / "celery-broker.json"
+
+    @property
+    def celery_broker_url(self) -> str:
+        return f"rediss://localhost:{self.redis_port}/0"
 
     @property
     def local_env_file(self) -> Path:

@@ -19,7 +19,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from local_stack.config import StackConfig
 from local_stack.secret_files import write_private_text
 
-SERVICES = ("postgres", "vault", "sandbox")
+SERVICES = ("postgres", "vault", "sandbox", "redis")
 _CA_LIFETIME = dt.timedelta(days=3650)
 _SERVER_LIFETIME = dt.timedelta(days=825)
 _RENEW_BEFORE = dt.timedelta(days=30)

@@ -17,10 +17,30 @@ from local_stack.config import StackConfig
 from local_stack.errors import StackError
 from local_stack.postgres import DAGSTER_DB, DAGSTER_ROLE, WAREHOUSE_DB
 from local_stack.secret_files import read_json
+from orchestration.settings import (
+    CELERY_BROKER_PASSWORD_FILE_VARIABLE,
+    CELERY_BROKER_URL_VARIABLE,
+    EXECUTOR_VARIABLE,
+)
 
 
 def pipeline_env(config: StackConfig) -> dict[str, str]:
     """The RETKEE_* settings of docs/architecture.md for this stack (no secrets)."""
+    return {**_connection_env(config), **executor_env(config)}
+
+
+def executor_env(config: StackConfig) -> dict[str, str]:
+    """How runs execute their steps; with Celery, where the broker is and which file holds its password."""
+    if config.executor != "celery":
+        return {EXECUTOR_VARIABLE: config.executor}
+    return {
+        EXECUTOR_VARIABLE: config.executor,
+        CELERY_BROKER_URL_VARIABLE: config.celery_broker_url,
+        CELERY_BROKER_PASSWORD_FILE_VARIABLE: str(config.celery_broker_file),
+    }
+
+
+def _connection_env(config: StackConfig) -> dict[str, str]:
     return {
         "RETKEE_PG_HOST": "localhost",
         "RETKEE_PG_PORT": str(config.pg_port),

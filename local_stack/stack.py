@@ -2,8 +2,9 @@
 
 Order of `up`: PKI -> OpenBao (unseal, layout, AppRoles) -> the warehouse's encrypted disk (its password comes
 from OpenBao, so OpenBao is first) -> PostgreSQL (databases, roles) -> secrets that bridge the two (pipeline DB
-password, analyst logins' issuer, LWA app) -> SP-API sandbox -> `.data/local.env`. `down` stops PostgreSQL
-before unmounting its disk.
+password, analyst logins' issuer, LWA app) -> SP-API sandbox -> `.data/local.env` -> with RETKEE_EXECUTOR=celery,
+the Celery broker and workers (which read local.env's settings). `down` stops the workers before the broker and
+PostgreSQL before unmounting its disk.
 Every step is idempotent, so `up` on a running stack only checks it. Usable from pytest fixtures with a
 temporary `StackConfig`.
 """
@@ -17,7 +18,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from local_stack import encrypted_fs, processes, sandbox
+from local_stack import broker, encrypted_fs, processes, sandbox, workers
 from local_stack.config import StackConfig
 from local_stack.errors import StackError
 from local_stack.osuser import pg_user_owning, require_traversable, resolve_pg_user
@@ -81,6 +82,7 @@ class Stack:
             if self.config.with_sandbox:
                 sandbox.start(self.config)
             write_local_env(self.config)
+            self._executor_up()
         return self.status(show=False)
 
     def down(self) -> list[str]:
@@ -89,9 +91,10 @@ class Stack:
         if not self.config.data_dir.exists():
             return stopped
         with self._lock():
-            others = [n for n in processes.supervised_names(self.config)
-                      if n not in (*_DAGSTER_PROCESSES, sandbox.PROCESS_NAME, "vault")]
-            for name in (*_DAGSTER_PROCESSES, *others, sandbox.PROCESS_NAME, "vault"):
+            # The Celery workers before their broker; both before the servers the workers' steps use.
+            last = (broker.PROCESS_NAME, sandbox.PROCESS_NAME, "vault")
+            others = [n for n in processes.supervised_names(self.config) if n not in (*_DAGSTER_PROCESSES, *last)]
+            for name in (*_DAGSTER_PROCESSES, *others, *last):
                 if processes.stop_process(self.config, name):
                     stopped.append(name)
             postgres = self._postgres(install=False)
@@ -106,7 +109,8 @@ class Stack:
         postgres = self._postgres(install=False)
         pg_pid = postgres.running_pid() if postgres is not None else None
         rows = [ServiceStatus("postgres", pg_pid is not None, pg_pid, c.pg_port)]
-        ports = {"vault": c.vault_port, "sandbox": c.sandbox_port, "dagster-webserver": c.dagster_port}
+        ports = {"vault": c.vault_port, "sandbox": c.sandbox_port, "dagster-webserver": c.dagster_port,
+                 broker.PROCESS_NAME: c.redis_port}
         names = ["vault", "sandbox", *_DAGSTER_PROCESSES]
         names += [n for n in processes.supervised_names(c) if n not in names]
         for name in names:
@@ -140,6 +144,16 @@ class Stack:
         c.secrets_dir.chmod(0o700)
         for directory in (c.run_dir, c.log_dir):
             directory.mkdir(exist_ok=True)
+
+    def _executor_up(self) -> None:
+        """With RETKEE_EXECUTOR=celery, the broker and the workers (after local.env: they read the same settings);
+        otherwise none of them, so a stack brought up in-process has no worker left from an earlier `up`."""
+        if self.config.executor == "celery":
+            broker.start(self.config)
+            workers.start(self.config)
+        else:
+            workers.stop(self.config)
+            broker.stop(self.config)
 
     def _postgres(self, install: bool) -> PostgresCluster | None:
         if install:

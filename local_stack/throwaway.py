@@ -22,14 +22,16 @@ from local_stack.stack import Stack
 
 
 @contextmanager
-def throwaway_stack(prefix: str, *, time_scale: float | None = None) -> Iterator[StackConfig]:
+def throwaway_stack(prefix: str, *, time_scale: float | None = None, executor: str = "in_process",
+                    celery_workers: int = 2) -> Iterator[StackConfig]:
     """PostgreSQL and OpenBao, plus the SP-API sandbox on `time_scale` (RETKEE_SPAPI_RATE_SCALE follows it)
-    when one is given."""
+    when one is given, plus the Celery broker and `celery_workers` workers with executor "celery"."""
     root = Path(tempfile.mkdtemp(prefix=prefix))
     root.chmod(0o711)  # PostgreSQL's OS user must be able to enter it
     with_sandbox = time_scale is not None
     config = StackConfig(data_dir=root / "data", pg_port=free_port(), vault_port=free_port(),
                          vault_cluster_port=free_port(), sandbox_port=free_port(), dagster_port=free_port(),
+                         redis_port=free_port(), executor=executor, celery_workers=celery_workers,
                          with_sandbox=with_sandbox, **({"sandbox_time_scale": time_scale} if with_sandbox else {}))
     stack = Stack(config)
     saved = dict(os.environ)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dagster import Definitions
 
 from orchestration.defs import audit, compliance, extraction, marts, resources, retention, schedules
+from orchestration.defs.executor import run_executor
 from orchestration.secrets.redaction import install_log_redaction
 from orchestration.settings import Settings, environment
 
@@ -28,4 +29,6 @@ defs = Definitions.merge(
     retention.retention_definitions,
     audit.audit_definitions,
     Definitions(resources=resources.code_location_resources()),
+    # RETKEE_EXECUTOR: Dagster's default, or each step a task for the Celery workers (defs/executor.py).
+    Definitions(executor=run_executor()),
 )

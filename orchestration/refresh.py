@@ -27,9 +27,9 @@ from sqlalchemy import event as pool_events
 from sqlalchemy import exc
 from sqlalchemy.pool import QueuePool
 
-from orchestration.definitions import defs
 from orchestration.defs.extraction import DAILY_KEYS, SNAPSHOT_KEYS, TENANT_STOPPED
 from orchestration.defs.partitions import TENANTS, days_of_tenant, stretches, tenant_day
+from orchestration.job_runs import run_job
 
 
 @dataclass
@@ -104,8 +104,6 @@ def refresh(
                            event_log=event_log)
     hold_storage_connections(instance)
     _register_tenants(instance, tenant_ids)
-    extract_job = defs.resolve_job_def("extract_reports")
-    marts_job = defs.resolve_job_def("build_marts")
     report = RefreshReport()
     recorder = _RunRecorder(report, progress, instance, event_log)
     today = datetime.now(UTC).date()
@@ -114,29 +112,28 @@ def refresh(
         for first, last in stretches(days):
             # Past days: the daily tables (a snapshot of a past day cannot be taken); today: every table.
             keys = None if last >= today else DAILY_KEYS
-            result = _extract(extract_job, instance, tenant_id, first, last, keys)
+            result = _extract(instance, tenant_id, first, last, keys)
             recorder.record(f"{tenant_id} {_days_label(first, last)} extract", result)
             if not result.success and _tenant_stopped(result):
                 stopped = True
                 break
         if snapshots and not stopped and today not in days:
-            result = _extract(extract_job, instance, tenant_id, today, today, SNAPSHOT_KEYS)
+            result = _extract(instance, tenant_id, today, today, SNAPSHOT_KEYS)
             recorder.record(f"{tenant_id} {today.isoformat()} snapshots", result)
         if not marts:
             continue
         label = f"{tenant_id} marts"
-        result = marts_job.execute_in_process(instance=instance, partition_key=tenant_id, raise_on_error=False)
+        result = run_job("build_marts", instance, partition_key=tenant_id)
         recorder.record(label, result)
     return report
 
 
-def _extract(job, instance: DagsterInstance, tenant_id: str, first: date, last: date, keys):
-    """One run of the extraction job over the tenant's days first..last (a single partition for one day)."""
+def _extract(instance: DagsterInstance, tenant_id: str, first: date, last: date, keys):
+    """One run of the extraction job over the tenant's days first..last (a single partition for one day), on the
+    executor the settings choose (orchestration/job_runs.py)."""
     if first == last:
-        return job.execute_in_process(instance=instance, partition_key=tenant_day(tenant_id, first),
-                                      raise_on_error=False, asset_selection=keys)
-    return job.execute_in_process(instance=instance, tags=days_of_tenant(tenant_id, first, last),
-                                  raise_on_error=False, asset_selection=keys)
+        return run_job("extract_reports", instance, partition_key=tenant_day(tenant_id, first), asset_selection=keys)
+    return run_job("extract_reports", instance, tags=days_of_tenant(tenant_id, first, last), asset_selection=keys)
 
 
 def _days_label(first: date, last: date) -> str:

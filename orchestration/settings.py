@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import json
 import os
+import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote, urlsplit, urlunsplit
 
 from orchestration.errors import RetkeeError
 
@@ -100,19 +102,82 @@ def require_dagster_storage(environ: dict[str, str] | None = None) -> None:
         )
 
 
-def _read_password_file(path: Path) -> str:
+def _read_password_file(path: Path, variable: str = DAGSTER_PASSWORD_FILE_VARIABLE) -> str:
     try:
         text = path.read_text(encoding="utf-8").strip()
     except OSError as exc:
-        raise SettingsError(f"{DAGSTER_PASSWORD_FILE_VARIABLE} {path} cannot be read ({exc.strerror})") from None
+        raise SettingsError(f"{variable} {path} cannot be read ({exc.strerror})") from None
     try:
         data = json.loads(text)
     except ValueError:
         data = text
     password = data.get("password") if isinstance(data, dict) else data
     if not isinstance(password, str) or not password:
-        raise SettingsError(f"{DAGSTER_PASSWORD_FILE_VARIABLE} {path} holds no password")
+        raise SettingsError(f"{variable} {path} holds no password")
     return password
+
+
+# How the steps of a run are executed. `in_process` (default): Dagster's own default executor, so `retkee refresh`
+# runs every step in its own process and a run the daemon launches runs in that run's worker. `celery`: every step
+# is a task on the Celery broker below, run by whichever worker takes it (dagster-celery; docs/scaling.md).
+EXECUTOR_VARIABLE = "RETKEE_EXECUTOR"
+EXECUTORS = ("in_process", "celery")
+
+
+def executor(environ: Mapping[str, str] | None = None) -> str:
+    value = (os.environ if environ is None else environ).get(EXECUTOR_VARIABLE, "in_process")
+    if value not in EXECUTORS:
+        raise SettingsError(f"{EXECUTOR_VARIABLE} must be one of {', '.join(EXECUTORS)} (got {value!r})")
+    return value
+
+
+# The Celery broker (and result backend): a Redis server reached over TLS only (`rediss://`, verified against
+# RETKEE_CA_FILE, TLS 1.2 at least), its password in a file of its own (the local stack's secret file, or a
+# mounted secret in production), never in the URL, a settings file or the environment.
+CELERY_BROKER_URL_VARIABLE = "RETKEE_CELERY_BROKER_URL"
+CELERY_BROKER_PASSWORD_FILE_VARIABLE = "RETKEE_CELERY_BROKER_PASSWORD_FILE"  # noqa: S105 - the name of a setting
+
+
+@dataclass(frozen=True)
+class CeleryBroker:
+    url: str  # rediss://host:port/db, without credentials
+    password_file: Path
+    ca_file: Path
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> CeleryBroker:
+        environ = os.environ if environ is None else environ
+        missing = [name for name in (CELERY_BROKER_URL_VARIABLE, CELERY_BROKER_PASSWORD_FILE_VARIABLE,
+                                     "RETKEE_CA_FILE") if not environ.get(name)]
+        if missing:
+            raise SettingsError(f"{EXECUTOR_VARIABLE}=celery needs {', '.join(missing)}: bring the stack up with "
+                                f"`{EXECUTOR_VARIABLE}=celery make run` (docs/operations.md)")
+        url = environ[CELERY_BROKER_URL_VARIABLE]
+        parts = urlsplit(url)
+        if parts.scheme != "rediss" or not parts.hostname:
+            raise SettingsError(f"{CELERY_BROKER_URL_VARIABLE} must be rediss://host:port/db (TLS; got {url!r})")
+        if parts.username or parts.password:
+            raise SettingsError(f"{CELERY_BROKER_URL_VARIABLE} must not hold credentials: the password comes from "
+                                f"{CELERY_BROKER_PASSWORD_FILE_VARIABLE}")
+        return cls(url=url, password_file=Path(environ[CELERY_BROKER_PASSWORD_FILE_VARIABLE]),
+                   ca_file=Path(environ["RETKEE_CA_FILE"]))
+
+    def url_with_password(self) -> str:
+        """The URL Celery connects with; it holds the password, so it is made where it is used and kept nowhere."""
+        parts = urlsplit(self.url)
+        password = quote(_read_password_file(self.password_file, CELERY_BROKER_PASSWORD_FILE_VARIABLE), safe="")
+        netloc = f":{password}@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
+        return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+    def tls_options(self) -> dict[str, object]:
+        """redis-py's TLS options: the server's certificate checked against our CA and its name, TLS 1.2 at least
+        (Celery's `broker_use_ssl` and `redis_backend_use_ssl`)."""
+        return {
+            "ssl_cert_reqs": ssl.CERT_REQUIRED,
+            "ssl_ca_certs": str(self.ca_file),
+            "ssl_check_hostname": True,
+            "ssl_min_version": ssl.TLSVersion.TLSv1_2,
+        }
 
 
 @dataclass(frozen=True)

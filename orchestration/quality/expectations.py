@@ -35,6 +35,11 @@ class SuiteOutcome:
     failed: list[str]  # expectation types that failed, with their column; never row values
 
 
+def warm_up() -> None:
+    """Create the contexts now (a worker does, before it forks): the first validation is then as quick as the rest."""
+    _contexts()
+
+
 @lru_cache(maxsize=1)
 def _contexts():
     # GX reads this when it is first imported, here; set where GX is used, not when the code location loads.

@@ -12,7 +12,7 @@ run would), with dbt as one `dbt build` CLI process per tenant in place of the s
 marts asset still prepares the tenant and turns dbt's results into Dagster events, so only the process layout
 differs.
 
-Overhead = wall time - work, where work is the wall time during which an `ingest_partition` call runs (the SP-API
+Overhead = wall time - work, where work is the wall time during which an `ingest_window` call runs (the SP-API
 calls, including the sandbox's report processing, landing and loading; overlapping calls count once) plus dbt's own
 execution phase (its run `elapsed_time`). Everything else is overhead: process start-up and imports, Dagster
 run/step machinery and event storage, opening sessions and connections (Vault, PostgreSQL), the data-quality checks
@@ -52,10 +52,10 @@ from benchmarks.stack import last_days, onboard, seller_in, throwaway_stack  # n
 
 
 class WorkClock:
-    """Time inside the work itself, in this process: `ingest_partition` and dbt's execution phase.
+    """Time inside the work itself, in this process: `ingest_window` and dbt's execution phase.
 
     A tenant's extraction runs its pieces side by side (defs/extraction.py), so ingest time is the wall time
-    during which at least one `ingest_partition` call is running (the union of the calls' intervals), never
+    during which at least one `ingest_window` call is running (the union of the calls' intervals), never
     the sum of overlapping calls: overhead = wall - work can only hide what overlaps real work."""
 
     def __init__(self) -> None:
@@ -78,17 +78,17 @@ class WorkClock:
                 self.ingest += time.perf_counter() - self._since
 
     def install(self, runner_factory) -> None:
-        """Time every `ingest_partition` call of the extraction assets, and have the marts asset build through
+        """Time every `ingest_window` call of the extraction assets, and have the marts asset build through
         `runner_factory()`'s runner, adding up its builds' execution phase."""
         from orchestration.defs import extraction, marts
 
-        ingest_partition = extraction.ingest_partition
+        ingest_window = extraction.ingest_window
         clock = self
 
         def timed_ingest(*args, **kwargs):
             clock._enter()
             try:
-                return ingest_partition(*args, **kwargs)
+                return ingest_window(*args, **kwargs)
             finally:
                 clock._leave()
 
@@ -108,7 +108,7 @@ class WorkClock:
                 runners.append(TimedRunner(runner_factory()))
             return runners[0]
 
-        extraction.ingest_partition = timed_ingest
+        extraction.ingest_window = timed_ingest
         marts.shared_runner = timed_runner
 
 
@@ -301,7 +301,7 @@ def write_result(args, samples: list[dict]) -> None:
 
 
 NOTES = """\
-Overhead = wall time - work; work = wall time during which an ingest_partition call runs (SP-API calls \
+Overhead = wall time - work; work = wall time during which an ingest_window call runs (SP-API calls \
 including the sandbox's report processing, landing, loading; a tenant's tables are fetched side by side and \
 overlapping calls count once) + dbt's execution phase (run elapsed_time); wall time per tenant is shown beside \
 it. "(K timed)": the baseline was timed on K tenants and scaled to the size. Ours: one process running \

@@ -3,10 +3,12 @@ by one step per tenant.
 
 One multi-asset (`extract_tenant`) holds every raw table of orchestration/extract/catalogue.py's EXTRACTIONS. A run
 covers one tenant and a range of its days (BackfillPolicy.single_run: a backfill is one run per tenant, not
-one per day). Its step opens one session, fetches the selected tables' (extraction, day) pieces side by side
-on a few threads, validates each table as soon as it is loaded (one great-expectations run for the tenant, on
-a thread of its own, while other pieces wait on Amazon), and records a materialization and check results per
-table and day, so the UI still shows each table's partitions, lineage and checks. It
+one per day). Its step opens one session, fetches the selected tables' (extraction, window) pieces side by
+side on a few threads (a window: the consecutive days one request may cover, extract/planner.py, so a
+backfill asks Amazon with the fewest calls each window rule allows), validates each table and day as soon as
+it is loaded (one great-expectations run for the tenant, on a thread of its own, while other pieces wait on
+Amazon), and records a materialization and check results per table and day, so the UI still shows each
+table's partitions, lineage and checks. It
 can subset: the schedule and refresh select the daily tables, a lookback or today's snapshots. An extraction
 that feeds two tables (sales and traffic: by date and by SKU) is fetched once for both.
 """
@@ -45,8 +47,9 @@ from orchestration.defs.partitions import TENANT_DAYS
 from orchestration.defs.resources import LandingZoneResource, VaultResource, WarehouseResource, run_session
 from orchestration.extract.catalogue import EXTRACTIONS, Extraction
 from orchestration.extract.errors import ReportFatal, SellerRevoked
+from orchestration.extract.planner import Window, plan_windows
 from orchestration.load.datasets import Dataset
-from orchestration.load.pipeline import PartitionOutcome, ingest_partition
+from orchestration.load.pipeline import PartitionOutcome, ingest_window
 from orchestration.quality.expectations import SuiteOutcome, validate_queries, validation_run
 from orchestration.retain.caps import BeyondRetentionCap
 from orchestration.secrets.vault import VaultError
@@ -180,7 +183,7 @@ def classified_check(dataset: Dataset, counts: dict, partition: str | None = Non
 
 # -- one step per tenant -------------------------------------------------------------------------------------
 
-# How many of a tenant's (extraction, day) pieces are fetched at once. Most of an extraction is waiting on
+# How many of a tenant's (extraction, window) pieces are fetched at once. Most of an extraction is waiting on
 # Amazon (a report is processed for seconds to minutes), so a few threads overlap those waits; Amazon's
 # per-seller rate limits (extract/ratelimit.py, shared by the threads) still set the pace of the calls.
 EXTRACTION_THREADS = 6
@@ -188,13 +191,32 @@ EXTRACTION_THREADS = 6
 
 @dataclass
 class _Piece:
-    """One extraction for one day, and what came of it."""
+    """One extraction over a window of consecutive days, and what came of it: outcomes and classification
+    counts by day (each day is still loaded, checked and materialized as its own partition)."""
 
     extraction: Extraction
-    day: date
-    outcomes: list[PartitionOutcome] | None = None
-    classification: dict[str, dict] = field(default_factory=dict)
+    window: Window
+    outcomes: dict[date, list[PartitionOutcome]] | None = None
+    classification: dict[tuple[str, date], dict] = field(default_factory=dict)
     error: BaseException | None = None
+
+    def tables(self, day: date) -> list[tuple[Dataset, PartitionOutcome]]:
+        """The day's datasets and outcomes (none if the piece did not load)."""
+        if self.outcomes is None or day not in self.outcomes:
+            return []
+        return list(zip(self.extraction.datasets, self.outcomes[day], strict=True))
+
+
+def _pieces(extractions: list[Extraction], days: list[date], today: date) -> list[_Piece]:
+    """Each extraction's selected days as the fewest windows its rule allows (a snapshot's rule is one day).
+    A day Amazon cannot serve is a piece of its own (no call is made for it; its outcomes say why), so it
+    never cuts a window the planner would otherwise make in two inside ingest_window."""
+    pieces = []
+    for extraction in extractions:
+        reachable = [d for d in days if extraction.unreachable(d, today) is None]
+        windows = plan_windows(reachable, extraction.window) + [Window(d, d) for d in days if d not in reachable]
+        pieces += [_Piece(extraction, w) for w in sorted(windows, key=lambda w: w.first_day)]
+    return pieces
 
 
 def _extract_pieces(pieces: list[_Piece], tenant, session, on_loaded: Callable[[_Piece], None]) -> None:
@@ -221,15 +243,20 @@ def _extract_pieces(pieces: list[_Piece], tenant, session, on_loaded: Callable[[
                 except Empty:
                     return
                 try:
-                    piece.outcomes = ingest_partition(
-                        tenant=tenant, extraction=piece.extraction, day=piece.day, vault=session.vault,
-                        seller=seller, landing=session.landing, conn=conn,
+                    outcomes = ingest_window(
+                        tenant=tenant, extraction=piece.extraction, first_day=piece.window.first_day,
+                        last_day=piece.window.last_day, vault=session.vault, seller=seller,
+                        landing=session.landing, conn=conn,
                     )
+                    width = len(piece.extraction.datasets)  # one outcome per dataset per day, oldest day first
+                    by_day = {day: outcomes[n * width:(n + 1) * width] for n, day in enumerate(piece.window.days)}
                     piece.classification = {
-                        d.name: unclassified_lines(conn, tenant.tenant_id, d, o.partition)
-                        for d, o in zip(piece.extraction.datasets, piece.outcomes, strict=True)
+                        (d.name, day): unclassified_lines(conn, tenant.tenant_id, d, o.partition)
+                        for day, day_outcomes in by_day.items()
+                        for d, o in zip(piece.extraction.datasets, day_outcomes, strict=True)
                         if _has_line_status(d) and o.load is not None
                     }
+                    piece.outcomes = by_day
                     conn.commit()
                     on_loaded(piece)
                 except SellerRevoked as exc:
@@ -251,7 +278,7 @@ def _extract_pieces(pieces: list[_Piece], tenant, session, on_loaded: Callable[[
 
 
 class _Quality:
-    """Validates each piece's selected tables as soon as they are loaded, on a thread of its own, in one
+    """Validates each piece's selected tables, day by day, as soon as they are loaded, on a thread of its own, in one
     great-expectations run for the tenant (one data source, one connection): the suites run while the other
     pieces wait on Amazon, instead of after them. Verdicts by (table, day)."""
 
@@ -274,7 +301,7 @@ class _Quality:
         return self.verdicts
 
     def _tables(self, piece: _Piece):
-        return [(d, o) for d, o in zip(piece.extraction.datasets, piece.outcomes, strict=True)
+        return [(day, d, o) for day in piece.window.days for d, o in piece.tables(day)
                 if asset_key(d) in self._selected and _validated(o)]
 
     def _work(self) -> None:
@@ -287,10 +314,10 @@ class _Quality:
                 return  # nothing loaded a row: no great-expectations run at all
             with validation_run(lambda: connect(session.settings, session.vault)) as run:
                 while piece is not None:
-                    for dataset, outcome in self._tables(piece):
+                    for day, dataset, outcome in self._tables(piece):
                         query = partition_query(session.conn, outcome.tenant_id, dataset, outcome.partition)
-                        self.verdicts[(dataset.name, piece.day)] = run.validate(
-                            suite_name(dataset), query, partition_parameters(piece.day))
+                        self.verdicts[(dataset.name, day)] = run.validate(
+                            suite_name(dataset), query, partition_parameters(day))
                     piece = self._queue.get()
         except Exception as exc:  # noqa: BLE001 - raised again by finish(), in the step's own thread
             self._error = exc
@@ -319,10 +346,10 @@ def _failure(tenant_id: str, failed: list[_Piece]) -> BaseException:
     if len(fatal) == len(failed):
         first = fatal[0]
         return Failure(
-            description=f"tenant {tenant_id} {first.extraction.name} {first.day}: Amazon could not produce the "
+            description=f"tenant {tenant_id} {first.extraction.name} {first.window}: Amazon could not produce the "
             f"report ({first.error}); retried later" + (f" (and {len(fatal) - 1} more)" if len(fatal) > 1 else ""),
             metadata={"fatal_reason": str(first.error), "failed": ", ".join(
-                f"{p.extraction.name} {p.day}" for p in fatal)},
+                f"{p.extraction.name} {p.window}" for p in fatal)},
         )
     return next(p.error for p in failed if not isinstance(p.error, ReportFatal))
 
@@ -372,7 +399,7 @@ def _extract_tenant(context: AssetExecutionContext, session, tenant_id: str, day
         return Failure(description=f"tenant {tenant_id} is {tenant.status}; nothing is extracted for it",
                        allow_retries=False, metadata={TENANT_STOPPED: tenant.status})
     session.conn.commit()
-    pieces = [_Piece(e, day) for day in days for e in _selected(context)]
+    pieces = _pieces(_selected(context), list(days), datetime.now(UTC).date())
     quality = _Quality(session, context.selected_asset_keys)
     try:
         _extract_pieces(pieces, tenant, session, quality.add)
@@ -392,15 +419,14 @@ def _checks(context: AssetExecutionContext, tenant_id: str, days: dict[date, str
     """Per partition: the checks of its tables, from their suites' verdicts; what loaded goes into `done`."""
     selected = context.selected_asset_keys
     for day, partition in days.items():
-        loaded = [(d, o, p) for p in pieces if p.day == day and p.outcomes is not None
-                  for d, o in zip(p.extraction.datasets, p.outcomes, strict=True) if asset_key(d) in selected]
+        loaded = [(d, o, p) for p in pieces for d, o in p.tables(day) if asset_key(d) in selected]
         for dataset, outcome, _ in loaded:
             if outcome.skipped:
                 context.log.info(f"{dataset.name} {tenant_id} {day}: left as it is ({outcome.skipped})")
         for dataset, outcome, _ in loaded:
             yield quality_evaluation(dataset, outcome, verdicts.get((dataset.name, day)), partition)
         for dataset, outcome, piece in loaded:
-            counts = piece.classification.get(dataset.name)
+            counts = piece.classification.get((dataset.name, day))
             if _has_line_status(dataset):
                 yield classified_check(dataset, counts or NOTHING_LOADED, partition)
             done.setdefault(asset_key(dataset), {})[partition] = {

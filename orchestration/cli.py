@@ -256,6 +256,40 @@ def refresh_command(
         raise typer.Exit(code=1)
 
 
+@app.command("backfill")
+def backfill_command(
+    tenant: str = typer.Argument(..., help="The tenant whose history to fetch"),
+    first: str = typer.Option(..., "--from", help="First day (UTC, YYYY-MM-DD)"),
+    last: str | None = typer.Option(None, "--to", help="Last day (UTC, YYYY-MM-DD); default yesterday"),
+    marts: bool = typer.Option(True, help="Build the tenant's marts after its extraction"),
+) -> None:
+    """Fetch a tenant's history over a range of days, with the fewest calls Amazon's report windows allow (one
+    run per stretch of days), then build its marts."""
+    from orchestration.refresh import backfill_days, refresh, runs_planned
+
+    first_day = date.fromisoformat(first)
+    last_day = date.fromisoformat(last) if last else (datetime.now(UTC) - timedelta(days=1)).date()
+    days = backfill_days(first_day, last_day)  # refused before anything else is opened
+    require_dagster_storage()
+    with open_session() as session:
+        tenant_ids = _active_tenant(session.registry, tenant)
+    event_log = Path(os.environ["RETKEE_LOG_DIR"]) / "dagster-runs.log" if os.environ.get("RETKEE_LOG_DIR") else None
+    with _run_progress(runs_planned(1, days, snapshots=False, marts=marts)) as progress:
+        report = refresh(tenant_ids, days, progress=progress, snapshots=False, marts=marts, event_log=event_log)
+    console.print(f"backfill {tenant_ids[0]} {days[0]}..{days[-1]} ({len(days)} days): {len(report.succeeded)} "
+                  f"runs succeeded, {len(report.failed)} failed", markup=False, soft_wrap=True)
+    if report.failed:
+        raise typer.Exit(code=1)
+
+
+def _active_tenant(registry, tenant_id: str) -> list[str]:
+    """The one tenant a backfill runs for, which must exist and be active (a stopped tenant is not extracted)."""
+    found = registry.get(tenant_id)
+    if found.status != "active":
+        raise TenantError(f"tenant {found.tenant_id} is {found.status}; nothing is extracted for it")
+    return [found.tenant_id]
+
+
 @contextmanager
 def _run_progress(runs: int):
     """On a terminal, a progress bar over the refresh's runs with a line per finished run above it; elsewhere

@@ -29,7 +29,11 @@ from sqlalchemy.pool import QueuePool
 
 from orchestration.defs.extraction import DAILY_KEYS, SNAPSHOT_KEYS, TENANT_STOPPED
 from orchestration.defs.partitions import TENANTS, days_of_tenant, stretches, tenant_day
+from orchestration.errors import RetkeeError
+from orchestration.extract.catalogue import EXTRACTIONS
+from orchestration.extract.planner import days_between
 from orchestration.job_runs import run_job
+from orchestration.retain.caps import age_caps, refuse_beyond_cap
 
 
 @dataclass
@@ -78,6 +82,26 @@ def hold_storage_connections(instance: DagsterInstance) -> DagsterInstance:
 
 def day_range(end: date, days: int) -> list[date]:
     return [end - timedelta(days=offset) for offset in range(days - 1, -1, -1)]
+
+
+class BackfillRefused(RetkeeError, ValueError):
+    """A backfill range that cannot be run as asked (a day in the future, an end before the start)."""
+
+
+def backfill_days(first_day: date, last_day: date, today: date | None = None) -> list[date]:
+    """The days of a backfill, first_day..last_day, once the range is known to be allowed: no day in the
+    future, none older than a daily table's retention cap (retain/caps.py; the step would refuse it later,
+    after some runs), so the whole range is refused before anything is asked of Amazon."""
+    today = today or datetime.now(UTC).date()
+    latest = max(first_day, last_day)
+    if latest > today:
+        raise BackfillRefused(f"{latest} is in the future (today is {today} UTC): a backfill ends today at the latest")
+    if last_day < first_day:
+        raise BackfillRefused(f"the range ends ({last_day}) before it starts ({first_day})")
+    caps = age_caps()
+    daily = [d.name for e in EXTRACTIONS.values() if not e.snapshot for d in e.datasets]
+    refuse_beyond_cap([n for n in daily if caps[n].expired(first_day, today)] or daily, first_day, today, caps)
+    return days_between(first_day, last_day)
 
 
 def runs_planned(tenants: int, days: list[date], *, snapshots: bool, marts: bool) -> int:

@@ -140,3 +140,33 @@ def test_a_restated_day_of_sales_and_traffic_is_pulled_again_and_replaces_its_ro
                  (restated.isoformat(),))
     assert sorted((s, k) for s, k in skus) == sorted(
         (a["trafficByAsin"]["sessions"], a["sku"]) for a in truth["salesAndTrafficByAsin"])
+
+
+# The same backfill through Dagster (the path of the UI, the schedule, `retkee refresh` and `retkee backfill`):
+# every daily table over 60 days ending yesterday, one extraction run. By hand, per marketplace: orders,
+# fulfilled shipments, reimbursements, customer returns and the inventory ledger are each 60/30 = 2 reports;
+# sales and traffic is one Data Kiosk by-date query for the range plus one by-SKU query per day; settlements one
+# getReports listing.
+DAGSTER_DAYS = 60
+DAGSTER_CREATE_REPORT = 5 * (DAGSTER_DAYS // 30)  # one per day would be 5 x 60 = 300
+DAGSTER_CREATE_QUERY = 1 + DAGSTER_DAYS
+
+
+def test_a_backfill_through_dagster_asks_in_windows_and_materializes_every_day(pipeline_stack, onboard, instance):
+    from dagster import AssetKey
+
+    from orchestration.defs.partitions import tenant_day
+    from orchestration.refresh import refresh
+
+    seller, tenant = onboard("AWINDOWDAGST01", (US,), {"skus": 3, "orders_per_day": 5})
+    today = datetime.now(UTC).date()
+    days = [today - timedelta(days=n) for n in range(DAGSTER_DAYS, 0, -1)]
+    report = refresh([tenant.tenant_id], days, instance=instance, snapshots=False, marts=False)
+    assert report.failed == [] and len(report.succeeded) == 1, report  # one run for the 60 consecutive days
+    calls = _calls(pipeline_stack, seller.seller_id)
+    assert calls.get("createReport") == DAGSTER_CREATE_REPORT, calls
+    assert calls.get("createQuery") == DAGSTER_CREATE_QUERY, calls
+    assert calls.get("getReports") == 1, calls
+    materialized = instance.get_materialized_partitions(AssetKey(["raw", "orders"]))
+    assert {str(tenant_day(tenant.tenant_id, d)) for d in days} <= materialized
+    assert {k for k in materialized if tenant.tenant_id in k} == {str(tenant_day(tenant.tenant_id, d)) for d in days}

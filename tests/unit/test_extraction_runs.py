@@ -47,3 +47,22 @@ def test_a_refresh_makes_one_run_per_stretch_of_consecutive_days():
     days = [date(2026, 2, d) for d in (3, 1, 2, 5, 7, 6)]
     assert stretches(days) == [(date(2026, 2, 1), date(2026, 2, 3)), (date(2026, 2, 5), date(2026, 2, 7))]
     assert stretches([date(2026, 2, 1)]) == [(date(2026, 2, 1), date(2026, 2, 1))]
+
+
+def test_the_step_asks_in_windows_and_one_day_as_before():
+    from datetime import timedelta
+
+    from orchestration.defs.extraction import _pieces
+    from orchestration.extract.catalogue import EXTRACTIONS
+
+    today = date(2026, 3, 1)
+    orders, listings = EXTRACTIONS["orders"], EXTRACTIONS["listings"]
+    # One day: one piece per extraction, over that day alone (what ingest_partition asked).
+    one = _pieces([orders, listings], [date(2026, 2, 28)], today)
+    assert [(p.extraction.name, p.window.first_day, p.window.last_day) for p in one] == [
+        ("orders", date(2026, 2, 28), date(2026, 2, 28)), ("listings", date(2026, 2, 28), date(2026, 2, 28))]
+    # 60 days of orders: two 30-day reports (Amazon's limit); a snapshot's past days stay one day each (skipped).
+    days = [today - timedelta(days=n) for n in range(60, 0, -1)]
+    windows = [(p.window.first_day, p.window.last_day) for p in _pieces([orders], days, today)]
+    assert windows == [(days[0], days[29]), (days[30], days[59])]
+    assert len(_pieces([listings], days, today)) == 60

@@ -20,7 +20,7 @@ $(UV):
 	@$(TOOLS)/bin/pip install --quiet --quiet --disable-pip-version-check 'uv==$(UV_VERSION)'
 
 $(VENV)/.synced: $(UV) uv.lock pyproject.toml
-	@echo "installing the Python environment from uv.lock into $(VENV) (a minute or two the first time)"
+	@echo "installing $(VENV) from uv.lock (a minute or two the first time)"
 	@# --compile-bytecode, as pip does by default: every process (retkee, the webserver, the daemon, each run
 	@# worker) then starts from bytecode instead of compiling each library it imports (most of `retkee`'s start-up
 	@# where Python may not write bytecode itself: PYTHONDONTWRITEBYTECODE, a read-only install).

@@ -14,8 +14,8 @@ bucket. Amazon's usage plans are token buckets: after a burst of 15 createReport
 minute later, a 15-per-15-minutes window would hold it for 15 minutes; and thousands of sellers times a dozen
 operations would be tens of thousands of tables. Here every bucket is one row of one table.
 
-The schema `spapi_quota` and its table are made by the administrator (local_stack/postgres.py runs QUOTA_SQL);
-the `spapi_quota` login may read and write that table and nothing else in the warehouse.
+The schema `spapi_quota` and its table are made by the administrator (the local stack's PostgreSQL set-up runs
+QUOTA_SQL); the `spapi_quota` login may read and write that table and nothing else in the warehouse.
 """
 
 from __future__ import annotations

@@ -32,8 +32,9 @@ def _run(instance, tenant_id, day, datasets):
 
     from orchestration.defs.extraction import EXTRACTION_ASSETS
 
-    wanted = {AssetKey(["raw", name]) for name in datasets}
-    selection = [k for a in EXTRACTION_ASSETS if set(a.keys) & wanted for k in a.keys]
+    # The extraction is one multi-asset that can subset: the run takes exactly these tables.
+    selection = [k for a in EXTRACTION_ASSETS for k in a.keys if k in {AssetKey(["raw", name]) for name in datasets}]
+    assert len(selection) == len(datasets)
     result = _extract_job().execute_in_process(
         instance=instance, partition_key=MultiPartitionKey({"tenant": tenant_id, "day": day.isoformat()}),
         asset_selection=selection, raise_on_error=False)

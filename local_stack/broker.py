@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess  # noqa: S404 - apt-get with fixed arguments
-import time
 
 from local_stack import processes
 from local_stack.config import PORT_SETTINGS, StackConfig
@@ -117,19 +116,9 @@ def client(config: StackConfig, password: str | None = None):
 def _wait_answering(config: StackConfig, password: str, timeout: float = 20.0) -> None:
     import redis
 
-    deadline = time.monotonic() + timeout
-    last_error: Exception | None = None
-    while time.monotonic() < deadline:
-        try:
-            with client(config, password) as connection:
-                if connection.ping():
-                    return
-        except (redis.RedisError, OSError) as error:
-            last_error = error
-        if not processes.is_running(config, PROCESS_NAME):
-            break
-        time.sleep(0.2)
-    raise StackError(
-        f"the Celery broker did not answer on rediss://localhost:{config.redis_port} ({last_error}). Last log "
-        f"lines ({processes.log_file(config, PROCESS_NAME)}):\n{processes.log_tail(config, PROCESS_NAME)}"
-    )
+    def pings() -> bool:
+        with client(config, password) as connection:
+            return bool(connection.ping())
+
+    processes.wait_until_answers(config, PROCESS_NAME, pings, errors=(redis.RedisError, OSError), timeout=timeout,
+                                 what=f"the Celery broker on rediss://localhost:{config.redis_port}")

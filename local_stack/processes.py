@@ -14,10 +14,11 @@ import os
 import signal
 import subprocess
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from local_stack.config import StackConfig
+from local_stack.errors import StackError
 
 
 def pid_file(config: StackConfig, name: str) -> Path:
@@ -205,3 +206,34 @@ def log_tail(config: StackConfig, name: str, lines: int = 20) -> str:
         return "\n".join(log_file(config, name).read_text(errors="replace").splitlines()[-lines:])
     except OSError:
         return "(no log)"
+
+
+def wait_until_answers(
+    config: StackConfig,
+    name: str,
+    probe: Callable[[], bool],
+    *,
+    what: str,
+    errors: tuple[type[BaseException], ...] = (OSError,),
+    timeout: float = 30.0,
+    hint: str = "",
+) -> None:
+    """Call `probe` until it returns True (the server `name` answers), the process exits, or `timeout` passes.
+    A probe raising one of `errors` counts as not answering yet; the last such error goes into the message,
+    with the last lines of the process's log."""
+    deadline = time.monotonic() + timeout
+    last_error: BaseException | None = None
+    state = f"the process is still running but did not answer within {timeout:.0f} s"
+    while time.monotonic() < deadline:
+        try:
+            if probe():
+                return
+        except errors as error:
+            last_error = error
+        if not is_running(config, name):
+            state = "the process exited"
+            break
+        time.sleep(0.2)
+    detail = f"{state}; last error: {last_error}" if last_error else state
+    raise StackError(f"{what} did not answer ({detail}). Last log lines ({log_file(config, name)}):\n"
+                     f"{log_tail(config, name)}{hint}")

@@ -11,13 +11,11 @@ import importlib.util
 import secrets
 import ssl
 import sys
-import time
 import urllib.error
 import urllib.request
 
 from local_stack import processes
 from local_stack.config import PORT_SETTINGS, StackConfig
-from local_stack.errors import StackError
 from local_stack.ports import require_free_port
 from local_stack.secret_files import read_json, write_private_json, write_private_text
 
@@ -93,21 +91,15 @@ def _wait_answering(config: StackConfig, timeout: float = 30.0) -> None:
     token = config.sandbox_admin_token_file.read_text().strip()
     request = urllib.request.Request(  # noqa: S310 - fixed https URL
         f"{config.sandbox_endpoint}/_sandbox/sellers", headers={"Authorization": f"Bearer {token}"})
-    deadline = time.monotonic() + timeout
-    last_error: Exception | None = None
-    while time.monotonic() < deadline:
+
+    def answers() -> bool:
         try:
             with urllib.request.urlopen(request, context=context, timeout=2):  # noqa: S310
-                return
+                return True
         except urllib.error.HTTPError:
-            return  # it answered
-        except (urllib.error.URLError, OSError) as error:
-            last_error = error
-        if not processes.is_running(config, PROCESS_NAME):
-            break
-        time.sleep(0.2)
-    raise StackError(
-        f"the SP-API sandbox did not answer on {config.sandbox_endpoint} ({last_error}). Last log lines "
-        f"({processes.log_file(config, PROCESS_NAME)}):\n{processes.log_tail(config, PROCESS_NAME)}\n"
-        "Use StackConfig(with_sandbox=False) / `up --no-sandbox` to bring up the rest without it."
-    )
+            return True  # it answered
+
+    processes.wait_until_answers(
+        config, PROCESS_NAME, answers, errors=(urllib.error.URLError, OSError), timeout=timeout,
+        what=f"the SP-API sandbox on {config.sandbox_endpoint}",
+        hint="\nUse StackConfig(with_sandbox=False) / `up --no-sandbox` to bring up the rest without it.")

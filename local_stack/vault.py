@@ -169,22 +169,8 @@ ui            = false
             return None
 
     def _wait_listening(self, timeout: float = 60.0) -> None:
-        started = time.monotonic()
-        exited = False
-        while time.monotonic() - started < timeout:
-            if self._health() is not None:
-                return
-            if not self.is_running():
-                exited = True
-                break
-            time.sleep(0.1)
-        log = processes.log_file(self.config, PROCESS_NAME)
-        state = ("the process exited" if exited
-                 else f"the process is still running but did not answer within {timeout:.0f} s")
-        raise StackError(
-            f"OpenBao did not start listening on port {self.config.vault_port} ({state}). "
-            f"Last lines of {log}:\n{processes.log_tail(self.config, PROCESS_NAME)}"
-        )
+        processes.wait_until_answers(self.config, PROCESS_NAME, lambda: self._health() is not None, timeout=timeout,
+                                     what=f"OpenBao on port {self.config.vault_port}")
 
     def _init_or_unseal(self) -> None:
         client = client_for(self.config)

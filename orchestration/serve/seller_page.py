@@ -18,6 +18,7 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
+from orchestration.extract.planner import days_between
 from orchestration.warehouse.schemas import check_tenant_id, tenant_schema
 
 # Which P&L columns count in net profit is a fact of the dbt project (macros/pnl_categories.sql, the one home
@@ -53,7 +54,7 @@ class Window:
 
     @property
     def days(self) -> list[date]:
-        return [self.first + timedelta(days=n) for n in range((self.last - self.first).days + 1)]
+        return days_between(self.first, self.last)
 
 
 @dataclass(frozen=True)

@@ -4,16 +4,9 @@
 -- (`fee_tax`); money that names no SKU (the subscription, an ads invoice) has sku null. Fees in two
 -- currencies are two rows.
 --
--- Incremental: a daily build replaces the posting days of its window (macros/incremental_window.sql: the
--- restatement lookback, and any older day whose lines were loaded since the last build).
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='replace_window',
-        window_column='date_day',
-        on_schema_change='append_new_columns'
-    )
-}}
+-- Incremental (dbt_project.yml): a daily build replaces the posting days of its window
+-- (macros/incremental_window.sql: the restatement lookback, and any older day whose lines were loaded since the
+-- last build).
 {%- set inputs = [
     {'relation': ref('int_finance_lines_classified'), 'loaded_at': '_loaded_at', 'day': 'posted_date_local'},
 ] %}

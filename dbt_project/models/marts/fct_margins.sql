@@ -5,17 +5,10 @@
 -- marketplace: EU and UK prices include it (the orders report's item-tax etc., macros/sales_definitions.sql),
 -- so gross revenue takes it out and gross revenue - promotions is the day's net sales.
 --
--- Incremental: a daily build replaces the days of its window (macros/incremental_window.sql): the restatement
--- lookback, and any older day whose orders or money were loaded, or whose unit cost was imported, since the
--- last build (a cost valid from a day changes every later day's margin until the next version).
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='replace_window',
-        window_column='date_day',
-        on_schema_change='append_new_columns'
-    )
-}}
+-- Incremental (dbt_project.yml): a daily build replaces the days of its window (macros/incremental_window.sql):
+-- the restatement lookback, and any older day whose orders or money were loaded, or whose unit cost was
+-- imported, since the last build (a cost valid from a day changes every later day's margin until the next
+-- version).
 -- depends_on: {{ ref('stg_amazon__orders') }} {{ ref('int_finance_lines_classified') }}
 {%- set inputs = [
     {'relation': ref('stg_amazon__orders'), 'loaded_at': '_loaded_at', 'day': 'order_date'},

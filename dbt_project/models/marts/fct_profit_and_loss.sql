@@ -27,20 +27,12 @@
 -- (reporting_currency(), macros/fx.sql) at the day's ECB rate (int_fx_rates_daily); null where the rate is
 -- missing (rate_missing), never another day's rate.
 --
--- Incremental: a daily build replaces the days of its window (macros/incremental_window.sql): the restatement
--- lookback, any older day whose orders or money were loaded, or whose unit cost was imported, since the last
--- build, the postings a new stock snapshot may be the nearest one for (those after the marketplace's previous
--- snapshot), and the month a new storage-fee report month is billed in. The window starts on a month's first
--- day, so the month's sales that share out its money are all in it. An exchange-rate import for days before the
--- window, or a change to the fee taxonomy, needs a full refresh (docs/operations.md).
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='replace_window',
-        window_column='date_day',
-        on_schema_change='append_new_columns'
-    )
-}}
+-- Incremental (dbt_project.yml): a daily build replaces the days of its window (macros/incremental_window.sql):
+-- the restatement lookback, any older day whose orders or money were loaded, or whose unit cost was imported,
+-- since the last build, the postings a new stock snapshot may be the nearest one for (those after the
+-- marketplace's previous snapshot), and the month a new storage-fee report month is billed in. The window starts
+-- on a month's first day, so the month's sales that share out its money are all in it. An exchange-rate import
+-- for days before the window, or a change to the fee taxonomy, needs a full refresh (docs/operations.md).
 {%- set stock_since %}
     select min(coalesce(previous.snapshot_day, date '-infinity'))
     from (

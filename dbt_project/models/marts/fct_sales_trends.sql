@@ -5,21 +5,13 @@
 -- Week-over-week compares the 7 days ending on date_day with the 7 days before them; year-over-year compares
 -- them with the same 7 weekdays 52 weeks earlier (364 days, so weekdays line up).
 --
--- Incremental: a daily build replaces the days of its window (macros/incremental_window.sql: the restatement
--- lookback, which covers sales and traffic restated within 72 hours, and any older day whose orders or traffic
--- were loaded since the last build), and every later day, since a day's sales reach the windows of the days
--- after it. The window's rows are computed from the 27 days before it as well (the 28-day sums, and the 7-day
--- sum a week earlier); the year-over-year comparison reads the 7-day revenue of 364 days earlier from the rows
--- already built before the window. SKUs and currencies the mart holds on the day before the window carry on
--- (their zero days are rows too), so every build gives the rows a full build would.
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='replace_window',
-        window_column='date_day',
-        on_schema_change='append_new_columns'
-    )
-}}
+-- Incremental (dbt_project.yml): a daily build replaces the days of its window (macros/incremental_window.sql:
+-- the restatement lookback, which covers sales and traffic restated within 72 hours, and any older day whose
+-- orders or traffic were loaded since the last build), and every later day, since a day's sales reach the
+-- windows of the days after it. The window's rows are computed from the 27 days before it as well (the 28-day
+-- sums, and the 7-day sum a week earlier); the year-over-year comparison reads the 7-day revenue of 364 days
+-- earlier from the rows already built before the window. SKUs and currencies the mart holds on the day before
+-- the window carry on (their zero days are rows too), so every build gives the rows a full build would.
 -- depends_on: {{ ref('int_order_items_grouped_by_day') }} {{ ref('int_store_orders_grouped_by_day') }}
 -- depends_on: {{ ref('stg_amazon__orders') }}
 {%- set inputs = [

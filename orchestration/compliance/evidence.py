@@ -37,7 +37,13 @@ from orchestration.retain.certificate import (
 )
 from orchestration.retain.policy import deadline_status, erasure_clock_start, log_retention_months
 from orchestration.secrets.vault import TENANT_KEY_PREFIX, TRANSIT_MOUNT
-from orchestration.settings import PLACEHOLDER_DPO_CONTACT, dpo_contact, encrypted_at_rest_attestation
+from orchestration.settings import (
+    PLACEHOLDER_DPO_CONTACT,
+    CeleryBroker,
+    dpo_contact,
+    encrypted_at_rest_attestation,
+    executor,
+)
 from orchestration.transform.manifest import read_manifest
 from orchestration.warehouse.grants import ALL_TENANTS_ANALYST_GROUP, ANALYST_GROUP_SUFFIX, ANALYST_LOGIN_ISSUER_ROLE
 from orchestration.warehouse.schemas import LAYERS, TENANT_ID_PATTERN
@@ -80,6 +86,8 @@ class Transport:
     vault_tls: str | None            # the version Vault negotiated with us, or why none
     data_directory: str | None
     spapi_client_minimum: str | None = None  # the lowest TLS version the SP-API client's context accepts
+    broker_addr: str | None = None   # the Celery broker (RETKEE_EXECUTOR=celery), or None: runs in process, no hop
+    broker_tls: str | None = None    # the version the broker negotiated with us, or why none
 
 
 @dataclass(frozen=True)
@@ -417,19 +425,36 @@ def transport(session: ComplianceSession) -> Transport:
     own = conn.execute("select version, cipher from pg_stat_ssl where pid = pg_backend_pid() and ssl").fetchone()
     ssl_on, minimum, data_directory, tcp, plain, below, sockets, versions = facts or (None,) * 8
     spapi = tls_context(str(session.settings.ca_file)).minimum_version
+    broker_addr, broker_tls = _broker()
     return Transport(ssl_on, minimum, int(tcp or 0), int(plain or 0), int(below or 0), int(sockets or 0),
                      list(versions or []), f"{own[0]} ({own[1]})" if own else None, session.settings.vault_addr,
-                     _vault_tls(session), data_directory, _TLS_NAMES.get(spapi, spapi.name))
+                     _vault_tls(session), data_directory, _TLS_NAMES.get(spapi, spapi.name), broker_addr, broker_tls)
 
 
 def _vault_tls(session: ComplianceSession) -> str | None:
     address = urlsplit(session.settings.vault_addr)
     if address.scheme != "https":
         return None
-    context = ssl.create_default_context(cafile=str(session.settings.ca_file))
+    return _tls_handshake(address.hostname, address.port or 443, session.settings.ca_file)
+
+
+def _broker() -> tuple[str | None, str | None]:
+    """The Celery broker's address and the TLS version it negotiates, when runs go through one."""
+    if executor() != "celery":
+        return None, None
+    broker = CeleryBroker.from_env()
+    address = urlsplit(broker.url)
+    if address.scheme != "rediss":
+        return broker.url, None
+    return broker.url, _tls_handshake(address.hostname, address.port or 6379, broker.ca_file)
+
+
+def _tls_handshake(host: str | None, port: int, ca_file) -> str:
+    """The TLS version a verified handshake with host:port negotiates, or why there was none."""
+    context = ssl.create_default_context(cafile=str(ca_file))
     try:
-        with socket.create_connection((address.hostname, address.port or 443), timeout=5) as raw, \
-                context.wrap_socket(raw, server_hostname=address.hostname) as tls:
+        with socket.create_connection((host, port), timeout=5) as raw, \
+                context.wrap_socket(raw, server_hostname=host) as tls:
             return tls.version()
     except (OSError, ssl.SSLError) as exc:
         return f"no TLS handshake: {type(exc).__name__}"

@@ -76,6 +76,8 @@ def _encrypted(report: ComplianceReport) -> Promise:
                     f"{t.below_tls12} below TLS 1.2 (versions: {', '.join(t.tls_versions) or 'none'}); "
                     f"this report's: {t.this_connection or 'not TLS'}")
     evidence.append(f"Vault {t.vault_addr}: {t.vault_tls or 'not https'}")
+    evidence.append(f"Celery broker {t.broker_addr}: {t.broker_tls or 'not rediss'}" if t.broker_addr
+                    else "Celery broker: none (runs execute in process)")
     evidence.append(f"SP-API client: minimum {t.spapi_client_minimum or '?'} (extract/connection.tls_context; "
                     "Amazon's endpoints are not probed from the report)")
     evidence.append(f"warehouse at rest: {r.warehouse}")
@@ -94,6 +96,8 @@ def _encrypted(report: ComplianceReport) -> Promise:
         problems.append(f"the SP-API client accepts {t.spapi_client_minimum or 'an unknown minimum'}")
     if t.vault_tls not in TLS_VERSIONS_ALLOWED:
         problems.append(f"Vault: {t.vault_tls or 'not https'}")
+    if t.broker_addr and t.broker_tls not in TLS_VERSIONS_ALLOWED:
+        problems.append(f"the Celery broker: {t.broker_tls or 'not rediss'}")
     if not r.warehouse_encrypted:
         problems.append("the warehouse is not encrypted at rest")
     if set(r.landing_ciphers) - {LANDING_CIPHER} or r.landing_not_envelopes:

@@ -87,3 +87,22 @@ def test_the_password_lives_only_in_0600_files(redis_stack):
     pid = processes.read_pid(redis_stack, broker.PROCESS_NAME)
     assert password.encode() not in Path(f"/proc/{pid}/cmdline").read_bytes()
     assert password not in (redis_stack.run_dir / f"{broker.PROCESS_NAME}.json").read_text()
+
+
+def test_the_compliance_report_shakes_hands_with_the_broker_when_runs_go_through_it(redis_stack, monkeypatch):
+    from orchestration.compliance import evidence
+    from orchestration.settings import CELERY_BROKER_PASSWORD_FILE_VARIABLE, CELERY_BROKER_URL_VARIABLE
+
+    monkeypatch.setenv("RETKEE_EXECUTOR", "in_process")
+    assert evidence._broker() == (None, None), "no broker, no hop, when runs execute in process"
+    monkeypatch.setenv("RETKEE_EXECUTOR", "celery")
+    monkeypatch.setenv(CELERY_BROKER_URL_VARIABLE, redis_stack.celery_broker_url)
+    monkeypatch.setenv(CELERY_BROKER_PASSWORD_FILE_VARIABLE, str(redis_stack.celery_broker_file))
+    monkeypatch.setenv("RETKEE_CA_FILE", str(redis_stack.ca_file))
+    address, version = evidence._broker()
+    assert address == redis_stack.celery_broker_url and version in ("TLSv1.2", "TLSv1.3")
+
+    with socket.create_server(("127.0.0.1", 0)) as plain:  # a listener that never speaks TLS
+        monkeypatch.setenv(CELERY_BROKER_URL_VARIABLE, f"rediss://localhost:{plain.getsockname()[1]}/0")
+        _, version = evidence._broker()
+    assert version.startswith("no TLS handshake"), version

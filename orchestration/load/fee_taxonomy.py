@@ -26,7 +26,7 @@ SETTLEMENTS = "settlements"  # settlement report: transaction-type / amount-type
 SOURCES = (TRANSACTIONS, FINANCIAL_EVENTS, SETTLEMENTS)
 # An empty transaction_description in the seed matches every description of that transaction type.
 ANY_DESCRIPTION = ""
-# The categories and what the P&L does with each live in dbt_project/macros/pnl_categories.sql; a dbt test
+# The categories and what the P&L does with each live in dbt_project/dbt_project.yml (vars: pnl_categories); a dbt test
 # checks that every category of the seed is one of them.
 # A breakdown path joins the breakdown types from the top of the tree to the leaf.
 PATH_SEPARATOR = "/"

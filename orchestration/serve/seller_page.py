@@ -8,7 +8,6 @@ every money figure belongs to one currency's section.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -16,15 +15,16 @@ from functools import cache
 from pathlib import Path
 
 import psycopg
+import yaml
 from psycopg import sql
 
 from orchestration.extract.planner import days_between
 from orchestration.warehouse.schemas import check_tenant_id, tenant_schema
 
-# Which P&L columns count in net profit is a fact of the dbt project (macros/pnl_categories.sql, the one home
-# of the categories); it is read from there, so a category added to the taxonomy shows up on the waterfall.
-PNL_CATEGORIES = Path(__file__).resolve().parents[2] / "dbt_project" / "macros" / "pnl_categories.sql"
-_CATEGORY = re.compile(r"\{[^{}]*'column':\s*'(?P<column>\w+)'[^{}]*'profit':\s*(?P<profit>true|false)[^{}]*\}")
+# Which P&L columns count in net profit is a fact of the dbt project: the var `pnl_categories` in
+# dbt_project.yml, the one home of the categories (macros/pnl_categories.sql returns it to the models). It is read
+# from there, so a category added to the taxonomy shows up on the waterfall.
+DBT_PROJECT_FILE = Path(__file__).resolve().parents[2] / "dbt_project" / "dbt_project.yml"
 # net_profit = net_sales + every profit category + cost_of_goods (fct_profit_and_loss.sql).
 START, COST_OF_GOODS, END = "net_sales", "cost_of_goods", "net_profit"
 # Sales lines shown before net sales on the page (the way from Seller Central's ordered product sales).
@@ -36,10 +36,11 @@ SKUS_SHOWN = 5
 
 @cache
 def profit_columns() -> tuple[str, ...]:
-    """The fct_profit_and_loss columns of the categories counted in net profit, in the macro's order."""
-    columns = tuple(m["column"] for m in _CATEGORY.finditer(PNL_CATEGORIES.read_text()) if m["profit"] == "true")
+    """The fct_profit_and_loss columns of the categories counted in net profit, in the categories' order."""
+    categories = yaml.safe_load(DBT_PROJECT_FILE.read_text()).get("vars", {}).get("pnl_categories") or []
+    columns = tuple(c["column"] for c in categories if c["profit"] is True)
     if not columns:
-        raise ValueError(f"no profit category found in {PNL_CATEGORIES}")
+        raise ValueError(f"no profit category found in {DBT_PROJECT_FILE} (vars: pnl_categories)")
     return columns
 
 

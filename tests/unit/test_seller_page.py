@@ -46,7 +46,7 @@ def test_money_the_steps_do_not_itemise_gets_a_step_of_its_own_so_the_bars_end_a
                                                           ("not_itemised", Decimal("-5.00"))]
 
 
-def test_the_profit_columns_come_from_the_dbt_macro_in_the_marts_order():
+def test_the_profit_columns_come_from_the_dbt_projects_categories_in_their_order():
     columns = profit_columns()
     assert columns[0] == "refunds" and "advertising" in columns and "unclassified" in columns
     assert not {"vat_on_fees", "tax_collected", "reserves_transfers", "shipped_product_sales"} & set(columns)

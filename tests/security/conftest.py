@@ -1,7 +1,8 @@
-"""Security tests against a real stack: the integration suite's session stack, one refreshed tenant.
+"""Security tests against a real stack: the session's pipeline stack (tests/conftest.py, shared with
+tests/integration), one refreshed tenant.
 
-The stack fixtures are shared with tests/integration (imported, not copied); a tenant is onboarded with a
-refresh token we know and one day is extracted and built, so planted values have had every chance to leak.
+A tenant is onboarded with a refresh token we know and one day is extracted and built, so planted values have
+had every chance to leak.
 """
 
 from __future__ import annotations
@@ -14,14 +15,7 @@ import psycopg
 import pytest
 
 from local_stack import StackConfig
-from tests.integration import conftest as integration
 from tests.integration.conftest import US, settled_days
-
-# The integration suite's session fixtures, shared rather than copied (pytest finds them by these names).
-pipeline_stack = integration.pipeline_stack
-settings = integration.settings
-instance = integration.instance
-onboard = integration.onboard
 
 
 def issue_analyst_login(settings, tenant_id: str | None = None, ttl: timedelta | None = None):

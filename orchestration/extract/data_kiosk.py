@@ -213,16 +213,18 @@ def sales_and_traffic(connection: SellerConnection, marketplace_ids: list[str], 
     The queries run QUERIES_IN_FLIGHT at a time (each its own createQuery -> getQuery -> getDocument), so
     Amazon processes the next ones while one is polled and downloaded and createQuery's bucket is spent at its
     rate; the documents come back in the order above. A failed query stops the ones not yet asked."""
-    queries = [(build_query(SALES_TRAFFIC_BY_DATE, first, last, marketplace_ids, "DAY"),
-                SALES_TRAFFIC_BY_DATE.data_kiosk)]
+    # (dataset, first day, last day, aggregation): each query is built and checked by the thread that sends it,
+    # so the first ones go out at once rather than after 500 days of queries are checked.
+    queries = [(SALES_TRAFFIC_BY_DATE, first, last, "DAY")]
     day = first
     while day <= last:
-        queries.append((build_query(SALES_TRAFFIC_BY_SKU, day, day, marketplace_ids, "SKU"),
-                        SALES_TRAFFIC_BY_SKU.data_kiosk))
+        queries.append((SALES_TRAFFIC_BY_SKU, day, day, "SKU"))
         day += timedelta(days=1)
 
-    def run(query: tuple[str, str]) -> list[ReportDocument]:
-        return QueryRunner(connection, marketplace_ids[0]).documents(*query)
+    def run(query: tuple[Dataset, date, date, str]) -> list[ReportDocument]:
+        dataset, start, end, aggregate_by = query
+        return QueryRunner(connection, marketplace_ids[0]).documents(
+            build_query(dataset, start, end, marketplace_ids, aggregate_by), dataset.data_kiosk)
 
     if len(queries) == 1:
         return run(queries[0])

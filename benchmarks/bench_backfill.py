@@ -3,7 +3,8 @@ Amazon's report windows and published rates allow.
 
 Ours is `orchestration.load.backfill.ingest_extractions` over every extraction of the catalogue, from the oldest
 day the retention caps keep (18 months) to today: the planner's windows (30-day orders, shipments and FBA
-reports, one sales-and-traffic range, 180-day Finances windows, one settlements listing, today's snapshots),
+reports, sales and traffic from Data Kiosk as one by-date range query and one by-SKU query per day, 180-day
+Finances windows, one settlements listing, today's snapshots),
 each extraction on its own thread, each window split back into daily partitions, landed and loaded. Dagster's
 run machinery is not part of it (bench_orchestration measures that).
 
@@ -203,16 +204,18 @@ NOTES = """\
 Everything runs on the sandbox's clock: x0.05 makes every Amazon duration 20x shorter (report processing 30 s -> \
 1.5 s, bucket refills 20x faster); our client's buckets follow through RETKEE_SPAPI_RATE_SCALE. Ours is the \
 extraction layer's backfill (orchestration/load/backfill.ingest_extractions): every extraction of the catalogue on \
-its own thread, each asking the planner's windows (docs/datasets.md "Backfill windows") one after another, each \
+its own threads (three loaders, each fetching its next two windows side by side while it loads; Data Kiosk's \
+per-day by-SKU queries three in flight), the planner's windows (docs/datasets.md "Backfill windows"), each \
 window's documents split into UTC days and each day landed and loaded in its own transaction; Dagster runs are \
 not part of it. Floor model, from the calls the sandbox admitted for the seller (GET /_sandbox/calls) and Amazon's \
 published usage plans (spapi_sandbox/ratelimit.py = docs/amazon/spapi-reference.md): for each operation with \
 burst b and rate r, n calls need at least max(0, (n - b)/r) seconds (buckets start full) and the buckets refill \
 side by side, so the bound is the largest; the last createReport's report still needs one processing time; and \
-an extraction's report windows follow one another, each needing a processing time. The floor assumes zero \
-network and CPU time. The one-day-at-a-time rows count what a daily-partition backfill asks for the same \
-history (one createReport per report extraction, marketplace and servable day) and the hours that many \
-createReport calls need at Amazon's published 1/min after a burst of 15.\
+an extraction's report windows follow one another, each needing a processing time (our chain, not Amazon's \
+rule, and it overstates it now that windows are fetched two at a time; it never binds: 19 windows of 1.5 s). \
+The floor assumes zero network and CPU time. The one-day-at-a-time rows count what a daily-partition backfill \
+asks for the same history (one createReport per report extraction, marketplace and servable day) and the hours \
+that many createReport calls need at Amazon's published 1/min after a burst of 15.\
 """
 
 

@@ -18,6 +18,7 @@ import gzip
 import json
 import time
 import zlib
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import lru_cache
@@ -40,6 +41,10 @@ MAX_QUERY_CHARACTERS = 8000  # Amazon's limit, after unnecessary whitespace is r
 TERMINAL = {"DONE", "FATAL", "CANCELLED"}
 # Allowlist names that are not metrics: where a record of the query keeps them.
 RECORD_FIELDS = {"date": "startDate", "@day": "startDate", "@marketplace_id": "marketplaceId"}
+# Queries of one seller in flight at once. Amazon limits a selling partner's non-terminal queries (the number is not
+# published, docs/amazon/spapi-limits.md section 3); three keep createQuery's bucket busy while one query is polled
+# and downloaded, at 30 s processing against the bucket's 60 s refill.
+QUERIES_IN_FLIGHT = 3
 WITH_AMOUNTS = "currencyCode"  # read off the amounts (orderedProductSales.currencyCode), not a field of its own
 
 
@@ -203,16 +208,31 @@ def _json_line(line: str, document_id: str):
 def sales_and_traffic(connection: SellerConnection, marketplace_ids: list[str], first: date, last: date
                       ) -> list[ReportDocument]:
     """Sales and traffic of the days [first, last] in every marketplace: the by-date pages of one range query,
-    then the by-SKU pages of one query per day. Amazon serves two years back and restates up to 72 hours."""
-    runner = QueryRunner(connection, marketplace_ids[0])
-    by_date = build_query(SALES_TRAFFIC_BY_DATE, first, last, marketplace_ids, "DAY")
-    documents = runner.documents(by_date, SALES_TRAFFIC_BY_DATE.data_kiosk)
+    then the by-SKU pages of one query per day. Amazon serves two years back and restates up to 72 hours.
+
+    The queries run QUERIES_IN_FLIGHT at a time (each its own createQuery -> getQuery -> getDocument), so
+    Amazon processes the next ones while one is polled and downloaded and createQuery's bucket is spent at its
+    rate; the documents come back in the order above. A failed query stops the ones not yet asked."""
+    # (dataset, first day, last day, aggregation): each query is built and checked by the thread that sends it,
+    # so the first ones go out at once rather than after 500 days of queries are checked.
+    queries = [(SALES_TRAFFIC_BY_DATE, first, last, "DAY")]
     day = first
     while day <= last:
-        by_sku = build_query(SALES_TRAFFIC_BY_SKU, day, day, marketplace_ids, "SKU")
-        documents += runner.documents(by_sku, SALES_TRAFFIC_BY_SKU.data_kiosk)
+        queries.append((SALES_TRAFFIC_BY_SKU, day, day, "SKU"))
         day += timedelta(days=1)
-    return documents
+
+    def run(query: tuple[Dataset, date, date, str]) -> list[ReportDocument]:
+        dataset, start, end, aggregate_by = query
+        return QueryRunner(connection, marketplace_ids[0]).documents(
+            build_query(dataset, start, end, marketplace_ids, aggregate_by), dataset.data_kiosk)
+
+    if len(queries) == 1:
+        return run(queries[0])
+    pool = ThreadPoolExecutor(max_workers=QUERIES_IN_FLIGHT, thread_name_prefix="data-kiosk")
+    try:
+        return [document for pages in pool.map(run, queries) for document in pages]
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)  # after a failure, queries not yet asked never are
 
 
 def split_pages(document: ReportDocument, days: list[date]) -> dict[date, ReportDocument]:

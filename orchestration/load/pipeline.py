@@ -53,7 +53,7 @@ from orchestration.tenants.registry import Tenant
 
 log = logging.getLogger(__name__)
 
-WINDOWS_AHEAD = 2  # windows asked for ahead of the one loading (their documents wait in memory)
+WINDOWS_AHEAD = 2  # windows fetched at once, ahead of the one loading (their documents wait in memory)
 
 
 @dataclass
@@ -308,9 +308,10 @@ def ingest_window(
         return fetched
 
     windows = iter(plan_windows(wanted, extraction.window, alone=alone))
-    # The next windows are asked for while this one loads (one fetch at a time, WINDOWS_AHEAD at most in
-    # memory): Amazon makes the next report while we parse and COPY, so neither waits for the other.
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"fetch-{extraction.name}") as fetcher:
+    # The next windows are asked for while this one loads, and side by side (WINDOWS_AHEAD fetches at once, as
+    # many windows at most in memory): Amazon makes the next report while this one's is downloaded and while we
+    # parse and COPY, so the rate-limit buckets do not sit idle behind one window's processing.
+    with ThreadPoolExecutor(max_workers=WINDOWS_AHEAD, thread_name_prefix=f"fetch-{extraction.name}") as fetcher:
         pending = deque((w, fetcher.submit(fetch, w)) for w in islice(windows, WINDOWS_AHEAD))
         try:
             while pending:

@@ -36,7 +36,7 @@ def _days(today: date) -> list[date]:
     return [today - timedelta(days=n) for n in range(DAYS, 0, -1)]  # the 90 days ending yesterday
 
 
-def _ingest(settings, tenant_id: str, names, first_day: date, last_day: date):
+def _ingest(settings, tenant_id: str, names, first_day: date, last_day: date, **options):
     from orchestration.defs.resources import open_session
     from orchestration.extract.catalogue import EXTRACTIONS
     from orchestration.load.backfill import ingest_extractions, tenant_connections
@@ -47,7 +47,7 @@ def _ingest(settings, tenant_id: str, names, first_day: date, last_day: date):
         results = ingest_extractions(
             tenant=tenant, extractions=[EXTRACTIONS[n] for n in names], first_day=first_day, last_day=last_day,
             vault=session.vault, seller=seller, landing=session.landing,
-            connect=tenant_connections(settings, session.vault, tenant_id),
+            connect=tenant_connections(settings, session.vault, tenant_id), **options,
         )
     failed = {r.extraction: repr(r.error) for r in results if r.error}
     assert not failed, failed
@@ -140,6 +140,36 @@ def test_a_restated_day_of_sales_and_traffic_is_pulled_again_and_replaces_its_ro
                  (restated.isoformat(),))
     assert sorted((s, k) for s, k in skus) == sorted(
         (a["trafficByAsin"]["sessions"], a["sku"]) for a in truth["salesAndTrafficByAsin"])
+
+
+def _admitted_at(stack, seller_id: str, operation: str) -> list[float]:
+    """When the sandbox admitted the seller's calls of `operation` (its own clock), oldest first."""
+    log = admin_request(stack, "GET", f"/_sandbox/calls?seller_id={seller_id}&log=true")["log"]
+    return sorted(e["at"] for e in log if e["operation"] == operation and e["outcome"] == "admitted")
+
+
+def test_the_next_windows_are_asked_for_before_the_previous_ones_documents_are_downloaded(
+        pipeline_stack, settings, onboard):
+    # One loader per extraction, so only the pipelining inside it can overlap its windows. 45 days of orders
+    # are two 30-day windows (two createReport, two getReportDocument: nothing else of this seller asks those);
+    # four days of sales and traffic are five Data Kiosk queries (one by-date, four by-SKU).
+    seller, tenant = onboard("AWINDOWOVERL01", (US,), {"skus": 3, "orders_per_day": 5})
+    today = datetime.now(UTC).date()
+    _ingest(settings, tenant.tenant_id, ["orders"], today - timedelta(days=45), today - timedelta(days=1),
+            loaders=1)
+    _ingest(settings, tenant.tenant_id, ["sales_traffic"], today - timedelta(days=4), today - timedelta(days=1),
+            loaders=1)
+    creates = _admitted_at(pipeline_stack, seller.seller_id, "createReport")
+    downloads = _admitted_at(pipeline_stack, seller.seller_id, "getReportDocument")
+    assert len(creates) == 2 and len(downloads) == 2, (creates, downloads)
+    # The second window's report is asked for while the first one's is made: one after the other, the second
+    # createReport would come after the first getReportDocument.
+    assert creates[1] < downloads[0], (creates, downloads)
+    queries = _admitted_at(pipeline_stack, seller.seller_id, "createQuery")
+    documents = _admitted_at(pipeline_stack, seller.seller_id, "getDocument")
+    assert len(queries) == 5 and len(documents) == 5, (queries, documents)
+    # Several queries in flight: more than one had been asked before the first document was fetched.
+    assert sum(1 for t in queries if t < documents[0]) >= 2, (queries, documents)
 
 
 # The same backfill through Dagster (the path of the UI, the schedule, `retkee refresh` and `retkee backfill`):

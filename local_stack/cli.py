@@ -82,12 +82,20 @@ def up(
 
     def action() -> None:
         stack.up()
-        # One line: `make status` shows the table with PIDs.
+        # Two short lines (an 80-column terminal): `make status` shows the table with PIDs. The data dir is shown
+        # relative to the working directory when it is inside it (`make run`'s `.data`).
         services = ", ".join(f"{row.name} :{row.port}" if row.port else row.name
                              for row in stack.status(show=False) if row.running)
-        typer.echo(f"stack up ({stack.config.data_dir}): {services}; settings in {stack.config.local_env_file.name}")
+        typer.echo(f"stack up: {services}")
+        typer.echo(f"state in {_shown(stack.config.data_dir)}/, settings in {_shown(stack.config.local_env_file)}")
 
     _run(action)
+
+
+def _shown(path: Path) -> Path:
+    """`path` relative to the working directory when it is inside it, else absolute."""
+    path, here = path.resolve(), Path.cwd()
+    return path.relative_to(here) if path.is_relative_to(here) else path
 
 
 @app.command()

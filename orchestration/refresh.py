@@ -10,14 +10,13 @@ Runs are recorded in the Dagster instance (DAGSTER_HOME), so they show in the UI
 they execute in this process, which keeps a small refresh quick (no per-run process start-up).
 Dagster's PostgreSQL storage opens a new connection for every event it writes unless told it lives in a
 long-running process; a refresh writes hundreds of events per tenant, so it holds a small pool instead
-(`hold_storage_connections`), and keeps that pool's round trips per event down: a connection is pinged only
-after it sat idle, and the storage's "does this table exist" catalogue query is asked once per table.
+(`hold_storage_connections`), and keeps that pool's round trips per event down: the storage's "does this table
+exist" catalogue query is asked once per table.
 """
 
 from __future__ import annotations
 
 import logging
-import time
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -52,24 +51,11 @@ STORAGE_MAX_OVERFLOW = 10
 _POOLED_INSTANCES: weakref.WeakSet[DagsterInstance] = weakref.WeakSet()
 
 
-# A pooled connection used less than this long ago is handed out without a ping: events are written
-# milliseconds apart, so pinging each checkout doubled the storage's round trips, while a server that went away
-# (a restart, an idle timeout) takes longer than this to be noticed and back.
-PING_AFTER_IDLE_S = 1.0
-_CHECKED_IN_AT = "retkee_checked_in_at"
-
-
-def _stamp_checkin(dbapi_connection, connection_record) -> None:
-    connection_record.info[_CHECKED_IN_AT] = time.monotonic()
-
-
 def _ping_on_checkout(dbapi_connection, connection_record, connection_proxy) -> None:
-    """SQLAlchemy's pessimistic disconnect check, for connections that sat idle: a pooled connection the server
-    has closed (PostgreSQL restarted, an idle timeout) is replaced before use instead of failing the run that
-    drew it. A new connection, or one checked in under PING_AFTER_IDLE_S ago, is used as it is."""
-    checked_in = connection_record.info.get(_CHECKED_IN_AT)
-    if checked_in is None or time.monotonic() - checked_in < PING_AFTER_IDLE_S:
-        return
+    """SQLAlchemy's pessimistic disconnect check: a pooled connection the server has closed (PostgreSQL
+    restarted, an idle timeout) is replaced before use instead of failing the run that drew it. Every checkout
+    is pinged: a restart can take under a second, so a connection used a moment ago may be dead too
+    (tests/integration/test_faults_infra.py)."""
     try:
         cursor = dbapi_connection.cursor()
         try:
@@ -104,11 +90,10 @@ def _ask_once_per_table(storage) -> None:
 def hold_storage_connections(instance: DagsterInstance) -> DagsterInstance:
     """Keep the instance's run, event and schedule storage connections open between writes (a pool of one
     plus overflow) instead of a TLS connection per event. Only for a process that runs many runs itself.
-    A checkout is pinged first when its connection sat idle (the listeners sit on the QueuePool class: in our
-    processes only Dagster's pooled storage uses one; great-expectations gets a StaticPool), and each storage
-    asks once whether a table exists."""
+    Each checkout is pinged first (the listener sits on the QueuePool class: in our processes only Dagster's
+    pooled storage uses one; great-expectations gets a StaticPool), and each storage asks once whether a table
+    exists."""
     if not pool_events.contains(QueuePool, "checkout", _ping_on_checkout):
-        pool_events.listen(QueuePool, "checkin", _stamp_checkin)
         pool_events.listen(QueuePool, "checkout", _ping_on_checkout)
     if instance not in _POOLED_INSTANCES:  # each call would build new engines and strand the old pools
         instance.optimize_for_webserver(

@@ -250,8 +250,8 @@ def refresh_command(
         report = refresh(tenant_ids, window, progress=progress, snapshots=snapshots, marts=marts,
                          event_log=event_log)
     console.print(f"{len(report.succeeded)} runs succeeded, {len(report.failed)} failed")
-    if event_log is not None and event_log.resolve().is_relative_to(Path.cwd()):
-        event_log = event_log.resolve().relative_to(Path.cwd())  # `make run`'s .data/log/..., short on 80 columns
+    if event_log is not None and (resolved := event_log.resolve()).is_relative_to(Path.cwd()):
+        event_log = resolved.relative_to(Path.cwd())  # `make run`'s .data/log/..., short on 80 columns
     where = f"{event_log} and " if event_log else ""
     console.print(f"Dagster's events: {where}the Dagster UI (Runs)", markup=False, soft_wrap=True)
     if report.failed:

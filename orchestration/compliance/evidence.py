@@ -442,10 +442,8 @@ def _broker() -> tuple[str | None, str | None]:
     """The Celery broker's address and the TLS version it negotiates, when runs go through one."""
     if executor() != "celery":
         return None, None
-    broker = CeleryBroker.from_env()
+    broker = CeleryBroker.from_env()  # refuses any URL but rediss://host:port/db
     address = urlsplit(broker.url)
-    if address.scheme != "rediss":
-        return broker.url, None
     return broker.url, _tls_handshake(address.hostname, address.port or 6379, broker.ca_file)
 
 

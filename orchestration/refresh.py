@@ -10,13 +10,15 @@ Runs are recorded in the Dagster instance (DAGSTER_HOME), so they show in the UI
 they execute in this process, which keeps a small refresh quick (no per-run process start-up).
 Dagster's PostgreSQL storage opens a new connection for every event it writes unless told it lives in a
 long-running process; a refresh writes hundreds of events per tenant, so it holds a small pool instead
-(`hold_storage_connections`), and keeps that pool's round trips per event down: the storage's "does this table
-exist" catalogue query is asked once per table.
+(`hold_storage_connections`), and keeps that pool's round trips per event down: a connection's liveness is read
+from its socket, not asked with `select 1`, and the storage's "does this table exist" catalogue query is asked
+once per table.
 """
 
 from __future__ import annotations
 
 import logging
+import select
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -51,19 +53,26 @@ STORAGE_MAX_OVERFLOW = 10
 _POOLED_INSTANCES: weakref.WeakSet[DagsterInstance] = weakref.WeakSet()
 
 
-def _ping_on_checkout(dbapi_connection, connection_record, connection_proxy) -> None:
-    """SQLAlchemy's pessimistic disconnect check: a pooled connection the server has closed (PostgreSQL
-    restarted, an idle timeout) is replaced before use instead of failing the run that drew it. Every checkout
-    is pinged: a restart can take under a second, so a connection used a moment ago may be dead too
-    (tests/integration/test_faults_infra.py)."""
+def closed_by_server(fileno: int) -> bool:
+    """Whether an idle connection's socket has something to read. A pooled connection between statements has
+    nothing pending; one the server closed (PostgreSQL restarted or stopped, an idle timeout, a terminated
+    backend) has its FATAL message or the end of the stream waiting. A look at the socket, no round trip."""
+    poller = select.poll()
+    poller.register(fileno, select.POLLIN | select.POLLPRI)
+    return bool(poller.poll(0))
+
+
+def _alive_on_checkout(dbapi_connection, connection_record, connection_proxy) -> None:
+    """A pessimistic disconnect check at no round trip: a pooled connection the server has closed is replaced
+    before use instead of failing the run that drew it (SQLAlchemy's pre-ping would ask `select 1` at every
+    checkout, about a thousand round trips per tenant). A restart can take under a second, so the check is made
+    at every checkout, however recently the connection was used (tests/integration/test_faults_infra.py)."""
     try:
-        cursor = dbapi_connection.cursor()
-        try:
-            cursor.execute("select 1")
-        finally:
-            cursor.close()
-    except Exception as error:  # noqa: BLE001 - any failure here means the connection is gone
+        dead = dbapi_connection.closed or closed_by_server(dbapi_connection.fileno())
+    except Exception as error:  # noqa: BLE001 - a connection whose socket cannot even be looked at is gone
         raise exc.DisconnectionError(str(error)) from error
+    if dead:
+        raise exc.DisconnectionError("the server closed this pooled connection")
 
 
 def _ask_once_per_table(storage) -> None:
@@ -90,11 +99,11 @@ def _ask_once_per_table(storage) -> None:
 def hold_storage_connections(instance: DagsterInstance) -> DagsterInstance:
     """Keep the instance's run, event and schedule storage connections open between writes (a pool of one
     plus overflow) instead of a TLS connection per event. Only for a process that runs many runs itself.
-    Each checkout is pinged first (the listener sits on the QueuePool class: in our processes only Dagster's
+    Each checkout is checked first (the listener sits on the QueuePool class: in our processes only Dagster's
     pooled storage uses one; great-expectations gets a StaticPool), and each storage asks once whether a table
     exists."""
-    if not pool_events.contains(QueuePool, "checkout", _ping_on_checkout):
-        pool_events.listen(QueuePool, "checkout", _ping_on_checkout)
+    if not pool_events.contains(QueuePool, "checkout", _alive_on_checkout):
+        pool_events.listen(QueuePool, "checkout", _alive_on_checkout)
     if instance not in _POOLED_INSTANCES:  # each call would build new engines and strand the old pools
         instance.optimize_for_webserver(
             statement_timeout=STORAGE_STATEMENT_TIMEOUT_MS,

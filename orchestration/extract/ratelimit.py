@@ -28,7 +28,7 @@ import threading
 from dataclasses import dataclass
 from functools import lru_cache
 
-from pyrate_limiter import Limiter, Rate, StateBucket, TokenBucket
+from pyrate_limiter import Limiter, Rate, SingleBucketFactory, StateBucket, TokenBucket
 from pyrate_limiter.abstracts.rate import RateItem
 
 from orchestration.extract.errors import ApplicationCapReached
@@ -159,11 +159,15 @@ class Quotas:
         raise NotImplementedError
 
     def _limiter(self, name: str, rates: list[Rate]) -> tuple[Limiter, StateBucket]:
+        """The bucket's limiter, with no leak thread: pyrate-limiter would start one per bucket, forever (12 per
+        seller), waking every 10 s to read the bucket's clock (a database query for a shared bucket), for a leak
+        that a token bucket's constant state never needs."""
         with self._lock:
             found = self._limiters.get(name)
             if found is None:
                 bucket = self._bucket(name, rates)
-                found = self._limiters[name] = (Limiter(bucket, buffer_ms=BUFFER_MS), bucket)
+                unleaked = SingleBucketFactory(bucket, schedule_leak=False)
+                found = self._limiters[name] = (Limiter(unleaked, buffer_ms=BUFFER_MS), bucket)
             return found
 
     def acquire(

@@ -147,6 +147,25 @@ def test_vault_sealed_mid_run_fails_clearly_and_rerun_equals_truth(pipeline_stac
     _assert_equals_truth(pipeline_stack, settings, seller, tenant, days)
 
 
+def test_only_dagsters_bookkeeping_commits_without_waiting_for_the_disk(instance, settings):
+    """dagster.yaml turns synchronous_commit off for Dagster's run and event storage (its events are bookkeeping;
+    a crash loses at most the last fraction of a second of them); the warehouse's commits stay durable."""
+    import sqlalchemy
+
+    from orchestration.defs.resources import open_session
+
+    engine = sqlalchemy.create_engine(instance.event_log_storage.postgres_url, poolclass=sqlalchemy.pool.NullPool)
+    try:
+        with engine.connect() as conn:
+            assert conn.execute(sqlalchemy.text("show synchronous_commit")).scalar() == "off"
+            assert conn.execute(sqlalchemy.text("show ssl")).scalar() == "on"
+    finally:
+        engine.dispose()
+    with open_session(settings) as session, session.conn.cursor() as cur:
+        cur.execute("show synchronous_commit")
+        assert cur.fetchone()[0] == "on"
+
+
 def test_a_refresh_storage_pool_survives_a_postgres_restart(pipeline_stack, instance):
     """`refresh` keeps connections to Dagster's storage between runs; a PostgreSQL restart must not hand the
     next run a dead one."""

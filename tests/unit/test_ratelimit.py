@@ -2,6 +2,7 @@
 counts per application (the buckets' logic, in this process; the shared PostgreSQL buckets are tested in
 tests/integration/test_shared_quotas.py)."""
 
+import threading
 import time
 from datetime import date
 
@@ -68,3 +69,17 @@ def test_the_schedule_catches_up_missed_days_and_always_repulls_yesterday():
     done = {str(MultiPartitionKey({"tenant": "t0123456789ab", "day": f"2026-02-{d:02d}"})) for d in range(22, 29)}
     done.discard(str(MultiPartitionKey({"tenant": "t0123456789ab", "day": "2026-02-24"})))
     assert days_to_request(date(2026, 3, 1), done, "t0123456789ab") == [date(2026, 2, 24), date(2026, 2, 28)]
+
+
+def test_buckets_start_no_thread_of_their_own():
+    """pyrate-limiter starts a leak thread per limiter unless told not to; a token bucket needs none, and a process
+    refreshing thousands of sellers would hold 12 threads per seller, each reading its bucket's clock every 10 s."""
+    def leak_threads() -> int:
+        return sum(1 for t in threading.enumerate() if "Leaker" in t.name)
+
+    before = leak_threads()
+    quotas = InProcessQuotas(scale=0.01)
+    for seller in range(20):
+        for operation in ("createReport", "getReport", "getInventorySummaries"):
+            quotas.acquire(f"seller-{seller}", operation)
+    assert leak_threads() == before

@@ -59,15 +59,20 @@ def is_encrypted(config: StackConfig) -> bool:
     return (cipher_dir(config) / "gocryptfs.conf").exists()
 
 
+MOUNTINFO = Path("/proc/self/mountinfo")
+
+
 def is_mounted(mount_point: Path) -> bool:
     """True when a gocryptfs file system is mounted exactly at `mount_point` (per /proc/self/mountinfo)."""
-    return _mount_fs_type(mount_point) == FS_TYPE
+    mount = _mount_in_force(mount_point)
+    return mount is not None and mount[0] == FS_TYPE
 
 
-def _mount_fs_type(mount_point: Path) -> str | None:
+def _mount_in_force(mount_point: Path) -> tuple[str, list[str]] | None:
+    """(file system type, super options) of the mount in force at `mount_point`, or None."""
     target = str(Path(mount_point).resolve())
     try:
-        lines = Path("/proc/self/mountinfo").read_text().splitlines()
+        lines = MOUNTINFO.read_text().splitlines()
     except OSError:
         return None
     found = None
@@ -75,7 +80,7 @@ def _mount_fs_type(mount_point: Path) -> str | None:
         fields = line.split(" ")
         separator = fields.index("-")
         if fields[4].replace("\\040", " ") == target:
-            found = fields[separator + 1]  # the last mount on a point is the one in force
+            found = fields[separator + 1], fields[separator + 3].split(",")  # the last one on a point is in force
     return found
 
 
@@ -86,8 +91,7 @@ def create(config: StackConfig, user: PgUser, password: str) -> None:
     # PostgreSQL insists that its data dir be owned by itself and 0700: the mounted root mirrors this dir.
     directory.chmod(0o700)
     user.chown(directory)
-    _gocryptfs(config, ["-init", "-q", "-scryptn", _SCRYPT_LOG_N, "-passfile", "/dev/stdin", str(directory)],
-               password, "gocryptfs -init")
+    _gocryptfs(config, ["-init", "-q", "-scryptn", _SCRYPT_LOG_N, str(directory)], password, "gocryptfs -init")
 
 
 def mount(config: StackConfig, user: PgUser, password: str) -> None:
@@ -105,17 +109,69 @@ def mount(config: StackConfig, user: PgUser, password: str) -> None:
                          f"({cipher_dir(config)}); move its contents away or run `clean`.")
     mount_point.chmod(0o700)
     user.chown(mount_point)
-    options = ["-q", "-nosyslog", "-passfile", "/dev/stdin"]
+    options = ["-q", "-nosyslog"]
+    daemon = None
     if os.geteuid() == 0:
-        # Root mounts; PostgreSQL runs as its own OS user. allow_other comes with default_permissions, so the
-        # kernel still checks file modes; as root, gocryptfs gives created files the creating user's owner.
+        # PostgreSQL runs as its own OS user, and the stack (root) reads the data dir too: allow_other, which
+        # comes with default_permissions, so the kernel still checks file modes for everyone but root.
         options.append("-allow_other")
-    _gocryptfs(config, [*options, str(cipher_dir(config)), str(mount_point)], password, "gocryptfs mount")
+        if user.switch and users_may_allow_other():
+            daemon = user  # see mount_owner: gocryptfs as root fails file creations now and then
+            _give_backing_files_to(cipher_dir(config), user)
+        else:
+            say_mounted_as_root()
+    _gocryptfs(config, [*options, str(cipher_dir(config)), str(mount_point)], password, "gocryptfs mount", daemon)
     deadline = time.monotonic() + 10
     while not is_mounted(mount_point):
         if time.monotonic() > deadline:
             raise StackError(f"gocryptfs returned but {mount_point} is not mounted; see {_log_file(config)}")
         time.sleep(0.05)
+
+
+def mount_owner(mount_point: Path) -> int | None:
+    """The uid of the process serving the mount (its ``user_id``), or None when it is not mounted.
+
+    As root, gocryptfs 2.3 (Debian's) gives each created file its creator's owner by switching the
+    credentials of its threads (PreserveOwner); a file system call on another thread can then fail with
+    "Operation not permitted". PostgreSQL met this in CI as `could not create file "base/...": Operation not
+    permitted` and crashed. Upstream fixed it in 2.5.2 (rfjakob/gocryptfs#892). So when root brings the stack
+    up, gocryptfs runs as PostgreSQL's OS user: every file it creates is that user's anyway.
+    """
+    mount = _mount_in_force(mount_point)
+    if mount is None:
+        return None
+    return next((int(o.removeprefix("user_id=")) for o in mount[1] if o.startswith("user_id=")), None)
+
+
+FUSE_CONF = Path("/etc/fuse.conf")
+
+
+def users_may_allow_other() -> bool:
+    """Let mounts of other users than root be reached by others (``user_allow_other``); root only.
+
+    Writes the line into /etc/fuse.conf when missing, and says so; False when the file cannot be written."""
+    try:
+        text = FUSE_CONF.read_text() if FUSE_CONF.exists() else ""
+        if any(line.strip() == "user_allow_other" for line in text.splitlines()):
+            return True
+        print(f"local_stack: adding user_allow_other to {FUSE_CONF}, so gocryptfs can run as PostgreSQL's user")
+        with FUSE_CONF.open("a") as conf:
+            conf.write(("" if not text or text.endswith("\n") else "\n") + "user_allow_other\n")
+        return True
+    except OSError:
+        return False
+
+
+def say_mounted_as_root() -> None:
+    print(f"local_stack: gocryptfs runs as root ({FUSE_CONF} lacks user_allow_other and cannot be changed): "
+          "gocryptfs before 2.5.2 may then fail a file creation now and then", file=sys.stderr)
+
+
+def _give_backing_files_to(directory: Path, user: PgUser) -> None:
+    """A backing dir made when gocryptfs ran as root holds root's files (gocryptfs.conf first): the user's now."""
+    for path in [directory, *directory.rglob("*")]:
+        if path.lstat().st_uid != user.uid:
+            os.chown(path, user.uid, user.gid, follow_symlinks=False)
 
 
 def unmount(config: StackConfig) -> bool:
@@ -143,14 +199,16 @@ def _log_file(config: StackConfig) -> Path:
     return config.log_dir / "gocryptfs.log"
 
 
-def _gocryptfs(config: StackConfig, args: list[str], password: str, what: str) -> None:
+def _gocryptfs(config: StackConfig, args: list[str], password: str, what: str, user: PgUser | None = None) -> None:
+    """Run gocryptfs (as ``user`` if given); the password goes to its standard input, which it reads when that
+    is not a terminal (``-passfile /dev/stdin`` would not do for another user: the pipe is root's)."""
     config.log_dir.mkdir(parents=True, exist_ok=True)
     log = _log_file(config)
     # The daemon gocryptfs forks keeps its output open: a file, never a pipe we would wait on forever.
     with open(log, "ab") as output:
         result = subprocess.run(  # noqa: S603 - fixed argv
             [shutil.which("gocryptfs") or "gocryptfs", *args], input=password.encode(), stdout=output,
-            stderr=output, check=False, start_new_session=True, timeout=60,
+            stderr=output, check=False, start_new_session=True, timeout=60, **(user.run_kwargs() if user else {}),
         )
     if result.returncode != 0:
         tail = log.read_text(errors="replace").strip().splitlines()[-3:]

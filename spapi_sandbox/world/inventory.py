@@ -25,7 +25,7 @@ from functools import lru_cache
 
 from .. import marketplaces
 from .catalogue import SellerProfile, Sku, catalogue
-from .orders import CATALOGUE_ANCHOR, _marketplace_share, day_items
+from .orders import CATALOGUE_ANCHOR, _marketplace_share, order_skeletons
 from .rng import alnum, stream
 
 UTC = dt.UTC
@@ -159,11 +159,19 @@ def afn_skus(seed: int, profile: SellerProfile) -> list[Sku]:
     return [s for s in catalogue(seed, profile) if s.fulfillment == "AFN"]
 
 
+@lru_cache(maxsize=256)
+def _catalogue_totals(seed: int, profile: SellerProfile) -> tuple[float, dict[str, int]]:
+    """The catalogue's total popularity and its SKU count per fulfilment channel."""
+    skus = catalogue(seed, profile)
+    channels = [s.fulfillment for s in skus]
+    return sum(s.popularity for s in skus), {f: channels.count(f) for f in set(channels)}
+
+
 def target(seed: int, profile: SellerProfile, marketplace_id: str, item: Sku, k: int) -> int:
     """Units the seller tops a SKU up to in cycle k: trend demand only, so it never decreases with k."""
-    skus = catalogue(seed, profile)
-    weight = item.popularity / sum(s.popularity for s in skus)
-    same_channel = sum(1 for s in skus if s.fulfillment == item.fulfillment)
+    popularity, per_channel = _catalogue_totals(seed, profile)
+    weight = item.popularity / popularity
+    same_channel = per_channel[item.fulfillment]
     start = cycle_start(seed, profile.seller_id, marketplace_id, k)
     growth = 1.12 ** ((start.date() - CATALOGUE_ANCHOR).days / 365.25)
     per_day = (
@@ -178,13 +186,13 @@ def target(seed: int, profile: SellerProfile, marketplace_id: str, item: Sku, k:
 
 
 # -- AFN movements -------------------------------------------------------------------------------------------
-@lru_cache(maxsize=8192)
 def _afn_day(seed: int, profile: SellerProfile, marketplace_id: str, day: dt.date) -> tuple:
     """(sku, purchase, settle, quantity, cancelled) of the day's AFN items: all inventory needs of orders."""
     return tuple(
-        (it.sku.sku, it.purchase_date, it.settle_date, it.quantity, it.cancelled)
-        for it in day_items(seed, profile, marketplace_id, day)
-        if it.fulfillment == "AFN"
+        (item.sku, order.purchase, order.settle, quantity, order.cancelled)
+        for order in order_skeletons(seed, profile, marketplace_id, day)
+        if order.fulfillment == "AFN"
+        for item, quantity in zip(order.skus, order.quantities, strict=True)
     )
 
 

@@ -13,6 +13,7 @@ import math
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
+from itertools import accumulate
 
 from .. import marketplaces
 from . import people
@@ -24,6 +25,7 @@ UTC = dt.UTC
 CATALOGUE_ANCHOR = dt.date(2023, 6, 1)
 _WEEKDAY = (1.0, 0.96, 0.94, 0.98, 0.95, 1.06, 1.14)  # Monday .. Sunday
 _HOUR_WEIGHTS = (2, 1, 1, 1, 1, 2, 3, 4, 5, 6, 6, 6, 7, 7, 6, 6, 6, 7, 8, 9, 9, 8, 6, 4)
+_HOUR_CUMULATIVE = tuple(accumulate(_HOUR_WEIGHTS))
 
 
 @dataclass(frozen=True)
@@ -127,10 +129,24 @@ def day_items(seed: int, profile: SellerProfile, marketplace_id: str, day: dt.da
     return list(_day_items(seed, profile, marketplace_id, day))
 
 
-# Money views read the same days again (a Finances page walk, a week of coupon sales): keep recent days.
-@lru_cache(maxsize=256)
-def _day_items(seed: int, profile: SellerProfile, marketplace_id: str, day: dt.date) -> tuple[OrderItem, ...]:
-    mkt = marketplaces.get(marketplace_id)
+@dataclass(frozen=True)
+class OrderSkeleton:
+    """What stock needs of an order: when it was bought and settled, what and how many, whether cancelled.
+
+    The day's stream draws only these; each order's other details (ids, buyer, money) come from a stream of
+    the order's own, so inventory can walk two years of orders without generating their buyers."""
+
+    purchase: dt.datetime
+    settle: dt.datetime
+    cancelled: bool
+    fulfillment: str
+    skus: tuple[Sku, ...]
+    quantities: tuple[int, ...]  # as ordered, per SKU
+
+
+@lru_cache(maxsize=8192)
+def order_skeletons(seed: int, profile: SellerProfile, marketplace_id: str, day: dt.date) -> tuple[OrderSkeleton, ...]:
+    """The day's orders in the order they were drawn (not sorted)."""
     rng = stream(seed, profile.seller_id, marketplace_id, day.isoformat(), "orders")
     skus = [
         s
@@ -146,34 +162,54 @@ def _day_items(seed: int, profile: SellerProfile, marketplace_id: str, day: dt.d
         * rng.uniform(0.85, 1.15)
     )
     n_orders = poisson(rng, lam)
-    weights = [s.popularity for s in skus]
+    popularity = list(accumulate(s.popularity for s in skus))  # choices(weights=) would sum them each draw
+    channels = {f: [s for s in skus if s.fulfillment == f] for f in {s.fulfillment for s in skus}}
     midnight = dt.datetime.combine(day, dt.time(), tzinfo=UTC)
-    items: list[OrderItem] = []
+    out = []
     for _ in range(n_orders):
-        hour = rng.choices(range(24), weights=_HOUR_WEIGHTS)[0]
+        hour = rng.choices(range(24), cum_weights=_HOUR_CUMULATIVE)[0]
         purchase = midnight + dt.timedelta(hours=hour, seconds=rng.randrange(3600))
-        first = rng.choices(skus, weights=weights)[0]
-        same_channel = [s for s in skus if s.fulfillment == first.fulfillment]
-        n_items = rng.choices((1, 2, 3), weights=(85, 12, 3))[0]
-        chosen = [first] + [rng.choice(same_channel) for _ in range(n_items - 1)]
-        items.extend(_order(seed, profile, mkt, rng, purchase, list(dict.fromkeys(chosen))))
+        first = rng.choices(skus, cum_weights=popularity)[0]
+        same_channel = channels[first.fulfillment]
+        n_items = rng.choices((1, 2, 3), cum_weights=(85, 97, 100))[0]
+        chosen = tuple(dict.fromkeys([first] + [rng.choice(same_channel) for _ in range(n_items - 1)]))
+        cancelled = rng.random() < profile.cancel_rate
+        hours_to_settle = (
+            rng.uniform(0.3, 10)
+            if cancelled
+            else rng.uniform(3, 30)
+            if first.fulfillment == "AFN"
+            else rng.uniform(10, 70)
+        )
+        out.append(
+            OrderSkeleton(
+                purchase=purchase,
+                settle=purchase + dt.timedelta(seconds=round(hours_to_settle * 3600)),
+                cancelled=cancelled,
+                fulfillment=first.fulfillment,
+                skus=chosen,
+                quantities=tuple(rng.choices((1, 2, 3, 4), cum_weights=(88, 97, 99, 100))[0] for _ in chosen),
+            )
+        )
+    return tuple(out)
+
+
+# Money views read the same days again (a Finances page walk, a week of coupon sales): keep recent days.
+@lru_cache(maxsize=256)
+def _day_items(seed: int, profile: SellerProfile, marketplace_id: str, day: dt.date) -> tuple[OrderItem, ...]:
+    mkt = marketplaces.get(marketplace_id)
+    items: list[OrderItem] = []
+    for n, order in enumerate(order_skeletons(seed, profile, marketplace_id, day)):
+        rng = stream(seed, profile.seller_id, marketplace_id, day.isoformat(), "order", n)
+        items.extend(_order(seed, profile, mkt, rng, order))
     items.sort(key=lambda it: (it.purchase_date, it.amazon_order_id, it.order_item_id))
     return tuple(items)
 
 
-def _order(seed, profile, mkt, rng, purchase, skus: list[Sku]) -> list[OrderItem]:
+def _order(seed, profile, mkt, rng, order: OrderSkeleton) -> list[OrderItem]:
     dec = mkt.currency_decimals
-    fulfillment = skus[0].fulfillment
+    fulfillment, purchase, settle, cancelled = order.fulfillment, order.purchase, order.settle, order.cancelled
     order_id = f"{rng.randint(111, 408)}-{digits(rng, 7)}-{digits(rng, 7)}"
-    cancelled = rng.random() < profile.cancel_rate
-    hours_to_settle = (
-        rng.uniform(0.3, 10)
-        if cancelled
-        else rng.uniform(3, 30)
-        if fulfillment == "AFN"
-        else rng.uniform(10, 70)
-    )
-    settle = purchase + dt.timedelta(seconds=round(hours_to_settle * 3600))
     buyer = people.buyer(rng, mkt.country)
     business = rng.random() < profile.business_share
     merchant_order_id = f"RTK-{digits(rng, 8)}" if fulfillment == "MFN" and rng.random() < 0.5 else ""
@@ -192,8 +228,7 @@ def _order(seed, profile, mkt, rng, purchase, skus: list[Sku]) -> list[OrderItem
     carrier = people.carrier(rng, mkt.country)
     tracking = "1Z" + digits(rng, 16)
     out = []
-    for item in skus:
-        quantity = rng.choices((1, 2, 3, 4), weights=(88, 9, 2, 1))[0]
+    for item, quantity in zip(order.skus, order.quantities, strict=True):
         day = purchase.date()
         price = unit_price(seed, profile.seller_id, item, mkt.marketplace_id, day) * quantity
         promo = promotion(seed, profile.seller_id, item, mkt.marketplace_id, day, profile.promotion_share)

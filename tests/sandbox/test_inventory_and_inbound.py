@@ -11,7 +11,8 @@ import pytest
 from sp_api.api import FulfillmentInbound, Inventories
 from sp_api.base import SellingApiBadRequestException
 
-from spapi_sandbox.world import SellerProfile, World, load_world
+from spapi_sandbox.world import SellerProfile, World, load_world, people
+from spapi_sandbox.world.orders import day_items
 
 from .conftest import DE, US
 from .test_models import check
@@ -151,3 +152,28 @@ def test_inventory_falls_with_afn_sales_and_rises_with_receipts():
     sold = world.afn_units_shipped(profile.seller_id, US, a, b)
     assert sum(sold.values()) > 0
     assert all(stock_a[s] - stock_b[s] == sold.get(s, 0) for s in stock_a)
+
+
+def test_two_years_of_inbound_shipments_need_no_order_details(monkeypatch):
+    """Stock walks every order since the first day; it draws each order's buyer and money only when asked."""
+    profile = SellerProfile.from_dict("A1INBOUNDHISTORY", [US], {"skus": 130, "afn_share": 0.8})
+    world = World(5, [profile], now=NOW)
+
+    def buyer_drawn(*_args, **_kwargs):
+        raise AssertionError("a buyer was generated to count stock")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(people, "buyer", buyer_drawn)
+        shipments = world.inbound_shipments(profile.seller_id, US)
+        start, end = NOW - dt.timedelta(days=30), NOW
+        sold = world.afn_units_shipped(profile.seller_id, US, start, end)
+    assert len(shipments) > 20 and sum(sold.values()) > 0
+    # The same units, counted from the full orders.
+    shipped: dict[str, int] = {}
+    day = (start - dt.timedelta(days=3)).date()
+    while day <= end.date():
+        for it in day_items(5, profile, US, day):
+            if it.fulfillment == "AFN" and not it.cancelled and start <= it.settle_date < end:
+                shipped[it.sku.sku] = shipped.get(it.sku.sku, 0) + it.quantity
+        day += dt.timedelta(days=1)
+    assert sold == shipped

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
 import secrets
 from pathlib import Path
 from typing import Any
+
+from orchestration.whole_files import write_whole
 
 
 def random_password() -> str:
@@ -16,13 +17,7 @@ def random_password() -> str:
 
 def write_private_text(path: Path, text: str) -> None:
     """Write `text` to `path` with mode 0600 from the first byte on (no window where it is world-readable)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(text)
-    os.chmod(tmp, 0o600)
-    os.replace(tmp, path)
+    write_whole(path, text.encode())
 
 
 def write_private_json(path: Path, data: dict[str, Any]) -> None:

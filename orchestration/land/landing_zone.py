@@ -6,13 +6,12 @@ files atomically (temp file + rename) with owner-only permissions.
 
 from __future__ import annotations
 
-import os
 import shutil
-import tempfile
 from pathlib import Path
 from typing import Protocol
 
 from orchestration.warehouse.schemas import check_tenant_id
+from orchestration.whole_files import write_whole
 
 
 class LandingZone(Protocol):
@@ -48,19 +47,7 @@ class LocalLandingZone:
     def put(self, key: str, blob: bytes) -> None:
         path = self._path(key)
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        # A name of its own for every write (mkstemp: 0600, O_EXCL): two threads landing the same document at
-        # once (windows fetched side by side) shared a per-process name, and one left an empty temporary file
-        # in the landing zone. A write that fails removes its temporary file.
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(blob)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_whole(path, blob, durable=True)
 
     def get(self, key: str) -> bytes:
         return self._path(key).read_bytes()

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import tempfile
 from collections.abc import Mapping
 from graphlib import TopologicalSorter
@@ -47,6 +46,7 @@ from orchestration.fx.store import ensure_fx_rates_table
 from orchestration.load.datasets import DATASETS
 from orchestration.load.raw_tables import ensure_tables
 from orchestration.transform.tenant_runner import TEMPLATE_TENANT, _environment
+from orchestration.whole_files import write_whole
 
 logger = get_dagster_logger()
 
@@ -207,9 +207,8 @@ def load_column_lineage(project: DbtProject, translator: DagsterDbtTranslator) -
         if stored.get("fingerprint") == fingerprint:
             return stored["lineage"]
     lineage = build_column_lineage(project, translator)
-    partial = cache.with_name(f".{cache.name}.{os.getpid()}")
-    partial.write_text(serialize_value({"fingerprint": fingerprint, "lineage": lineage}))
-    partial.replace(cache)  # atomic: runs that start together never read half a file
+    # Whole or not at all: runs that start together never read half a file.
+    write_whole(cache, serialize_value({"fingerprint": fingerprint, "lineage": lineage}).encode())
     return lineage
 
 

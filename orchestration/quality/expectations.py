@@ -46,6 +46,9 @@ def _contexts():
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     import great_expectations as gx
 
+    from orchestration.quality import gx_kwargs_once
+
+    gx_kwargs_once.install()
     files = gx.get_context(mode="file", project_root_dir=str(EXPECTATIONS_DIR))
     from great_expectations.data_context.types.base import ProgressBarsConfig
 

@@ -18,7 +18,6 @@ once per table.
 from __future__ import annotations
 
 import logging
-import select
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -37,6 +36,7 @@ from orchestration.extract.catalogue import EXTRACTIONS
 from orchestration.extract.planner import days_between
 from orchestration.job_runs import run_job
 from orchestration.retain.caps import age_caps, refuse_beyond_cap
+from orchestration.warehouse.liveness import closed_by_server
 
 
 @dataclass
@@ -51,15 +51,6 @@ STORAGE_STATEMENT_TIMEOUT_MS = 60_000
 STORAGE_POOL_RECYCLE_S = 3600
 STORAGE_MAX_OVERFLOW = 10
 _POOLED_INSTANCES: weakref.WeakSet[DagsterInstance] = weakref.WeakSet()
-
-
-def closed_by_server(fileno: int) -> bool:
-    """Whether an idle connection's socket has something to read. A pooled connection between statements has
-    nothing pending; one the server closed (PostgreSQL restarted or stopped, an idle timeout, a terminated
-    backend) has its FATAL message or the end of the stream waiting. A look at the socket, no round trip."""
-    poller = select.poll()
-    poller.register(fileno, select.POLLIN | select.POLLPRI)
-    return bool(poller.poll(0))
 
 
 def _alive_on_checkout(dbapi_connection, connection_record, connection_proxy) -> None:

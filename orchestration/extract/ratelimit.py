@@ -254,10 +254,13 @@ def shared_quotas(conninfo: str) -> SharedQuotas:
             from psycopg_pool import ConnectionPool
 
             from orchestration.extract.quota_store import forget_idle_buckets
+            from orchestration.warehouse.liveness import refuse_if_closed
 
             # Threads of one process (a tenant's extractions side by side) each hold a connection only for the
-            # few milliseconds of a check; waits happen outside the pool.
-            pool = ConnectionPool(conninfo, min_size=1, max_size=4, open=True, name="spapi-quotas")
+            # few milliseconds of a check; waits happen outside the pool. The pool lives as long as the process,
+            # so a connection is looked at before each use: after a PostgreSQL restart every one is dead.
+            pool = ConnectionPool(conninfo, min_size=1, max_size=4, open=True, name="spapi-quotas",
+                                  check=refuse_if_closed)
             pool.wait(timeout=30)
             forget_idle_buckets(pool)
             quotas = _SHARED[conninfo] = SharedQuotas(pool)

@@ -178,3 +178,23 @@ def test_a_refresh_storage_pool_survives_a_postgres_restart(pipeline_stack, inst
     cluster.down()
     cluster.up()
     assert isinstance(instance.get_run_records(limit=1), list)
+
+
+def test_the_shared_token_buckets_survive_a_postgres_restart(pipeline_stack, settings):
+    """The buckets' pool lives as long as the process (a worker, the daemon); after a PostgreSQL restart every
+    connection in it is dead, and a call must still get its token instead of failing its step."""
+    from local_stack import Stack
+    from orchestration.defs.resources import open_session
+    from orchestration.extract.ratelimit import SharedQuotas
+
+    with open_session(settings) as session:
+        quotas = session.spapi_quotas()
+    assert isinstance(quotas, SharedQuotas)
+    quotas.acquire("A1RESTARTEDQUOTAS", "getShipments")
+    idle = quotas.pool.get_stats()["pool_available"]
+    assert idle >= 1  # connections wait in the pool
+    cluster = Stack(pipeline_stack)._postgres(install=False)  # noqa: SLF001 - the stack's own cluster
+    cluster.down()
+    cluster.up()
+    for _ in range(idle + 1):  # every connection the pool held has died
+        quotas.acquire("A1RESTARTEDQUOTAS", "getShipments")

@@ -3,7 +3,7 @@ written to or closed while the connection sat idle is dead; an idle live one has
 
 import socket
 
-from orchestration.refresh import closed_by_server
+from orchestration.warehouse.liveness import closed_by_server
 
 
 def test_an_idle_socket_is_alive_and_one_the_server_closed_is_not():

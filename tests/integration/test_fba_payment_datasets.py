@@ -5,8 +5,9 @@ storage bill by the volume of the storage-fee report, equal to a computation fro
 raw listTransactions answer (never from the dbt SQL).
 
 One seller (US) whose storage is billed to the account (no SKU on the bill): one run of today's snapshots
-(storage fees, inventory), one of the storage bill's day (Finances) and one of a day with a reimbursement
-(reimbursements, returns, ledger); then one build of the marts.
+(storage fees, inventory), one of the storage bill's day (Finances), one of a day with a reimbursement
+(reimbursements, returns, ledger) and, when that day's returns carry no buyer comment, one of the latest day
+whose returns do (returns); then one build of the marts.
 """
 
 from __future__ import annotations
@@ -59,14 +60,27 @@ def loaded(pipeline_stack, onboard, instance, settings):
     storage_bill = max((t for t in recent if t["description"] == "FBAStorageBilling"), key=lambda t: t["postedDate"])
     # A day with a reimbursement, inside the 28 days inventory health looks back over when there is one.
     reimbursed = max(when(t["postedDate"]).date() for t in recent if t["description"] == "FBAInventoryReimbursement")
+    # A day whose returns carry buyer comments (the firewall's case): the reimbursement day's returns need not.
+    commented = next(day for day in (now.date() - timedelta(days=n) for n in range(1, 45))
+                     if _commented_returns(pipeline_stack, seller.seller_id, day))
     results = [
         _run(instance, tenant.tenant_id, now.date(), ("storage_fees", "inventory_summaries")),
         _run(instance, tenant.tenant_id, when(storage_bill["postedDate"]).date(), ("finance_transactions",)),
         _run(instance, tenant.tenant_id, reimbursed, ("reimbursements", "customer_returns", "inventory_ledger")),
     ]
+    if commented != reimbursed:
+        results.append(_run(instance, tenant.tenant_id, commented, ("customer_returns",)))
     build = _build_marts(instance, tenant.tenant_id)
     return {"seller": seller, "tenant": tenant, "storage_bill": storage_bill, "reimbursed": reimbursed,
-            "results": results, "build": build, "settings": settings, "day": when(storage_bill["postedDate"])}
+            "commented": commented, "results": results, "build": build, "settings": settings,
+            "day": when(storage_bill["postedDate"])}
+
+
+def _commented_returns(stack, seller_id: str, day) -> set[str]:
+    """The buyer comments on the day's customer returns, from the sandbox's truth."""
+    start = datetime.combine(day, datetime.min.time(), UTC)
+    returns = world_for(stack).customer_returns(seller_id, US, start, start + timedelta(days=1))
+    return {r["customer-comments"] for r in returns if r["customer-comments"]}
 
 
 def _rows(loaded, table: str, columns: str = "*") -> list[tuple]:
@@ -121,11 +135,7 @@ def test_no_customer_comment_lands_anywhere(loaded, pipeline_stack, settings):
     from orchestration.defs.resources import open_session
     from orchestration.land.documents import read_landed
 
-    day = loaded["reimbursed"]
-    start = datetime.combine(day, datetime.min.time(), UTC)
-    returns = world_for(pipeline_stack).customer_returns(loaded["seller"].seller_id, US, start,
-                                                         start + timedelta(days=1))
-    comments = {r["customer-comments"] for r in returns if r["customer-comments"]}
+    comments = _commented_returns(pipeline_stack, loaded["seller"].seller_id, loaded["commented"])
     assert comments, "the day's returns carry buyer comments to drop"
     tenant_id = loaded["tenant"].tenant_id
     tables = _query(settings, "select table_schema, table_name from information_schema.tables "

@@ -4,6 +4,11 @@ Demand has a weekly rhythm, a yearly season (Prime Day, Black Friday, December, 
 growth; prices move in steps, promotions run by ISO week, some orders are cancelled and some items are
 refunded later. Each item knows its final state and, through ``status_as_of``, what a report made at an
 earlier moment showed.
+
+A day is drawn in two layers. The day's stream draws each order's skeleton: when it was bought and settled,
+its SKUs and quantities, whether it was cancelled (``order_skeletons``); stock (inventory.py) needs nothing
+more, and walks two years of them in about a second. Each order's own stream then draws the rest: ids, buyer,
+prices, promotions, refunds (``day_items``).
 """
 
 from __future__ import annotations

@@ -44,3 +44,16 @@ def test_a_great_expectations_of_another_shape_keeps_its_own(monkeypatch):
 def test_the_digests_are_of_the_installed_originals(originals):
     for name, function in originals.items():
         assert gx_kwargs_once.source_digest(function) == gx_kwargs_once.WRITTEN_AGAINST[name]
+
+
+def test_a_great_expectations_without_source_keeps_its_own(monkeypatch):
+    from great_expectations.expectations.expectation import Expectation
+
+    def no_source(_function):
+        raise OSError("could not get source code")
+
+    monkeypatch.setattr(gx_kwargs_once, "ORIGINALS", {})
+    monkeypatch.setattr(gx_kwargs_once.inspect, "getsource", no_source)
+    before = Expectation._get_domain_kwargs
+    assert gx_kwargs_once.install() is False
+    assert Expectation._get_domain_kwargs is before

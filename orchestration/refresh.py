@@ -36,7 +36,7 @@ from orchestration.extract.catalogue import EXTRACTIONS
 from orchestration.extract.planner import days_between
 from orchestration.job_runs import run_job
 from orchestration.retain.caps import age_caps, refuse_beyond_cap
-from orchestration.warehouse.liveness import closed_by_server
+from orchestration.warehouse.liveness import is_gone
 
 
 @dataclass
@@ -59,7 +59,7 @@ def _alive_on_checkout(dbapi_connection, connection_record, connection_proxy) ->
     checkout, about a thousand round trips per tenant). A restart can take under a second, so the check is made
     at every checkout, however recently the connection was used (tests/integration/test_faults_infra.py)."""
     try:
-        dead = dbapi_connection.closed or closed_by_server(dbapi_connection.fileno())
+        dead = is_gone(dbapi_connection)
     except Exception as error:  # noqa: BLE001 - a connection whose socket cannot even be looked at is gone
         raise exc.DisconnectionError(str(error)) from error
     if dead:

@@ -21,11 +21,14 @@ def closed_by_server(fileno: int) -> bool:
     return bool(poller.poll(0))
 
 
+def is_gone(conn: psycopg.Connection) -> bool:
+    """Whether a pooled connection is closed, on our side or by the server."""
+    return conn.closed or closed_by_server(conn.fileno())
+
+
 def refuse_if_closed(conn: psycopg.Connection) -> None:
     """psycopg_pool's `check`: a connection the server has closed is closed here too and refused, so the pool drops
     it, opens a new one and hands the caller a live one."""
-    if conn.closed:
-        raise psycopg.OperationalError("this pooled connection is closed")
-    if closed_by_server(conn.fileno()):
+    if is_gone(conn):
         conn.close()
         raise psycopg.OperationalError("the server closed this pooled connection (PostgreSQL restarted?)")

@@ -168,10 +168,17 @@ def say_mounted_as_root() -> None:
 
 
 def _give_backing_files_to(directory: Path, user: PgUser) -> None:
-    """A backing dir made when gocryptfs ran as root holds root's files (gocryptfs.conf first): the user's now."""
+    """A backing dir made when gocryptfs ran as root holds root's files (gocryptfs.conf first): the user's now.
+
+    gocryptfs.conf is handed over last, so its owner says whether the walk is done; a mount at every `up`
+    then costs one stat, not a walk of the whole warehouse."""
+    conf = directory / "gocryptfs.conf"
+    if conf.lstat().st_uid == user.uid:
+        return
     for path in [directory, *directory.rglob("*")]:
-        if path.lstat().st_uid != user.uid:
+        if path != conf and path.lstat().st_uid != user.uid:
             os.chown(path, user.uid, user.gid, follow_symlinks=False)
+    os.chown(conf, user.uid, user.gid, follow_symlinks=False)
 
 
 def unmount(config: StackConfig) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -44,3 +45,18 @@ def test_the_mount_owner_is_read_from_the_super_options(tmp_path, monkeypatch):
     monkeypatch.setattr(encrypted_fs, "MOUNTINFO", info)
     assert encrypted_fs.mount_owner(Path("/srv/pg")) is None
     assert encrypted_fs.mount_owner(Path("/srv/pg/data")) == 999
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="handing files to another user needs root")
+def test_a_backing_dir_made_by_root_is_handed_over_once(tmp_path):
+    from local_stack.osuser import PgUser
+
+    user = PgUser("nobody", 65534, 65534, frozenset({65534}), switch=True)
+    (tmp_path / "gocryptfs.conf").write_text("{}")
+    (tmp_path / "a" / "b").mkdir(parents=True)
+    (tmp_path / "a" / "b" / "file").write_bytes(b"x")
+    encrypted_fs._give_backing_files_to(tmp_path, user)  # noqa: SLF001 - the step `mount` takes as root
+    assert {p.lstat().st_uid for p in [tmp_path, *tmp_path.rglob("*")]} == {65534}
+    (tmp_path / "later").write_bytes(b"y")  # a handed-over dir is not walked again
+    encrypted_fs._give_backing_files_to(tmp_path, user)  # noqa: SLF001
+    assert (tmp_path / "later").lstat().st_uid == 0

@@ -20,9 +20,8 @@ TENANTS = DynamicPartitionsDefinition(name="tenants")
 # location loads; a cap setting the policy refuses stops the code location here, before any run.
 # end_offset=1: today is a partition too, because snapshots (inventory, listings, fees) can only be taken
 # of the present day.
-DAYS = DailyPartitionsDefinition(
-    start_date=partitions_start(datetime.now(UTC).date()).isoformat(), timezone="UTC", end_offset=1
-)
+LOADED_ON = datetime.now(UTC).date()
+DAYS = DailyPartitionsDefinition(start_date=partitions_start(LOADED_ON).isoformat(), timezone="UTC", end_offset=1)
 TENANT_DAYS = MultiPartitionsDefinition({"tenant": TENANTS, "day": DAYS})
 
 

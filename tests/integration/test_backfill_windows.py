@@ -116,8 +116,8 @@ def test_a_restated_day_of_sales_and_traffic_is_pulled_again_and_replaces_its_ro
     from orchestration.extract.catalogue import EXTRACTIONS
     from orchestration.extract.planner import restated_days
 
-    seller, tenant, _, _, _, _ = backfilled
-    today = datetime.now(UTC).date()
+    seller, tenant, days, _, _, _ = backfilled
+    today = days[-1] + timedelta(days=1)  # the backfill's today, even when the suite has crossed midnight since
     lookback = restated_days(today, EXTRACTIONS["sales_traffic"].lookback_days)
     assert lookback == [today - timedelta(days=3), today - timedelta(days=2), today - timedelta(days=1)]
     restated = lookback[1]

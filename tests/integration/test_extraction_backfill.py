@@ -203,10 +203,13 @@ def test_settlements_equal_the_truth(pipeline_stack, settings, backfill):
 
 
 def test_snapshots_equal_the_truth(pipeline_stack, settings, backfill):
-    sellers, _, _, _, _ = backfill
+    sellers, _, results, _, _ = backfill
     world = world_for(pipeline_stack)
-    today = datetime.now(UTC).date().isoformat()
+    # The day the backfill took its snapshots on, not the clock now: a run that crosses midnight took them on
+    # the day before.
+    snapshot_day = {t: d for t, d, what, _ in results if what == "snapshots"}
     for seller, tenant in sellers:
+        today = snapshot_day[tenant.tenant_id].isoformat()
         raw = sql.Identifier(f"{tenant.tenant_id}_raw")
         for marketplace_id in tenant.marketplace_ids:
             for table, truth in (

@@ -460,7 +460,8 @@ def past_cap(conn: psycopg.Connection, registry: TenantRegistry, today: date) ->
                           f"this dataset's retention cap (by default {d.max_age_months} months; docs/retention.md).")
            for d in RAW_DATASETS],
     name="retention_caps",
-    # A job that selects some raw datasets (refresh's snapshot step) runs the checks of those datasets only.
+    # Run by its own daily job (check_retention_caps), not by each tenant's extraction: it scans every tenant.
+    # A selection of some of its checks runs those only.
     can_subset=True,
 )
 def retention_caps_check(context: AssetCheckExecutionContext, warehouse: WarehouseResource,

@@ -120,7 +120,9 @@ class DbtCliPerTenant:
         self._scratch = scratch  # the parent's scratch directory, removed with it
 
     def build(self, tenant_id: str, environment, *, select=(), full_refresh: bool = False, command: str = "build",
-              dbt_vars=None):
+              dbt_vars=None, on_node=None):
+        """`on_node` is never called: a CLI's results arrive after it exits, so every event waits for the end,
+        as before events streamed."""
         from orchestration.transform.dbt_project import DBT_PROJECT_DIR
         from orchestration.transform.tenant_runner import NodeOutcome, TenantBuild
 

@@ -4,14 +4,16 @@ dagster-dbt's `@dbt_assets` declares the assets (every model, with lineage from 
 asset checks (every dbt data test). The build itself does not start a dbt CLI process per tenant: it runs
 in this process through `TenantDbtRunner`, which loads the manifest built by `make manifest` once and
 re-targets it per tenant (orchestration/transform/tenant_runner.py), and each dbt result becomes a
-MaterializeResult or an AssetCheckResult here, so the UI shows the same materializations and checks as with
-`dbt build`, column lineage included (computed once from the compiled project:
-orchestration/transform/column_lineage.py).
+MaterializeResult or an AssetCheckResult here as dbt finishes the node (Dagster writes it while dbt goes on),
+so the UI shows the same materializations and checks as with `dbt build`, column lineage included (computed
+once from the compiled project: orchestration/transform/column_lineage.py).
 """
 
 
 import json
-from collections.abc import Iterator, Mapping
+import queue
+from collections.abc import Callable, Generator, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
@@ -116,26 +118,69 @@ def selected_models(context: AssetExecutionContext) -> list[str]:
     ]
 
 
+DagsterEvent = MaterializeResult | AssetCheckResult
+
+
+def dagster_event(outcome: NodeOutcome, selected_checks: set[AssetCheckKey],
+                  extra: Mapping[str, Any] | None = None) -> DagsterEvent | None:
+    """A built model's MaterializeResult (with `extra` metadata), a data test's AssetCheckResult, or None for a
+    node that gives neither (a skipped node, a failed model, a check not selected)."""
+    if outcome.resource_type in ("model", "seed", "snapshot") and outcome.status == "success":
+        return MaterializeResult(asset_key=asset_key_for(outcome.unique_id),
+                                 metadata={**_metadata(outcome), **(extra or {})})
+    if outcome.resource_type == "test" and outcome.status != "skipped":
+        key = check_key_for(outcome.unique_id)
+        if key is not None and key in selected_checks:
+            return AssetCheckResult(
+                asset_key=key.asset_key,
+                check_name=key.name,
+                passed=outcome.status == "pass",
+                severity=AssetCheckSeverity.WARN if outcome.status == "warn" else AssetCheckSeverity.ERROR,
+                metadata={"status": outcome.status, "failing_rows": outcome.failures or 0,
+                          "unique_id": outcome.unique_id},
+            )
+    return None
+
+
+def _model_name(unique_id: str) -> str:
+    return unique_id.rsplit(".", 1)[-1]
+
+
 def dagster_events(
     build: TenantBuild, selected_checks: set[AssetCheckKey], extra: Mapping[str, Mapping[str, Any]] | None = None,
-) -> Iterator[MaterializeResult | AssetCheckResult]:
+    already: frozenset[str] = frozenset(),
+) -> Iterator[DagsterEvent]:
     """One MaterializeResult per model dbt built (with `extra` metadata by model name), one AssetCheckResult per
-    data test dbt ran."""
+    data test dbt ran; nodes in `already` (yielded while dbt ran) are left out."""
     for outcome in build.outcomes:
-        if outcome.resource_type in ("model", "seed", "snapshot") and outcome.status == "success":
-            yield MaterializeResult(asset_key=asset_key_for(outcome.unique_id), metadata={
-                **_metadata(outcome), **(extra or {}).get(outcome.unique_id.rsplit(".", 1)[-1], {})})
-        elif outcome.resource_type == "test" and outcome.status != "skipped":
-            key = check_key_for(outcome.unique_id)
-            if key is not None and key in selected_checks:
-                yield AssetCheckResult(
-                    asset_key=key.asset_key,
-                    check_name=key.name,
-                    passed=outcome.status == "pass",
-                    severity=AssetCheckSeverity.WARN if outcome.status == "warn" else AssetCheckSeverity.ERROR,
-                    metadata={"status": outcome.status, "failing_rows": outcome.failures or 0,
-                              "unique_id": outcome.unique_id},
-                )
+        if outcome.unique_id not in already:
+            event = dagster_event(outcome, selected_checks, (extra or {}).get(_model_name(outcome.unique_id)))
+            if event is not None:
+                yield event
+
+
+def events_while_building(
+    build: Callable[[Callable[[NodeOutcome], None]], TenantBuild], selected_checks: set[AssetCheckKey],
+    held: frozenset[AssetKey] = frozenset(),
+) -> Generator[DagsterEvent, None, tuple[TenantBuild, frozenset[str]]]:
+    """Runs `build(on_node)` in a thread and yields each node's event as dbt finishes it, so that Dagster writes
+    the events while dbt works on the next nodes instead of all of them after the build (a few hundred events,
+    one storage write each). The events of the assets in `held` (a model's and its checks', which must follow
+    its materialization) wait for the caller: their metadata needs the finished build. Returns the build and the
+    nodes whose events were yielded; `dagster_events(..., already=...)` gives the rest from the build's record."""
+    finished: queue.Queue[NodeOutcome | None] = queue.Queue()
+    yielded: set[str] = set()
+    with ThreadPoolExecutor(1, thread_name_prefix="dbt-build") as pool:
+        running = pool.submit(build, finished.put)
+        running.add_done_callback(lambda _: finished.put(None))  # after every on_node: dbt has returned
+        while (outcome := finished.get()) is not None:
+            if outcome.unique_id in yielded:
+                continue
+            event = dagster_event(outcome, selected_checks)
+            if event is not None and event.asset_key not in held:
+                yielded.add(outcome.unique_id)
+                yield event
+        return running.result(), frozenset(yielded)
 
 
 @cache
@@ -152,6 +197,13 @@ def column_lineage() -> Mapping[str, TableColumnLineage]:
 
 
 PNL_MART = "fct_profit_and_loss"
+
+
+@cache
+def pnl_mart_key() -> AssetKey:
+    """The P&L mart's asset key, from the manifest (the translator decides it)."""
+    nodes = manifest_json()["nodes"]
+    return asset_key_for(next(u for u, n in nodes.items() if n["resource_type"] == "model" and n["name"] == PNL_MART))
 
 
 def pnl_chart(conn: psycopg.Connection, tenant_id: str, build: TenantBuild) -> dict[str, Any]:
@@ -206,18 +258,23 @@ def tenant_models(context: AssetExecutionContext, config: MartsBuildConfig, ware
         username, password = vault.warehouse_login()
         tenant_settings = get_settings(conn, tenant_id)
         conn.commit()
+        selected_checks, select = set(context.selected_asset_check_keys), selected_models(context)
+        column_lineage()  # computed (once) before dbt starts: it runs a dbt compile of its own
         # All of it as the tenant's owner role; dbt's own connections follow through the profile's `role:`.
         with tenant_scope(conn, tenant_id):
             prepare_tenant_sources(conn, tenant_id)
             with tenant_build_lock(conn, tenant_id):
                 grant_analyst_read(conn, tenant_id)
-                build = shared_runner().build(
-                    tenant_id, dbt_environment(tenant_id, username, password.reveal()),
-                    select=selected_models(context), dbt_vars=tenant_settings.dbt_vars(),
-                    full_refresh=config.full_refresh,
+                build, yielded = yield from events_while_building(
+                    lambda on_node: shared_runner().build(
+                        tenant_id, dbt_environment(tenant_id, username, password.reveal()),
+                        select=select, dbt_vars=tenant_settings.dbt_vars(),
+                        full_refresh=config.full_refresh, on_node=on_node,
+                    ),
+                    selected_checks, held=frozenset({pnl_mart_key()}),
                 )
             chart = pnl_chart(conn, tenant_id, build)
-    yield from dagster_events(build, set(context.selected_asset_check_keys), {PNL_MART: chart})
+    yield from dagster_events(build, selected_checks, {PNL_MART: chart}, already=yielded)
     context.log.info(
         f"dbt build of {tenant_id}: {len(build.outcomes)} nodes in {build.elapsed:.2f} s "
         f"({build.node_seconds:.2f} s inside nodes)"

@@ -23,13 +23,14 @@ invocations are serialised by a lock; run several processes for parallelism.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 import tempfile
 import threading
 import time
 import weakref
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -162,9 +163,12 @@ class TenantDbtRunner:
         full_refresh: bool = False,
         command: str = "build",
         dbt_vars: Mapping[str, object] | None = None,
+        on_node: Callable[[NodeOutcome], None] | None = None,
     ) -> TenantBuild:
         """Run `dbt <command>` for one tenant as its owner role; `environment` carries the database login for
-        this call only, `dbt_vars` the tenant's own settings (orchestration/tenants/settings.py)."""
+        this call only, `dbt_vars` the tenant's own settings (orchestration/tenants/settings.py). `on_node` hears
+        of each node as dbt finishes it (from dbt's threads), before the build is over; the returned build's
+        outcomes are the whole record, a node `on_node` never heard of (one dbt skipped) included."""
         from dbt.cli.main import dbtRunner
 
         check_tenant_id(tenant_id)
@@ -180,7 +184,8 @@ class TenantDbtRunner:
         with self._lock, _environment(invocation_environment(tenant_id, environment)):
             self._retarget(tenant_id)
             try:
-                result = dbtRunner(manifest=manifest).invoke(args)
+                callbacks = [_node_finished(on_node)] if on_node is not None else []
+                result = dbtRunner(manifest=manifest, callbacks=callbacks).invoke(args)
             finally:
                 self._retarget(TEMPLATE_TENANT)
         elapsed = time.perf_counter() - started
@@ -202,6 +207,33 @@ def _outcome(result: Any) -> NodeOutcome:
         execution_time=float(result.execution_time or 0.0),
         rows_affected=response.get("rows_affected"),
     )
+
+
+def _node_finished(on_node: Callable[[NodeOutcome], None]) -> Callable[[Any], None]:
+    """A dbt event callback passing each NodeFinished event on as a NodeOutcome (the fields `_outcome` reads
+    from a finished run's results, as the event carries them). It never raises: dbt would count a callback's
+    error as the node's own failure. A node it cannot pass on is still in the build's final outcomes."""
+    from google.protobuf.json_format import MessageToDict
+
+    def callback(event: Any) -> None:
+        if event.info.name != "NodeFinished":
+            return
+        try:
+            node, result = event.data.node_info, event.data.run_result
+            rows = MessageToDict(result.adapter_response).get("rows_affected")
+            on_node(NodeOutcome(
+                unique_id=node.unique_id,
+                resource_type=node.resource_type,
+                status=result.status.lower(),
+                message=result.message or None,
+                failures=result.num_failures,
+                execution_time=float(result.execution_time),
+                rows_affected=None if rows is None else int(rows),
+            ))
+        except Exception:  # noqa: BLE001 - see the docstring
+            logging.getLogger(__name__).warning("a finished dbt node could not be passed on", exc_info=True)
+
+    return callback
 
 
 @contextmanager

@@ -295,12 +295,16 @@ def write_result(args, samples: list[dict]) -> None:
             Measurement(f"{tenants}: ours, wall/tenant", ours_wall),
             Measurement(f"{tenants}: baseline, wall/tenant{note}", naive_wall),
         ]
+        at_largest = size == max(args.sizes)  # the targets (issue #15: at 100 tenants) are judged at the largest size
         ratios += [
             ratio(f"{tenants}: baseline / ours, overhead per tenant{note}", statistics.median(naive_overhead),
-                  statistics.median(ours_overhead)),
+                  statistics.median(ours_overhead), target_min=TARGET_SPEED_UP if at_largest else None),
             ratio(f"{tenants}: baseline / ours, wall time per tenant{note}", statistics.median(naive_wall),
                   statistics.median(ours_wall)),
         ]
+        if at_largest:
+            ratios.append(ratio(f"{tenants}: ours, overhead per tenant / {TARGET_OVERHEAD_S:g} s",
+                                statistics.median(ours_overhead), TARGET_OVERHEAD_S, target_max=1.0))
         details[size] = {
             side: {f"{what}_per_tenant_s": round(statistics.median(per_tenant(size, side, what)), 3)
                    for what in ("ingest", "dbt")}
@@ -322,6 +326,9 @@ def write_result(args, samples: list[dict]) -> None:
     print(f"wrote {result.write()}")
 
 
+TARGET_SPEED_UP = 10  # at least 10x less overhead per tenant than the baseline
+TARGET_OVERHEAD_S = 1.0  # under a second of overhead per tenant
+
 NOTES = """\
 Overhead = wall time - work; work = wall time during which an ingest_window call runs (SP-API calls \
 including the sandbox's report processing, landing, loading; a tenant's tables are fetched side by side and \
@@ -336,7 +343,14 @@ Overhead therefore holds process start-up and imports, Dagster's run and step ma
 sessions and connections, the data-quality checks (one great-expectations run per tenant), dbt's parse \
 and set-up, and turning dbt results into Dagster \
 events. The sandbox runs at time-scale {scale} ({inverse}x faster than Amazon), so no call waits for a rate \
-limit. Every measurement is one refresh per run (median over runs).\
+limit. Every measurement is one refresh per run (median over runs). The targets are issue #15's, stated for \
+100 tenants and judged here at the largest size run (`make bench` runs 10 to stay within minutes). Where \
+ours still spends it (py-spy at 50 Hz, 3 tenants, a one-day refresh): Dagster's run and step machinery, about \
+1.5-2 s a tenant over its three runs; turning ~230 dbt results into Dagster events and writing them, about 2 s \
+(now written while dbt builds); dbt's own set-up of each invocation outside its execution phase; and the \
+extraction's per-run session, tenant scope and great-expectations validation. Batching tenants into one run \
+would save only the run machinery: Dagster's multi-partition ranges are rectangles, and the tenant tag that \
+bounds concurrency, stops a revoked tenant's runs and names the access log holds one tenant.\
 """
 
 

@@ -185,9 +185,9 @@ def events_while_building(
 
 @cache
 def column_lineage() -> Mapping[str, TableColumnLineage]:
-    """Every model's column lineage, the same for every tenant; built at most once per project version (after
-    the first build, so it never runs dbt beside the tenant runner). Like dagster-dbt, a model whose lineage
-    cannot be computed is still materialized, without it."""
+    """Every model's column lineage, the same for every tenant; built at most once per project version (the
+    marts step asks for it before dbt starts, so it never runs dbt beside the tenant runner). Like dagster-dbt,
+    a model whose lineage cannot be computed is still materialized, without it."""
     try:
         return load_column_lineage(dbt_project, TRANSLATOR)
     except Exception:
@@ -259,7 +259,7 @@ def tenant_models(context: AssetExecutionContext, config: MartsBuildConfig, ware
         tenant_settings = get_settings(conn, tenant_id)
         conn.commit()
         selected_checks, select = set(context.selected_asset_check_keys), selected_models(context)
-        column_lineage()  # computed (once) before dbt starts: it runs a dbt compile of its own
+        column_lineage()  # before dbt starts: the events made while dbt builds carry it
         # All of it as the tenant's owner role; dbt's own connections follow through the profile's `role:`.
         with tenant_scope(conn, tenant_id):
             prepare_tenant_sources(conn, tenant_id)

@@ -160,6 +160,7 @@ def test_the_daily_retention_job_is_scheduled_on_by_default_and_every_raw_datase
 
 def test_a_tenants_extraction_run_leaves_the_all_tenant_cap_checks_to_their_own_daily_job():
     # The cap checks scan every tenant: run in each tenant's extraction, a refresh was quadratic in tenants.
+    from orchestration.defs.extraction import check_name
     from orchestration.defs.retention import CAP_CHECK, RAW_DATASETS
     from orchestration.job_runs import code_location_job
 
@@ -168,7 +169,7 @@ def test_a_tenants_extraction_run_leaves_the_all_tenant_cap_checks_to_their_own_
 
     extraction = check_names("extract_reports")
     assert CAP_CHECK not in extraction
-    assert {f"raw_{d.name}_expectations" for d in RAW_DATASETS} <= extraction  # its own checks stay
+    assert {check_name(d) for d in RAW_DATASETS} <= extraction  # its own checks stay
     daily = code_location_job("check_retention_caps").asset_layer.asset_graph.asset_check_keys
     assert {key.name for key in daily} == {CAP_CHECK} and len(daily) == len(RAW_DATASETS)
 

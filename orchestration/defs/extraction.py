@@ -24,6 +24,7 @@ import polars as pl
 import psycopg
 from dagster import (
     AssetCheckEvaluation,
+    AssetCheckKey,
     AssetCheckSeverity,
     AssetCheckSpec,
     AssetExecutionContext,
@@ -492,6 +493,15 @@ EXTRACTION_ASSETS = [EXTRACTION_ASSET]
 # The tables taken only of the present day, and the ones taken for past days.
 SNAPSHOT_KEYS = [asset_key(d) for e in EXTRACTIONS.values() if e.snapshot for d in e.datasets]
 DAILY_KEYS = [asset_key(d) for e in EXTRACTIONS.values() if not e.snapshot for d in e.datasets]
+
+
+def extraction_checks(keys) -> list[AssetCheckKey]:
+    """The extraction's own checks (quality, classification) on the tables `keys` names: a run of those tables
+    checks these and no other check defined on them (the retention caps' run daily, on their own)."""
+    wanted = set(keys)
+    return sorted((k for k in EXTRACTION_ASSET.check_keys if k.asset_key in wanted), key=lambda k: k.to_user_string())
+
+
 # The name older code and the docs use for the extraction assets.
 REPORT_ASSETS = EXTRACTION_ASSETS
 

@@ -26,7 +26,7 @@ from dagster import (
     schedule,
 )
 
-from orchestration.defs.extraction import DAILY_KEYS, REPORT_ASSETS, SNAPSHOT_KEYS, asset_key
+from orchestration.defs.extraction import DAILY_KEYS, REPORT_ASSETS, SNAPSHOT_KEYS, asset_key, extraction_checks
 from orchestration.defs.partitions import TENANTS, days_of_tenant, tenant_day
 from orchestration.defs.retention import retention_caps_check
 from orchestration.extract.catalogue import EXTRACTIONS
@@ -95,9 +95,11 @@ def requests_for(today: date, tenant_ids: list[str], materialized: set[str]) -> 
             run_key = f"{wanted.what.replace(' ', '|')}|{today}|{tenant_id}"
             if wanted.first == wanted.last:
                 requests.append(RunRequest(run_key=run_key, partition_key=tenant_day(tenant_id, wanted.first),
-                                           asset_selection=wanted.keys))
+                                           asset_selection=wanted.keys,
+                                           asset_check_keys=extraction_checks(wanted.keys)))
             else:
                 requests.append(RunRequest(run_key=run_key, asset_selection=wanted.keys,
+                                           asset_check_keys=extraction_checks(wanted.keys),
                                            tags=days_of_tenant(tenant_id, wanted.first, wanted.last)))
     return requests
 

@@ -174,6 +174,37 @@ def test_a_tenants_extraction_run_leaves_the_all_tenant_cap_checks_to_their_own_
     assert {key.name for key in daily} == {CAP_CHECK} and len(daily) == len(RAW_DATASETS)
 
 
+def test_a_run_of_some_tables_checks_them_with_the_extractions_checks_only():
+    # Dagster's asset_selection alone adds every check on the selected assets, the cap checks the job leaves out
+    # included: refresh and the schedule select tables, so the cap checks must be left out of the selection too.
+    from orchestration.defs.extraction import DAILY_KEYS, check_name
+    from orchestration.defs.extraction import asset_key as asset_key_of
+    from orchestration.defs.retention import CAP_CHECK, RAW_DATASETS
+    from orchestration.job_runs import code_location_job
+
+    daily = [d for d in RAW_DATASETS if asset_key_of(d) in DAILY_KEYS]
+    job = code_location_job("extract_reports", *(asset_key_of(d).to_user_string() for d in daily))
+    checks = job.asset_layer.asset_graph.asset_check_keys
+    assert {key.name for key in checks if key.name == CAP_CHECK} == set()
+    assert {(key.asset_key, key.name) for key in checks} >= {(asset_key_of(d), check_name(d)) for d in daily}
+    assert {key.asset_key for key in checks} == set(DAILY_KEYS)  # none on a table not selected
+    assert [node.name for node in job.graph.node_defs] == ["extract_tenant"]  # no all-tenant check step
+
+
+def test_the_schedules_runs_select_the_extractions_checks_on_their_tables():
+    from datetime import date
+
+    from orchestration.defs.retention import CAP_CHECK
+    from orchestration.defs.schedules import requests_for
+
+    requests = requests_for(date(2026, 3, 1), ["t0123456789ab"], set())
+    assert requests
+    for request in requests:
+        assert request.asset_check_keys  # an explicit selection: None would mean every check on the tables
+        assert all(key.name != CAP_CHECK for key in request.asset_check_keys)
+        assert {key.asset_key for key in request.asset_check_keys} == set(request.asset_selection)
+
+
 def test_incremental_marts_are_found_under_the_raw_tables_they_read():
     from orchestration.defs.marts import manifest_json
     from orchestration.defs.retention import incremental_marts

@@ -19,6 +19,7 @@ from functools import cache
 from dagster import AssetCheckKey, AssetKey, DagsterInstance, JobDefinition, build_reconstructable_job, execute_job
 
 from orchestration.definitions import defs
+from orchestration.instance_storage import forget_partitions
 from orchestration.settings import executor
 
 
@@ -53,6 +54,7 @@ def run_job(
 ):
     """Run `job_name` (of it, the assets `asset_selection` names and the job's checks on them) and return its
     result (`.success`, `.run_id`, `.all_events`); failures do not raise."""
+    forget_partitions(instance)
     selected = tuple(sorted(key.to_user_string() for key in asset_selection or ()))
     job = code_location_job(job_name, *selected)
     if executor() != "celery":

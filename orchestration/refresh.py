@@ -7,104 +7,35 @@ today's partition of those runs as well, in a run of its own. With `marts=False`
 as they are (extraction only). A tenant that is no longer active stops at its first failed run.
 
 Runs are recorded in the Dagster instance (DAGSTER_HOME), so they show in the UI like any other run;
-they execute in this process, which keeps a small refresh quick (no per-run process start-up).
-Dagster's PostgreSQL storage opens a new connection for every event it writes unless told it lives in a
-long-running process; a refresh writes hundreds of events per tenant, so it holds a small pool instead
-(`hold_storage_connections`), and keeps that pool's round trips per event down: a connection's liveness is read
-from its socket, not asked with `select 1`, and the storage's "does this table exist" catalogue query is asked
-once per table.
+they execute in this process, which keeps a small refresh quick (no per-run process start-up), on storage tuned
+for a process that runs many runs (orchestration/instance_storage.py: a held pool, catalogue and partition
+questions asked once).
 """
 
 from __future__ import annotations
 
 import logging
-import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from dagster import DagsterInstance
-from sqlalchemy import event as pool_events
-from sqlalchemy import exc
-from sqlalchemy.pool import QueuePool
 
 from orchestration.defs.extraction import DAILY_KEYS, SNAPSHOT_KEYS, TENANT_STOPPED
 from orchestration.defs.partitions import TENANTS, days_of_tenant, stretches, tenant_day
 from orchestration.errors import RetkeeError
 from orchestration.extract.catalogue import EXTRACTIONS
 from orchestration.extract.planner import days_between
+from orchestration.instance_storage import hold_storage_connections
 from orchestration.job_runs import run_job
 from orchestration.retain.caps import age_caps, refuse_beyond_cap
-from orchestration.warehouse.liveness import is_gone
 
 
 @dataclass
 class RefreshReport:
     succeeded: list[str] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)
-
-
-# Pool settings in the shape dagster-webserver uses for the same storage (it bounds statements at 15 s;
-# a refresh allows a minute), connections recycled hourly.
-STORAGE_STATEMENT_TIMEOUT_MS = 60_000
-STORAGE_POOL_RECYCLE_S = 3600
-STORAGE_MAX_OVERFLOW = 10
-_POOLED_INSTANCES: weakref.WeakSet[DagsterInstance] = weakref.WeakSet()
-
-
-def _alive_on_checkout(dbapi_connection, connection_record, connection_proxy) -> None:
-    """A pessimistic disconnect check at no round trip: a pooled connection the server has closed is replaced
-    before use instead of failing the run that drew it (SQLAlchemy's pre-ping would ask `select 1` at every
-    checkout, about a thousand round trips per tenant). A restart can take under a second, so the check is made
-    at every checkout, however recently the connection was used (tests/integration/test_faults_infra.py)."""
-    try:
-        dead = is_gone(dbapi_connection)
-    except Exception as error:  # noqa: BLE001 - a connection whose socket cannot even be looked at is gone
-        raise exc.DisconnectionError(str(error)) from error
-    if dead:
-        raise exc.DisconnectionError("the server closed this pooled connection")
-
-
-def _ask_once_per_table(storage) -> None:
-    """Dagster's SQL storages ask the catalogue whether a table exists (`has_table`) before nearly every asset
-    event and dynamic-partition look-up: hundreds of queries per tenant. A table that exists stays (migrations
-    only add), so a yes is kept for the storage's life; a no is asked again."""
-    asked = getattr(storage, "has_table", None)
-    if asked is None or getattr(asked, "answers_kept", False):
-        return
-    present: set[str] = set()
-
-    def has_table(table_name: str) -> bool:
-        if table_name in present:
-            return True
-        if asked(table_name):
-            present.add(table_name)
-            return True
-        return False
-
-    has_table.answers_kept = True
-    storage.has_table = has_table
-
-
-def hold_storage_connections(instance: DagsterInstance) -> DagsterInstance:
-    """Keep the instance's run, event and schedule storage connections open between writes (a pool of one
-    plus overflow) instead of a TLS connection per event. Only for a process that runs many runs itself.
-    Each checkout is checked first (the listener sits on the QueuePool class: in our processes only Dagster's
-    pooled storage uses one; great-expectations gets a StaticPool), and each storage asks once whether a table
-    exists."""
-    if not pool_events.contains(QueuePool, "checkout", _alive_on_checkout):
-        pool_events.listen(QueuePool, "checkout", _alive_on_checkout)
-    if instance not in _POOLED_INSTANCES:  # each call would build new engines and strand the old pools
-        instance.optimize_for_webserver(
-            statement_timeout=STORAGE_STATEMENT_TIMEOUT_MS,
-            pool_recycle=STORAGE_POOL_RECYCLE_S,
-            max_overflow=STORAGE_MAX_OVERFLOW,
-        )
-        for storage in (instance.event_log_storage, instance.run_storage, instance.schedule_storage):
-            _ask_once_per_table(storage)
-        _POOLED_INSTANCES.add(instance)
-    return instance
 
 
 def day_range(end: date, days: int) -> list[date]:

@@ -4,7 +4,7 @@ dagster-dbt's `@dbt_assets` declares the assets (every model, with lineage from 
 asset checks (every dbt data test). The build itself does not start a dbt CLI process per tenant: it runs
 in this process through `TenantDbtRunner`, which loads the manifest built by `make manifest` once and
 re-targets it per tenant (orchestration/transform/tenant_runner.py), and each dbt result becomes a
-MaterializeResult or an AssetCheckResult here as dbt finishes the node (Dagster writes it while dbt goes on),
+MaterializeResult or an AssetCheckEvaluation here as dbt finishes the node (Dagster writes it while dbt goes on),
 so the UI shows the same materializations and checks as with `dbt build`, column lineage included (computed
 once from the compiled project: orchestration/transform/column_lineage.py).
 """
@@ -15,15 +15,17 @@ import queue
 from collections.abc import Callable, Generator, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 import psycopg
 from dagster import (
+    AssetCheckEvaluation,
     AssetCheckKey,
-    AssetCheckResult,
     AssetCheckSeverity,
+    AssetCheckSpec,
     AssetExecutionContext,
     AssetKey,
     Config,
@@ -118,27 +120,51 @@ def selected_models(context: AssetExecutionContext) -> list[str]:
     ]
 
 
-DagsterEvent = MaterializeResult | AssetCheckResult
+DagsterEvent = MaterializeResult | AssetCheckEvaluation
 
 
-def dagster_event(outcome: NodeOutcome, selected_checks: set[AssetCheckKey],
+@dataclass(frozen=True)
+class SelectedChecks:
+    """The dbt tests the run reports, as asset checks: their specs by key, and the run's partition (the tenant),
+    which a partitioned check's evaluation belongs to.
+
+    A test's verdict is handed to Dagster as the evaluation itself, not as an AssetCheckResult: for a result,
+    Dagster looks up the checked model's latest materialization in the event log (one query per test, ~60 per
+    tenant) and writes an output event beside the evaluation. The model's materialization is in the same run,
+    which is how the UI ties the two together without that look-up."""
+
+    specs: Mapping[AssetCheckKey, AssetCheckSpec] = field(default_factory=dict)
+    partition: str | None = None
+
+    @classmethod
+    def of_run(cls, context: AssetExecutionContext) -> "SelectedChecks":
+        return cls({key: context.assets_def.get_spec_for_check_key(key) for key in context.selected_asset_check_keys},
+                   context.partition_key if context.has_partition_key else None)
+
+    def evaluation(self, key: AssetCheckKey, outcome: NodeOutcome) -> AssetCheckEvaluation:
+        spec = self.specs[key]
+        return AssetCheckEvaluation(
+            asset_key=key.asset_key,
+            check_name=key.name,
+            passed=outcome.status == "pass",
+            severity=AssetCheckSeverity.WARN if outcome.status == "warn" else AssetCheckSeverity.ERROR,
+            metadata={"status": outcome.status, "failing_rows": outcome.failures or 0, "unique_id": outcome.unique_id},
+            blocking=spec.blocking,  # a blocking test that fails with ERROR fails the step, as with a result
+            partition=self.partition if spec.partitions_def is not None else None,
+        )
+
+
+def dagster_event(outcome: NodeOutcome, checks: SelectedChecks,
                   extra: Mapping[str, Any] | None = None) -> DagsterEvent | None:
-    """A built model's MaterializeResult (with `extra` metadata), a data test's AssetCheckResult, or None for a
-    node that gives neither (a skipped node, a failed model, a check not selected)."""
+    """A built model's MaterializeResult (with `extra` metadata), a data test's AssetCheckEvaluation, or None for
+    a node that gives neither (a skipped node, a failed model, a check not selected)."""
     if outcome.resource_type in ("model", "seed", "snapshot") and outcome.status == "success":
         return MaterializeResult(asset_key=asset_key_for(outcome.unique_id),
                                  metadata={**_metadata(outcome), **(extra or {})})
     if outcome.resource_type == "test" and outcome.status != "skipped":
         key = check_key_for(outcome.unique_id)
-        if key is not None and key in selected_checks:
-            return AssetCheckResult(
-                asset_key=key.asset_key,
-                check_name=key.name,
-                passed=outcome.status == "pass",
-                severity=AssetCheckSeverity.WARN if outcome.status == "warn" else AssetCheckSeverity.ERROR,
-                metadata={"status": outcome.status, "failing_rows": outcome.failures or 0,
-                          "unique_id": outcome.unique_id},
-            )
+        if key is not None and key in checks.specs:
+            return checks.evaluation(key, outcome)
     return None
 
 
@@ -147,20 +173,20 @@ def _model_name(unique_id: str) -> str:
 
 
 def dagster_events(
-    build: TenantBuild, selected_checks: set[AssetCheckKey], extra: Mapping[str, Mapping[str, Any]] | None = None,
+    build: TenantBuild, checks: SelectedChecks, extra: Mapping[str, Mapping[str, Any]] | None = None,
     already: frozenset[str] = frozenset(),
 ) -> Iterator[DagsterEvent]:
-    """One MaterializeResult per model dbt built (with `extra` metadata by model name), one AssetCheckResult per
-    data test dbt ran; nodes in `already` (yielded while dbt ran) are left out."""
+    """One MaterializeResult per model dbt built (with `extra` metadata by model name), one AssetCheckEvaluation
+    per data test dbt ran; nodes in `already` (yielded while dbt ran) are left out."""
     for outcome in build.outcomes:
         if outcome.unique_id not in already:
-            event = dagster_event(outcome, selected_checks, (extra or {}).get(_model_name(outcome.unique_id)))
+            event = dagster_event(outcome, checks, (extra or {}).get(_model_name(outcome.unique_id)))
             if event is not None:
                 yield event
 
 
 def events_while_building(
-    build: Callable[[Callable[[NodeOutcome], None]], TenantBuild], selected_checks: set[AssetCheckKey],
+    build: Callable[[Callable[[NodeOutcome], None]], TenantBuild], checks: SelectedChecks,
     held: frozenset[AssetKey] = frozenset(),
 ) -> Generator[DagsterEvent, None, tuple[TenantBuild, frozenset[str]]]:
     """Runs `build(on_node)` in a thread and yields each node's event as dbt finishes it, so that Dagster writes
@@ -176,7 +202,7 @@ def events_while_building(
         while (outcome := finished.get()) is not None:
             if outcome.unique_id in yielded:
                 continue
-            event = dagster_event(outcome, selected_checks)
+            event = dagster_event(outcome, checks)
             if event is not None and event.asset_key not in held:
                 yielded.add(outcome.unique_id)
                 yield event
@@ -258,7 +284,7 @@ def tenant_models(context: AssetExecutionContext, config: MartsBuildConfig, ware
         username, password = vault.warehouse_login()
         tenant_settings = get_settings(conn, tenant_id)
         conn.commit()
-        selected_checks, select = set(context.selected_asset_check_keys), selected_models(context)
+        checks, select = SelectedChecks.of_run(context), selected_models(context)
         column_lineage()  # before dbt starts: the events made while dbt builds carry it
         # All of it as the tenant's owner role; dbt's own connections follow through the profile's `role:`.
         with tenant_scope(conn, tenant_id):
@@ -271,10 +297,10 @@ def tenant_models(context: AssetExecutionContext, config: MartsBuildConfig, ware
                         select=select, dbt_vars=tenant_settings.dbt_vars(),
                         full_refresh=config.full_refresh, on_node=on_node,
                     ),
-                    selected_checks, held=frozenset({pnl_mart_key()}),
+                    checks, held=frozenset({pnl_mart_key()}),
                 )
             chart = pnl_chart(conn, tenant_id, build)
-    yield from dagster_events(build, selected_checks, {PNL_MART: chart}, already=yielded)
+    yield from dagster_events(build, checks, {PNL_MART: chart}, already=yielded)
     context.log.info(
         f"dbt build of {tenant_id}: {len(build.outcomes)} nodes in {build.elapsed:.2f} s "
         f"({build.node_seconds:.2f} s inside nodes)"

@@ -170,7 +170,7 @@ def test_a_refresh_storage_pool_survives_a_postgres_restart(pipeline_stack, inst
     """`refresh` keeps connections to Dagster's storage between runs; a PostgreSQL restart must not hand the
     next run a dead one."""
     from local_stack import Stack
-    from orchestration.refresh import hold_storage_connections
+    from orchestration.instance_storage import hold_storage_connections
 
     hold_storage_connections(instance)
     instance.get_run_records(limit=1)  # a connection now waits in the pool

@@ -264,7 +264,7 @@ def _run_pipeline(stack, instance, settings, days, start, end) -> dict[str, dict
     """Onboard, extract and build; this test's own raw calls run beside it (the sandbox works in its own process
     while dbt builds). Returns the raw truth per seller."""
     from orchestration.defs.partitions import TENANTS
-    from orchestration.refresh import hold_storage_connections
+    from orchestration.instance_storage import hold_storage_connections
 
     tenants = _onboard_demo_sellers(stack, settings)
     hold_storage_connections(instance)

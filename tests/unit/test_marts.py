@@ -5,14 +5,14 @@ from __future__ import annotations
 import pytest
 from dagster import AssetCheckKey, AssetKey, MaterializeResult, TableColumnLineage
 
-from orchestration.defs.marts import dagster_events
+from orchestration.defs.marts import SelectedChecks, dagster_events
 from orchestration.transform.column_lineage import LINEAGE_KEY
 from orchestration.transform.tenant_runner import NodeOutcome, TenantBuild
 
 
 def test_a_built_mart_is_materialized_with_its_column_lineage():
     built = NodeOutcome("model.retkee.fct_margins", "model", "success", None, None, 0.2, rows_affected=3)
-    events = list(dagster_events(TenantBuild("t0123456789ab", True, 1.0, [built]), set()))
+    events = list(dagster_events(TenantBuild("t0123456789ab", True, 1.0, [built]), SelectedChecks()))
 
     assert len(events) == 1 and isinstance(events[0], MaterializeResult)
     assert events[0].asset_key == AssetKey(["marts", "fct_margins"])
@@ -34,9 +34,9 @@ def _pnl_not_null_test() -> str:
 def test_events_reach_dagster_while_dbt_still_builds_and_the_pnl_mart_waits_for_its_chart():
     import threading
 
-    from dagster import AssetCheckResult
+    from dagster import AssetCheckEvaluation
 
-    from orchestration.defs.marts import events_while_building, pnl_mart_key
+    from orchestration.defs.marts import events_while_building, pnl_mart_key, tenant_models
 
     margins = NodeOutcome("model.retkee.fct_margins", "model", "success", None, None, 0.2, rows_affected=3)
     pnl = NodeOutcome("model.retkee.fct_profit_and_loss", "model", "success", None, None, 0.3, rows_affected=9)
@@ -57,7 +57,8 @@ def test_events_reach_dagster_while_dbt_still_builds_and_the_pnl_mart_waits_for_
         return TenantBuild("t0123456789ab", True, 1.0, [margins, pnl, pnl_test, unheard])
 
     check = AssetCheckKey(pnl_mart_key(), "not_null_fct_profit_and_loss_date_day")
-    events = events_while_building(build, {check}, held=frozenset({pnl_mart_key()}))
+    checks = SelectedChecks({check: tenant_models.get_spec_for_check_key(check)}, "t0123456789ab")
+    events = events_while_building(build, checks, held=frozenset({pnl_mart_key()}))
     first = next(events)
     assert isinstance(first, MaterializeResult) and first.asset_key == AssetKey(["marts", "fct_margins"])
     consumed.set()
@@ -67,8 +68,8 @@ def test_events_reach_dagster_while_dbt_still_builds_and_the_pnl_mart_waits_for_
     assert still_building == [True]
     assert yielded == {"model.retkee.fct_margins"} and build_result.outcomes[-1] is unheard
 
-    rest = list(dagster_events(build_result, {check}, {"fct_profit_and_loss": {"chart": "x"}}, already=yielded))
-    assert [type(e) for e in rest] == [MaterializeResult, AssetCheckResult, MaterializeResult]
+    rest = list(dagster_events(build_result, checks, {"fct_profit_and_loss": {"chart": "x"}}, already=yielded))
+    assert [type(e) for e in rest] == [MaterializeResult, AssetCheckEvaluation, MaterializeResult]
     assert rest[0].asset_key == pnl_mart_key() and rest[0].metadata["chart"] == "x"
     assert rest[1].check_name == check.name and rest[1].passed
     assert rest[2].asset_key == AssetKey(["marts", "fct_sales_trends"])
@@ -83,7 +84,29 @@ def test_a_failed_build_still_raises_after_the_events_it_streamed():
         on_node(built)
         raise RuntimeError("dbt could not connect")
 
-    events = events_while_building(build, set())
+    events = events_while_building(build, SelectedChecks())
     assert next(events).asset_key == AssetKey(["marts", "fct_margins"])
     with pytest.raises(RuntimeError, match="could not connect"):
         next(events)
+
+
+@pytest.mark.parametrize(("status", "passed", "severity"), [("pass", True, "ERROR"), ("fail", False, "ERROR"),
+                                                             ("warn", False, "WARN"), ("error", False, "ERROR")])
+def test_a_data_tests_verdict_is_the_checks_evaluation_and_blocks_as_its_spec_says(status, passed, severity):
+    from orchestration.defs.marts import pnl_mart_key, tenant_models
+
+    check = AssetCheckKey(pnl_mart_key(), "not_null_fct_profit_and_loss_date_day")
+    spec = tenant_models.get_spec_for_check_key(check)
+    verdict = NodeOutcome(_pnl_not_null_test(), "test", status, None, 4 if not passed else 0, 0.1)
+    [evaluation] = list(dagster_events(TenantBuild("t0123456789ab", True, 1.0, [verdict]),
+                                       SelectedChecks({check: spec}, "t0123456789ab")))
+    assert (evaluation.asset_key, evaluation.check_name) == (check.asset_key, check.name)
+    assert evaluation.passed is passed and evaluation.severity.value == severity
+    assert evaluation.blocking is spec.blocking
+    assert evaluation.partition is None  # dbt's checks are not partitioned: the evaluation is of the asset
+    assert evaluation.metadata["failing_rows"].value == (0 if passed else 4)
+
+
+def test_a_test_whose_check_the_run_did_not_select_gives_no_evaluation():
+    verdict = NodeOutcome(_pnl_not_null_test(), "test", "fail", None, 1, 0.1)
+    assert list(dagster_events(TenantBuild("t0123456789ab", True, 1.0, [verdict]), SelectedChecks())) == []

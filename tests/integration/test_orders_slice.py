@@ -213,3 +213,48 @@ def test_an_extraction_only_refresh_holds_its_storage_connections(settings, refr
     assert events > 50  # each one a connection of its own without the pool
     # Measured here: about 20 with the pool (the instance's own start-up, overflow checkouts), 270 without it.
     assert sessions_after - sessions_before < 50, (sessions_after - sessions_before, events)
+
+
+def test_a_refresh_writes_each_runs_planned_events_in_one_insert_and_the_ui_still_sees_every_check(
+        refreshed, instance):
+    """instance_storage: the marts run's planned events (one per model, one per dbt test) go in as one insert,
+    yet each check still has its planned execution, then its verdict, and each model its last run."""
+    import sqlalchemy
+    from dagster import DagsterEventType
+    from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
+
+    from orchestration.defs.marts import tenant_models
+    from orchestration.instance_storage import hold_storage_connections
+    from orchestration.job_runs import run_job
+
+    _, tenant, _, _ = refreshed
+    hold_storage_connections(instance)
+    inserts: list[int] = []
+    notifies: list[int] = []
+
+    def count(conn, cursor, statement, parameters, context, executemany):
+        if statement.lstrip().upper().startswith("INSERT INTO EVENT_LOGS"):
+            inserts.append(1)
+        if statement.lstrip().upper().startswith("NOTIFY"):
+            notifies.append(1)
+
+    engine = instance.event_log_storage._engine
+    sqlalchemy.event.listen(engine, "before_cursor_execute", count)
+    try:
+        result = run_job("build_marts", instance, partition_key=tenant.tenant_id)
+    finally:
+        sqlalchemy.event.remove(engine, "before_cursor_execute", count)
+    assert result.success
+    logs = instance.all_logs(result.run_id)
+    planned = [e for e in logs if e.dagster_event and e.dagster_event.event_type in (
+        DagsterEventType.ASSET_MATERIALIZATION_PLANNED, DagsterEventType.ASSET_CHECK_EVALUATION_PLANNED)]
+    assert len(planned) == len(tenant_models.keys) + len(tenant_models.check_keys) > 50
+    assert len(inserts) == len(logs) - len(planned) + 1  # every other event is one insert; the planned ones, one
+    assert notifies == []  # no NOTIFY after each event (only older webservers listened for it)
+    storage = instance.event_log_storage
+    for key in tenant_models.check_keys:
+        [execution] = storage.get_asset_check_execution_history(key, limit=1)
+        assert execution.run_id == result.run_id
+        assert execution.status in (AssetCheckExecutionRecordStatus.SUCCEEDED, AssetCheckExecutionRecordStatus.FAILED)
+    records = storage.get_asset_records(list(tenant_models.keys))
+    assert {record.asset_entry.last_run_id for record in records} == {result.run_id}

@@ -49,7 +49,8 @@ def test_each_catalogue_question_of_a_storage_is_wrapped_once():
     _keep_yes_answers(storage)
     first = {name: getattr(storage, name) for name in CATALOGUE_QUESTIONS}
     _keep_yes_answers(storage)  # a second instance set-up leaves the wrappers as they are
-    assert all(isinstance(getattr(storage, n), YesKept) and getattr(storage, n) is first[n] for n in CATALOGUE_QUESTIONS)
+    assert all(isinstance(getattr(storage, n), YesKept) and getattr(storage, n) is first[n]
+               for n in CATALOGUE_QUESTIONS)
     storage.has_table("t"), storage.has_table("t")
     storage._has_asset_key_col_on_connection(object(), "c"), storage._has_asset_key_col_on_connection(object(), "c")
     assert len(storage.asked.calls) == 2

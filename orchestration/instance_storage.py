@@ -28,8 +28,10 @@ from collections.abc import Callable, Sequence
 
 from dagster import DagsterEventType, DagsterInstance
 from dagster._core.events.log import EventLogEntry
-from dagster._core.storage.event_log.schema import SqlEventLogStorageTable
+from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
+from dagster._core.storage.event_log.schema import AssetCheckExecutionsTable, SqlEventLogStorageTable
 from dagster._core.storage.event_log.sql_event_log import SqlEventLogStorage
+from dagster._serdes import serialize_value
 from dagster_postgres import PostgresEventLogStorage
 from sqlalchemy import event as pool_events
 from sqlalchemy import exc
@@ -96,20 +98,37 @@ def _keep_yes_answers(storage) -> None:
 
 
 def _store_planned_events(storage: PostgresEventLogStorage, events: Sequence[EventLogEntry]) -> None:
-    """A run's planned events in one insert, then each one's index update (the asset's last run, the check's
-    planned execution) in one transaction, as Dagster's per-event write makes them."""
+    """A run's planned events in one insert; then, in one transaction, each asset's last run (Dagster's own upsert
+    per asset) and every check's planned execution in one insert (the rows Dagster's per-event write makes)."""
     with storage.run_connection() as conn:
         rows = conn.execute(storage.prepare_insert_event_batch(events).returning(SqlEventLogStorageTable.c.id))
         event_ids = [int(row[0]) for row in rows.fetchall()]  # PostgreSQL returns a VALUES list's rows in order
     if len(event_ids) != len(events):
         raise RuntimeError(f"{len(events)} planned events stored, {len(event_ids)} ids returned")
+    planned_checks = []
     with storage.index_transaction() as conn:
         for event, event_id in zip(events, event_ids, strict=True):
             if event.dagster_event_type == DagsterEventType.ASSET_MATERIALIZATION_PLANNED:
                 storage._store_asset_event(conn, event, event_id)  # noqa: SLF001 - Dagster's own index update
-    for event, event_id in zip(events, event_ids, strict=True):
-        if event.dagster_event_type == DagsterEventType.ASSET_CHECK_EVALUATION_PLANNED:
-            storage.store_asset_check_event(event, event_id)
+            else:
+                planned_checks += _planned_check_rows(storage, event, event_id)
+        if planned_checks:
+            conn.execute(AssetCheckExecutionsTable.insert().values(planned_checks))
+
+
+def _planned_check_rows(storage: PostgresEventLogStorage, event: EventLogEntry, event_id: int) -> list[dict]:
+    """The asset_check_executions rows of one planned check, one per partition, as Dagster's
+    `_store_asset_check_evaluation_planned` writes them."""
+    planned = event.get_dagster_event().event_specific_data
+    partitions = planned.partitions_subset.get_partition_keys() if planned.partitions_subset else [None]
+    return [
+        {"asset_key": planned.asset_key.to_string(), "check_name": planned.check_name, "partition": partition,
+         "run_id": event.run_id, "execution_status": AssetCheckExecutionRecordStatus.PLANNED.value,
+         "evaluation_event": serialize_value(event),
+         "evaluation_event_timestamp": storage._event_insert_timestamp(event),  # noqa: SLF001
+         "evaluation_event_storage_id": event_id}
+        for partition in partitions
+    ]
 
 
 def _write_in_fewer_round_trips(storage) -> None:

@@ -166,11 +166,28 @@ def hold_storage_connections(instance: DagsterInstance) -> DagsterInstance:
         for storage in (instance.event_log_storage, instance.run_storage, instance.schedule_storage):
             _keep_yes_answers(storage)
         events = instance.event_log_storage
-        events.has_dynamic_partition = YesKept(events.has_dynamic_partition)
+        events.has_dynamic_partition = _partition_answers_kept_until_deleted(events)
         _write_in_fewer_round_trips(events)
         os.environ.setdefault("DAGSTER_EVENT_BATCH_SIZE", EVENT_BATCH_SIZE)  # read by Dagster at each event
         _POOLED_INSTANCES.add(instance)
     return instance
+
+
+def _partition_answers_kept_until_deleted(storage) -> YesKept:
+    """`storage.has_dynamic_partition` keeping its yes answers, forgotten as soon as this process deletes a
+    partition through the same storage (an erasure run beside a refresh, a sensor tick on the same instance);
+    a partition deleted by another process is seen at the next run (`forget_partitions`)."""
+    kept = YesKept(storage.has_dynamic_partition)
+    delete = storage.delete_dynamic_partition
+
+    def delete_dynamic_partition(*args, **kwargs):
+        try:
+            return delete(*args, **kwargs)
+        finally:
+            kept.forget()
+
+    storage.delete_dynamic_partition = delete_dynamic_partition
+    return kept
 
 
 def forget_partitions(instance: DagsterInstance) -> None:

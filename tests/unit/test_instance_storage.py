@@ -67,3 +67,26 @@ def test_a_question_asked_by_keyword_is_kept_too():
     assert kept(partitions_def_name="tenant", partition_key="t1") and kept(partitions_def_name="tenant",
                                                                            partition_key="t1")
     assert kept("tenant", "t1") and calls == [("tenant", "t1"), ("tenant", "t1")]
+
+
+def test_a_partition_deleted_in_this_process_is_asked_about_again():
+    # An erasure deletes the tenant's partition; a sensor or run on the same instance must not be told it exists.
+    from orchestration.instance_storage import _partition_answers_kept_until_deleted
+
+    class Storage:
+        def __init__(self) -> None:
+            self.partitions, self.asked = {"t1"}, 0
+
+        def has_dynamic_partition(self, partitions_def_name, partition_key):
+            self.asked += 1
+            return partition_key in self.partitions
+
+        def delete_dynamic_partition(self, partitions_def_name, partition_key):
+            self.partitions.discard(partition_key)
+
+    storage = Storage()
+    storage.has_dynamic_partition = _partition_answers_kept_until_deleted(storage)
+    assert storage.has_dynamic_partition("tenant", "t1") and storage.has_dynamic_partition("tenant", "t1")
+    assert storage.asked == 1
+    storage.delete_dynamic_partition("tenant", "t1")
+    assert not storage.has_dynamic_partition("tenant", "t1") and storage.asked == 2

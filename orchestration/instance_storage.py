@@ -7,8 +7,8 @@ long-running process; a refresh writes hundreds of events per tenant, so it hold
 - the storage's catalogue questions ("does this table exist", "does the asset table have this column") are asked
   once per table and column: migrations only add them, so a yes holds for the storage's life (a no is asked again);
 - whether a tenant's partition exists is asked once per run (`forget_partitions` between runs), not at each of the
-  ~70 places a run's events and inputs look at its partition range; a tenant erased meanwhile (its partition
-  removed) is seen by the next run;
+  ~70 places a run's events and inputs look at its partition range; a partition this process deletes (an
+  erasure) is forgotten at once, one another process deletes is seen by the next run;
 - an event is written without the NOTIFY Dagster's PostgreSQL storage sends after each one: Dagster keeps it only
   for webservers of older versions ("LISTEN/NOTIFY no longer used for pg event watch"); every process of ours runs
   this version and watches runs by polling. The write is Dagster's own SQL storage's, the same insert and index

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from orchestration.quality.gx_less_work import one_validation
+
 EXPECTATIONS_DIR = Path(__file__).resolve().parents[2] / "expectations"
 
 logging.getLogger("great_expectations").setLevel(logging.WARNING)
@@ -46,14 +48,16 @@ def _contexts():
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     import great_expectations as gx
 
-    from orchestration.quality import gx_kwargs_once
+    from orchestration.quality import gx_kwargs_once, gx_less_work
 
     gx_kwargs_once.install()
+    gx_less_work.install()
     files = gx.get_context(mode="file", project_root_dir=str(EXPECTATIONS_DIR))
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
     runtime = gx.get_context(mode="ephemeral")
     runtime.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
+    gx_less_work.skip_config_writes(runtime)
     return files, runtime
 
 
@@ -100,8 +104,9 @@ class ValidationRun:
         name = f"{suite_name}_{self._tables}"
         asset = self._source.add_query_asset(name, query=query)
         batch = asset.add_batch_definition_whole_table(name).get_batch()
-        result = batch.validate(load_suite(suite_name), result_format=VERDICTS_ONLY,
-                                expectation_parameters=parameters or {})
+        with one_validation():
+            result = batch.validate(load_suite(suite_name), result_format=VERDICTS_ONLY,
+                                    expectation_parameters=parameters or {})
         return _outcome(suite_name, result)
 
     def close(self) -> None:

@@ -330,36 +330,37 @@ TARGET_SPEED_UP = 10  # at least 10x less overhead per tenant than the baseline
 TARGET_OVERHEAD_S = 1.0  # under a second of overhead per tenant
 
 NOTES = """\
-Overhead = wall time - work; work = wall time during which an ingest_window call runs (SP-API calls \
-including the sandbox's report processing, landing, loading; a tenant's tables are fetched side by side and \
-overlapping calls count once) + dbt's execution phase (run elapsed_time); wall time per tenant is shown beside \
-it. "(K timed)": the baseline was timed on K tenants and scaled to the size. Ours: one process running \
+Overhead = wall time - work; work = wall time during which an ingest_window call runs (SP-API calls including \
+the sandbox's report processing, landing, loading; a tenant's tables are fetched side by side and overlapping \
+calls count once) + dbt's execution phase (run elapsed_time); wall time per tenant is shown beside it. "(K \
+timed)": the baseline was timed on K tenants and scaled to the size. Ours: one process running \
 orchestration.refresh.refresh over all tenants (per tenant two extraction runs of one step each, the daily \
 tables then today's snapshots, and the marts run; Dagster runs in process, dbt through the shared in-process \
-runner, parsed once); its k-tenant figures are the first k tenants of one refresh, from process start. Baseline:\
- one process per tenant (a Dagster process started per tenant) running the same refresh for that tenant alone, \
+runner, parsed once); its k-tenant figures are the first k tenants of one refresh, from process start. Baseline: \
+one process per tenant (a Dagster process started per tenant) running the same refresh for that tenant alone, \
 with dbt as a `dbt build` CLI process (the marts asset, its preparation and its Dagster events unchanged). \
 Overhead therefore holds process start-up and imports, Dagster's run and step machinery and event storage, \
-sessions and connections, the data-quality checks (one great-expectations run per tenant), dbt's parse \
-and set-up, and turning dbt results into Dagster \
-events. The sandbox runs at time-scale {scale} ({inverse}x faster than Amazon), so no call waits for a rate \
-limit. Every measurement is one refresh per run (median over runs). The targets are issue #15's, stated for \
-100 tenants and judged here at the largest size run (`make bench` runs 10 to stay within minutes). Where \
-ours still spends it (an instrumented timeline of a steady-state tenant, 5 tenants, a one-day refresh): \
-great-expectations finishing the tables loaded last, after their loads, 0.4-0.6 s in the daily run and 0.2-0.4 s \
-in the snapshot run (about 0.13 s a table, three quarters of it CPU in GX's metric graph, so a second thread \
-would not help on 2 cores); the marts run's start, about 0.45 s (creating the run and indexing its ~93 planned \
-events, the step's start, a Vault login, a warehouse connection, the tenant's record); each extraction run's \
-start, 0.15-0.25 s (its planned events, session and six warehouse connections before the first call); the P&L \
-waterfall drawn for the mart's materialization, 0.13-0.2 s; the end of each run, about 0.1 s; and about 330 \
-event writes (~0.7 ms each) across the three runs. Already cut: one extraction step per tenant and run; dbt \
-events written while dbt builds; the all-tenant retention-cap checks left out of each tenant's runs (they made \
-a refresh quadratic in tenants); dbt test verdicts given to Dagster as evaluations, with no look-up of the \
-model's latest materialization per test; the storage's catalogue and partition questions asked once; events \
-written without a NOTIFY each, and a run's planned events in bulk (orchestration/instance_storage.py). \
-Batching tenants into one run would save only the run machinery: Dagster's multi-partition ranges are \
-rectangles, and the tenant tag that bounds concurrency, stops a revoked tenant's runs and names the access log \
-holds one tenant.\
+sessions and connections, the data-quality checks (one great-expectations run per tenant), dbt's parse and \
+set-up, and turning dbt results into Dagster events. The sandbox runs at time-scale {scale} ({inverse}x faster \
+than Amazon), so no call waits for a rate limit. Every measurement is one refresh per run (median over runs). \
+The targets are issue #15's, stated for 100 tenants and judged here at the largest size run (`make bench` runs \
+10 to stay within minutes). Where ours still spends it (an instrumented timeline of a steady-state tenant, 5 \
+tenants, a one-day refresh, at 3e9135c): the marts run's start, about 0.3 s to dbt's start (creating the run and \
+its ~93 planned events, the step's start with Dagster's look-up of the raw tables' data versions, a Vault login, \
+a warehouse connection, the tenant's record, the tenant's sources prepared); each extraction run's start, \
+0.1-0.16 s (its planned events, session and six warehouse connections before the first call); the end of each \
+run, 0.1-0.2 s (the checks and materializations, the run's end); the P&L waterfall drawn for the mart's \
+materialization, about 0.1 s; great-expectations finishing the tables loaded last, now 0.06-0.07 s per run \
+(about 0.04-0.06 s of CPU a table, orchestration/quality/gx_less_work.py); and about 330 event writes across the \
+three runs. Already cut: one extraction step per tenant and run; great-expectations' repeated work per table \
+(gx_less_work.py, about 0.6x its CPU); full garbage collections over what lives as long as the process \
+(gc.freeze in refresh); dbt events written while dbt builds; the all-tenant retention-cap checks left out of \
+each tenant's runs (they made a refresh quadratic in tenants); dbt test verdicts given to Dagster as \
+evaluations, with no look-up of the model's latest materialization per test; the storage's catalogue and \
+partition questions asked once; events written without a NOTIFY each, and a run's planned events in bulk \
+(orchestration/instance_storage.py). Batching tenants into one run would save only the run machinery: Dagster's \
+multi-partition ranges are rectangles, and the tenant tag that bounds concurrency, stops a revoked tenant's runs \
+and names the access log holds one tenant.\
 """
 
 
